@@ -1,0 +1,41 @@
+/** The Fastify application: infrastructure plugins first, then the routes. Listening is server.ts's job. */
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import auth from './auth.js'
+import errors from './errors.js'
+import openapi from './swagger.js'
+import store from './store.js'
+import healthRoutes from '../routes/health.js'
+import statusRoutes from '../routes/status.js'
+import workspaceRoutes from '../routes/workspaces.js'
+
+export interface AppOptions {
+  /** The time source; tests inject one to cross leases, resets and backoffs without sleeping. */
+  clock?: () => Date
+}
+
+export async function buildApp (config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization']
+    },
+    // Agents report every few seconds; a line per request would drown the log. Errors are still logged.
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimit,
+    ajv: {
+      // Unknown fields are refused, not dropped, and every bad field is listed (API §1).
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }
+    }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(errors)
+  await app.register(openapi)
+  await app.register(auth, { tokens: config.tokens })
+  await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
+  await app.register(healthRoutes)
+  await app.register(workspaceRoutes)
+  await app.register(statusRoutes)
+  return app
+}

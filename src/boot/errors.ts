@@ -1,0 +1,88 @@
+/** problem+json everywhere (RFC 9457): domain errors, validation, unknown routes, and 5xx without internals. */
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import fp from 'fastify-plugin'
+import { DomainError, type FieldError } from '../store/errors.js'
+import { ProblemSchema } from '../routes/schemas.js'
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable'
+}
+
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: string
+  errors?: FieldError[]
+}
+
+export function sendProblem (reply: FastifyReply, status: number, code: string, detail: string, errors?: FieldError[]): FastifyReply {
+  const body: Problem = { type: `https://agent-state.dev/problems/${code}`, title: TITLES[status] ?? 'Error', status, detail, code }
+  if (errors !== undefined && errors.length > 0) body.errors = errors
+  return reply.code(status).type('application/problem+json').send(body)
+}
+
+interface AjvIssue {
+  instancePath: string
+  keyword: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/** One entry per bad field: unknown properties name the property itself. */
+function fieldErrors (context: string, issues: AjvIssue[]): FieldError[] {
+  return issues.map((i) => {
+    const path = i.instancePath.split('/').filter(Boolean).join('.')
+    const extra = i.keyword === 'additionalProperties' ? String(i.params.additionalProperty) : ''
+    const field = [context, path, extra].filter(Boolean).join('.')
+    const message = i.keyword === 'additionalProperties' ? 'unknown field' : (i.message ?? 'is invalid')
+    return { field, message }
+  })
+}
+
+// Fastify's own 4xx errors (bad JSON, wrong content type, oversized body, …) keep their status and get a stable code.
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type'
+}
+
+async function errors (app: FastifyInstance): Promise<void> {
+  app.addSchema(ProblemSchema)
+
+  app.setErrorHandler((err: FastifyError & { validation?: AjvIssue[], validationContext?: string }, request, reply) => {
+    if (err instanceof DomainError) return sendProblem(reply, err.status, err.code, err.message, err.errors)
+    if (err.validation !== undefined) {
+      const context = err.validationContext ?? 'body'
+      const list = fieldErrors(context, err.validation)
+      // A name that is not a valid segment is its own error: it would have become a file path.
+      if (context === 'params') return sendProblem(reply, 400, 'invalid_name', 'a name segment is invalid: each must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$', list)
+      return sendProblem(reply, 400, 'validation_failed', `the request ${context} is invalid`, list)
+    }
+    const status = err.statusCode ?? 500
+    if (status < 500) {
+      const code = FASTIFY_CODES[err.code] ?? (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'invalid_json' : 'bad_request')
+      return sendProblem(reply, status, code, err.message)
+    }
+    request.log.error({ err }, 'unhandled error')
+    return sendProblem(reply, 500, 'internal', 'the server failed to handle this request; the error is in its log')
+  })
+
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`))
+}
+
+export default fp(errors, { name: 'errors' })

@@ -1,0 +1,32 @@
+/** Process entry: configuration, the app, signals, listen. The only place that exits the process. */
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { checkExposure, ConfigError, loadConfig } from './config.js'
+import { StoreLockedError } from '../store/database.js'
+
+async function main (): Promise<void> {
+  const config = loadConfig()
+  checkExposure(config)
+  const app = await buildApp(config)
+
+  closeWithGrace({ delay: config.closeGraceMs }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'closing after an error')
+    else app.log.info({ signal }, 'closing: finishing requests, flushing and checkpointing the store')
+    await app.close()
+  })
+
+  if (config.tokens.size === 0) app.log.warn('AUTH_TOKENS is empty: every route is open to whoever can reach this address')
+  // Fastify's own listen line is the first after start-up, so it carries where the data is and the store mode.
+  await app.listen({
+    host: config.host,
+    port: config.port,
+    listenTextResolver: (address) => `agent-state listening on ${address}; data in ${config.dataDir}; store ${app.state.writer.mode}`
+  })
+}
+
+main().catch((err: unknown) => {
+  // Configuration mistakes and a locked store get one clear line; anything else its stack.
+  const message = err instanceof ConfigError || err instanceof StoreLockedError ? err.message : (err as Error).stack ?? String(err)
+  process.stderr.write(`agent-state: ${message}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,30 @@
+/** OpenAPI 3.1 generated from the route schemas; registered before any route so every route is collected. */
+import swagger from '@fastify/swagger'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+export const TAGS = [
+  { name: 'workspaces', description: 'Workspace tracking: reports from agents and dispatchers.' },
+  { name: 'pools', description: 'Concurrency snapshots per agent pool.' },
+  { name: 'operations', description: 'Health, readiness and the API description.' }
+]
+
+async function openapi (app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'agent-state',
+        version: '1.0.0',
+        description: 'State service for fleets of AI coding agents. Errors are RFC 9457 problem+json; times are RFC 3339 UTC; lists take `limit` and an opaque `cursor`.'
+      },
+      tags: TAGS,
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Tokens from AUTH_TOKENS, with scope read, write or admin.' } }
+      }
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+  })
+}
+
+export default fp(openapi, { name: 'openapi' })

@@ -1,0 +1,49 @@
+/** Snapshots for dashboards: the status summary and the per-pool concurrency group (API §3, §5). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { AUTH_RESPONSES, STATUSES } from './schemas.js'
+
+const StatusSummarySchema = Type.Object({
+  total: Type.Integer({ description: 'Workspaces tracked.' }),
+  by_status: Type.Object(Object.fromEntries(STATUSES.map((s) => [s, Type.Integer()])), { description: 'Count per status, zeros included.' }),
+  blocked: Type.Array(Type.Object({
+    name: Type.String(),
+    repo: Type.String(),
+    agent: Type.String(),
+    question: Type.String({ description: 'What the agent is blocked on.' })
+  }))
+})
+
+const ConcurrencySchema = Type.Record(Type.String(), Type.Object({
+  running: Type.Integer({ description: 'Workspaces of the pool with status `running`.' }),
+  tracked: Type.Integer({ description: 'Workspaces of the pool, any status.' }),
+  snapshot_at: Type.String({ format: 'date-time', description: 'When the pool last changed.' })
+}), { description: 'Pools with at least one tracked workspace, keyed by pool (agent base).' })
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { workspaces } = app.state
+
+  app.get('/v1/status', {
+    config: { scope: 'read' },
+    schema: {
+      operationId: 'getStatus',
+      tags: ['workspaces'],
+      summary: 'Counts by status and the blocked workspaces',
+      security: [{ bearer: [] }],
+      response: { 200: StatusSummarySchema, ...AUTH_RESPONSES }
+    }
+  }, async () => workspaces.summary())
+
+  app.get('/v1/concurrency', {
+    config: { scope: 'read' },
+    schema: {
+      operationId: 'getConcurrency',
+      tags: ['pools'],
+      summary: 'The concurrency snapshot group: running and tracked per pool',
+      security: [{ bearer: [] }],
+      response: { 200: ConcurrencySchema, ...AUTH_RESPONSES }
+    }
+  }, async () => workspaces.concurrency())
+}
+
+export default routes

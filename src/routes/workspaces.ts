@@ -1,0 +1,118 @@
+/** /v1/workspaces: agents and dispatchers report status; dashboards read it (API §3). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { notFound } from '../store/errors.js'
+import {
+  AGENT_PATTERN, AUTH_RESPONSES, ListQuery, NAME_PATTERN, Page, StatusSchema, WorkspaceParamsSchema,
+  WorkspaceReportSchema, WorkspaceSchema, problem
+} from './schemas.js'
+
+const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'Apply only if the stored record still has this ETag (412 otherwise).' }))
+})
+
+const STORE_NOTE = ' The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).'
+
+const ListWorkspacesQuery = Type.Object({
+  status: Type.Optional(StatusSchema),
+  pool: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'Agent pool (base), e.g. `codex`.' })),
+  agent: Type.Optional(Type.String({ pattern: AGENT_PATTERN, description: 'Exact agent string, e.g. `codex:gpt-5.4`.' })),
+  org: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+  repo: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+  ...ListQuery
+}, { additionalProperties: false })
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { workspaces } = app.state
+
+  app.put('/v1/workspaces/:org/:repo/:leaf', {
+    config: { scope: 'write' },
+    schema: {
+      operationId: 'reportWorkspace',
+      tags: ['workspaces'],
+      summary: 'Report the whole status of a workspace',
+      description: 'Upserts the registry record, keeps a queue entry exactly while `queued`, refreshes the pool snapshot, records an event and rewrites `status.json` when the workspace folder exists, all answered only once stored. A `runs` lower than the stored one, or the same run after it was reaped, is refused with 409 `stale_run`; going back to `running` from a finished state needs a higher `runs`.' + STORE_NOTE,
+      params: WorkspaceParamsSchema,
+      headers: IfMatchHeaders,
+      body: WorkspaceReportSchema,
+      security: [{ bearer: [] }],
+      response: {
+        200: { ...WorkspaceSchema, description: 'Updated.' },
+        201: { ...WorkspaceSchema, description: 'Created.' },
+        400: problem('Invalid name (`invalid_name`) or body (`validation_failed`, each bad field listed).'),
+        ...AUTH_RESPONSES,
+        409: problem('`stale_run` (a late report from an earlier or reaped run) or `illegal_transition`.'),
+        412: problem('`If-Match` does not match the stored record.')
+      }
+    }
+  }, async (request, reply) => {
+    const { tracked, created, store } = await workspaces.report(request.params, request.body, request.headers['if-match'])
+    return reply.code(created ? 201 : 200).header('etag', tracked.etag).header('x-store', store.mode)
+      .type('application/json').send(tracked.json)
+  })
+
+  app.get('/v1/workspaces/:org/:repo/:leaf', {
+    config: { scope: 'read' },
+    schema: {
+      operationId: 'getWorkspace',
+      tags: ['workspaces'],
+      summary: 'Read one workspace',
+      params: WorkspaceParamsSchema,
+      security: [{ bearer: [] }],
+      response: {
+        200: { ...WorkspaceSchema, description: 'The record; its `ETag` header can be sent back as `If-Match`.' },
+        400: problem('Invalid name.'),
+        ...AUTH_RESPONSES,
+        404: problem('Unknown workspace.')
+      }
+    }
+  }, async (request, reply) => {
+    const { org, repo, leaf } = request.params
+    const tracked = workspaces.get(`${org}/${repo}/${leaf}`)
+    if (tracked === undefined) throw notFound(`workspace ${org}/${repo}/${leaf}`)
+    return reply.header('etag', tracked.etag).type('application/json').send(tracked.json)
+  })
+
+  app.get('/v1/workspaces', {
+    config: { scope: 'read' },
+    schema: {
+      operationId: 'listWorkspaces',
+      tags: ['workspaces'],
+      summary: 'List workspaces in name order, with filters',
+      querystring: ListWorkspacesQuery,
+      security: [{ bearer: [] }],
+      response: {
+        200: { ...Page(WorkspaceSchema), description: 'A page of records.' },
+        400: problem('Invalid filter or cursor.'),
+        ...AUTH_RESPONSES
+      }
+    }
+  }, async (request, reply) => {
+    const { limit, cursor, ...filter } = request.query
+    return reply.type('application/json').send(workspaces.page(filter, limit ?? 100, cursor))
+  })
+
+  app.delete('/v1/workspaces/:org/:repo/:leaf', {
+    config: { scope: 'write' },
+    schema: {
+      operationId: 'deleteWorkspace',
+      tags: ['workspaces'],
+      summary: 'Stop tracking a workspace',
+      description: 'Answers 204 whether or not the workspace was tracked; deleting an unknown one changes nothing.' + STORE_NOTE,
+      params: WorkspaceParamsSchema,
+      headers: IfMatchHeaders,
+      security: [{ bearer: [] }],
+      response: {
+        204: { description: 'Not tracked any more.', type: 'null' },
+        400: problem('Invalid name.'),
+        ...AUTH_RESPONSES,
+        412: problem('`If-Match` does not match the stored record.')
+      }
+    }
+  }, async (request, reply) => {
+    const { store } = await workspaces.remove(request.params, request.headers['if-match'])
+    return reply.code(204).header('x-store', store.mode).send()
+  })
+}
+
+export default routes

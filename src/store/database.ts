@@ -1,0 +1,83 @@
+/** The DuckDB handle: one instance and one connection per file, every statement strictly serialised. */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
+
+export interface DatabaseOptions {
+  threads: number
+  memoryLimit: string
+}
+
+/** Raised when another process holds the file's write lock: two writers are never right. */
+export class StoreLockedError extends Error {
+  constructor (readonly path: string, cause: unknown) {
+    super(`the store ${path} is locked by another process`, { cause })
+  }
+}
+
+export class Database {
+  readonly path: string
+  #instance: DuckDBInstance
+  #conn: DuckDBConnection
+  // One active statement per connection: DuckDB interrupts a running statement when another starts.
+  #tail: Promise<unknown> = Promise.resolve()
+  #closed = false
+
+  private constructor (path: string, instance: DuckDBInstance, conn: DuckDBConnection) {
+    this.path = path
+    this.#instance = instance
+    this.#conn = conn
+  }
+
+  static async open (path: string, opts: DatabaseOptions): Promise<Database> {
+    mkdirSync(dirname(path), { recursive: true })
+    let instance: DuckDBInstance
+    try {
+      instance = await DuckDBInstance.create(path, { threads: String(opts.threads), memory_limit: opts.memoryLimit })
+    } catch (err) {
+      if (/Could not set lock on file/.test(String((err as Error).message))) throw new StoreLockedError(path, err)
+      throw err
+    }
+    return new Database(path, instance, await instance.connect())
+  }
+
+  #serial<T> (fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('store is closed'))
+    const next = this.#tail.then(() => fn(this.#conn))
+    this.#tail = next.catch(() => {})
+    return next
+  }
+
+  async run (sql: string, values: DuckDBValue[] = [], types?: DuckDBType[]): Promise<void> {
+    await this.#serial((c) => c.run(sql, values, types))
+  }
+
+  /** Rows as arrays of JS values (BIGINT → bigint, TIMESTAMPTZ → Date): convert them in rows.ts, nowhere else. */
+  async rows (sql: string, values: DuckDBValue[] = []): Promise<unknown[][]> {
+    return this.#serial(async (c) => (await c.runAndReadAll(sql, values)).getRowsJS() as unknown[][])
+  }
+
+  /** Runs fn inside BEGIN … COMMIT on the serial connection; fn must use the executor it is given, never `this`. */
+  async transaction<T> (fn: (run: (sql: string, values?: DuckDBValue[]) => Promise<void>) => Promise<T>): Promise<T> {
+    return this.#serial(async (c) => {
+      await c.run('BEGIN TRANSACTION')
+      try {
+        const out = await fn(async (sql, values = []) => { await c.run(sql, values) })
+        await c.run('COMMIT')
+        return out
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => {})
+        throw err
+      }
+    })
+  }
+
+  /** Folds the WAL into the file so the volume holds a self-contained database, then releases the lock. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    await this.#serial((c) => c.run('CHECKPOINT')).catch(() => {})
+    this.#closed = true
+    this.#conn.closeSync()
+    this.#instance.closeSync()
+  }
+}

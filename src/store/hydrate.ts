@@ -1,0 +1,47 @@
+/** Start-up hydration from the store: the registry and the queue come back into memory (API §8.1). */
+import type { Workspace } from '../routes/schemas.js'
+import type { Database } from './database.js'
+import { EVENT_GROUP } from './events.js'
+import { toEntry, type Entry } from './rows.js'
+import { QUEUE_GROUP, REGISTRY_GROUP, type QueueEntry, type Workspaces } from './workspaces.js'
+
+/** Every live entry, by group; the event log is left in the store and only its highest id is read. */
+export async function readEntries (db: Database): Promise<{ groups: Map<string, Entry[]>, lastEventId: number }> {
+  const rows = await db.rows('SELECT grp, key, value, updated_at FROM entries WHERE value IS NOT NULL AND grp <> $1', [EVENT_GROUP])
+  const groups = new Map<string, Entry[]>()
+  for (const row of rows) {
+    const e = toEntry(row)
+    const list = groups.get(e.grp)
+    if (list === undefined) groups.set(e.grp, [e])
+    else list.push(e)
+  }
+  const [max] = await db.rows('SELECT max(key) FROM entries WHERE grp = $1', [EVENT_GROUP])
+  return { groups, lastEventId: max?.[0] == null ? 0 : Number(max[0]) }
+}
+
+export interface HydrateCounts {
+  registry: number
+  queueOnly: number
+}
+
+/**
+ * Loads the registry; a queue entry whose workspace the registry lacks comes back as a `queued`
+ * record, as the Go agent's restoreQueueSnapshot did.
+ */
+export function hydrateWorkspaces (workspaces: Workspaces, groups: Map<string, Entry[]>): HydrateCounts {
+  const records = new Map<string, Workspace>()
+  for (const e of groups.get(REGISTRY_GROUP) ?? []) records.set(e.key, JSON.parse(e.value as string) as Workspace)
+  let queueOnly = 0
+  for (const e of groups.get(QUEUE_GROUP) ?? []) {
+    if (records.has(e.key)) continue
+    const q = JSON.parse(e.value as string) as QueueEntry
+    const [org, repo, leaf] = q.name.split('/') as [string, string, string]
+    records.set(q.name, {
+      name: q.name, org, repo, leaf, status: 'queued', agent: q.agent, pool: q.pool, runs: 0, task: q.task,
+      branch: q.branch, priority: q.priority, started_at: q.queued_at, queued_at: q.queued_at, updated_at: q.queued_at
+    })
+    queueOnly++
+  }
+  workspaces.load(records.values())
+  return { registry: records.size - queueOnly, queueOnly }
+}

@@ -1,0 +1,39 @@
+/** The store boundary: every DuckDB value (BIGINT, TIMESTAMPTZ, lists) is converted here and nowhere else. */
+import { LIST, VARCHAR, listValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
+
+/** One row of the `entries` table; `value` is JSON text, or null for a tombstone. */
+export interface Entry {
+  grp: string
+  key: string
+  value: string | null
+  /** RFC 3339 UTC. */
+  updatedAt: string
+}
+
+// listValue infers the element type from the first item (a leading null made the whole list NULL
+// in our probe), so every list parameter is typed explicitly.
+const VARCHAR_LIST: DuckDBType = LIST(VARCHAR)
+
+/** Parameters for one set-based upsert of many entries: four typed lists, zipped by unnest in SQL. */
+export function entryListParams (entries: readonly Entry[]): { values: DuckDBValue[], types: DuckDBType[] } {
+  return {
+    values: [
+      listValue(entries.map((e) => e.grp)),
+      listValue(entries.map((e) => e.key)),
+      listValue(entries.map((e) => e.value)),
+      listValue(entries.map((e) => e.updatedAt))
+    ],
+    types: [VARCHAR_LIST, VARCHAR_LIST, VARCHAR_LIST, VARCHAR_LIST]
+  }
+}
+
+/** A row of `SELECT grp, key, value, updated_at FROM entries` as an Entry. */
+export function toEntry (row: readonly unknown[]): Entry {
+  const [grp, key, value, updatedAt] = row
+  return {
+    grp: String(grp),
+    key: String(key),
+    value: value === null ? null : String(value),
+    updatedAt: (updatedAt as Date).toISOString()
+  }
+}

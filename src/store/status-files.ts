@@ -1,0 +1,51 @@
+/** status.json on the volume: rewritten atomically (temp file, then rename) whenever the workspace folder exists. */
+import { randomBytes } from 'node:crypto'
+import { lstat, realpath, rename, rm, writeFile } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import { workspaceDir, workspaceRoot } from './paths.js'
+
+export class StatusFiles {
+  readonly #dataDir: string
+  // Writes to one file are chained so the last rename always carries the newest record.
+  readonly #chains = new Map<string, Promise<void>>()
+
+  constructor (dataDir: string) {
+    this.#dataDir = dataDir
+  }
+
+  /** The folder of a workspace if it exists as a real directory inside the workspace root (no symlink escapes). */
+  async existingDir (org: string, repo: string, leaf: string): Promise<string | null> {
+    const dir = workspaceDir(this.#dataDir, org, repo, leaf)
+    try {
+      if (!(await lstat(dir)).isDirectory()) return null
+      const [real, root] = await Promise.all([realpath(dir), realpath(workspaceRoot(this.#dataDir))])
+      return relative(root, real).startsWith('..') ? null : dir
+    } catch {
+      return null
+    }
+  }
+
+  /** Rewrites `status.json` with whatever `current()` returns when the write runs; skipped when the folder is absent. */
+  write (key: string, org: string, repo: string, leaf: string, current: () => object | undefined): Promise<void> {
+    const prev = this.#chains.get(key) ?? Promise.resolve()
+    const next = prev.then(async () => {
+      const record = current()
+      if (record === undefined) return
+      const dir = await this.existingDir(org, repo, leaf)
+      if (dir === null) return
+      const target = join(dir, 'status.json')
+      const tmp = join(dir, `.status.json.${randomBytes(6).toString('hex')}.tmp`)
+      try {
+        await writeFile(tmp, JSON.stringify(record, null, 2) + '\n', { mode: 0o644 })
+        await rename(tmp, target)
+      } catch (err) {
+        await rm(tmp, { force: true })
+        throw err
+      }
+    })
+    const settled = next.catch(() => {})
+    this.#chains.set(key, settled)
+    void settled.then(() => { if (this.#chains.get(key) === settled) this.#chains.delete(key) })
+    return next
+  }
+}

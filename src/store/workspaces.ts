@@ -1,0 +1,289 @@
+/**
+ * Workspace tracking: the in-memory registry every read is served from, and the one write path that
+ * keeps the registry, the queue entry, the pool's concurrency snapshot and the event log in one commit.
+ */
+import { createHash } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Status, Workspace, WorkspaceParams, WorkspaceReport } from '../routes/schemas.js'
+import { STATUSES } from '../routes/schemas.js'
+import { decodeCursor, pageJson } from './cursor.js'
+import { illegalTransition, notFound, preconditionFailed, staleRun } from './errors.js'
+import type { EventLog } from './events.js'
+import { SortedKeys } from './sorted-keys.js'
+import type { StatusFiles } from './status-files.js'
+import type { CommitResult, Writer } from './writer.js'
+
+export const REGISTRY_GROUP = 'registry'
+export const QUEUE_GROUP = 'queue'
+export const CONCURRENCY_GROUP = 'concurrency'
+
+/** A stored record with its serialised form and ETag, computed once per write and reused by every read. */
+export interface Tracked {
+  record: Workspace
+  json: string
+  etag: string
+}
+
+export interface PoolSnapshot {
+  running: number
+  tracked: number
+  snapshot_at: string
+}
+
+export interface WorkspaceFilter {
+  status?: Status
+  pool?: string
+  agent?: string
+  org?: string
+  repo?: string
+}
+
+/** The queue entry kept while a workspace is `queued`, as the Go agent kept it. */
+export interface QueueEntry {
+  name: string
+  org: string
+  repo: string
+  branch?: string
+  task: string
+  agent: string
+  pool: string
+  priority: number
+  queued_at: string
+}
+
+export const poolOf = (agent: string): string => agent.split(':')[0] as string
+
+function track (record: Workspace): Tracked {
+  const json = JSON.stringify(record)
+  return { record, json, etag: `"${createHash('sha1').update(json).digest('base64url').slice(0, 22)}"` }
+}
+
+/** `If-Match` per RFC 9110: `*` matches any current record, otherwise one of the listed ETags must. */
+function checkIfMatch (current: Tracked | undefined, ifMatch: string | undefined): void {
+  if (ifMatch === undefined) return
+  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''))
+  const ok = current !== undefined && (tags.includes('*') || tags.includes(current.etag))
+  if (!ok) throw preconditionFailed(current === undefined ? 'the workspace does not exist' : 'the workspace changed since that ETag was issued')
+}
+
+const iso = (t: string | undefined): string | undefined => t === undefined ? undefined : new Date(t).toISOString()
+
+export class Workspaces {
+  readonly #items = new Map<string, Tracked>()
+  readonly #names = new SortedKeys()
+  readonly #byStatus = new Map<Status, number>(STATUSES.map((s) => [s, 0]))
+  readonly #blocked = new Set<string>()
+  readonly #pools = new Map<string, PoolSnapshot>()
+  readonly #writer: Writer
+  readonly #events: EventLog
+  readonly #files: StatusFiles
+  readonly #clock: () => Date
+  readonly #log: FastifyBaseLogger
+
+  constructor (deps: { writer: Writer, events: EventLog, files: StatusFiles, clock: () => Date, log: FastifyBaseLogger }) {
+    this.#writer = deps.writer
+    this.#events = deps.events
+    this.#files = deps.files
+    this.#clock = deps.clock
+    this.#log = deps.log
+  }
+
+  get size (): number { return this.#items.size }
+
+  get (name: string): Tracked | undefined {
+    return this.#items.get(name)
+  }
+
+  all (): IterableIterator<Tracked> {
+    return this.#items.values()
+  }
+
+  /** Loads records without writing anything (start-up hydration); the pool snapshots are recomputed. */
+  load (records: Iterable<Workspace>): void {
+    for (const record of records) this.#apply(record.name, track(record), false)
+    const at = this.#clock().toISOString()
+    for (const pool of this.#pools.keys()) this.#snapshot(pool, at)
+  }
+
+  /** A page of records in name order, as a ready JSON body. */
+  page (filter: WorkspaceFilter, limit: number, cursor: string | undefined): string {
+    const items: string[] = []
+    let last: string | undefined
+    let more = false
+    for (const name of this.#names.after(decodeCursor(cursor))) {
+      const t = this.#items.get(name) as Tracked
+      const r = t.record
+      if ((filter.status !== undefined && r.status !== filter.status) ||
+        (filter.pool !== undefined && r.pool !== filter.pool) ||
+        (filter.agent !== undefined && r.agent !== filter.agent) ||
+        (filter.org !== undefined && r.org !== filter.org) ||
+        (filter.repo !== undefined && r.repo !== filter.repo)) continue
+      if (items.length === limit) { more = true; break }
+      items.push(t.json)
+      last = name
+    }
+    return pageJson(items, more ? last : undefined)
+  }
+
+  summary (): { total: number, by_status: Record<string, number>, blocked: Array<{ name: string, repo: string, agent: string, question: string }> } {
+    const blocked = [...this.#blocked].sort().map((name) => {
+      const r = (this.#items.get(name) as Tracked).record
+      return { name, repo: r.repo, agent: r.agent, question: r.question ?? '' }
+    })
+    return { total: this.#items.size, by_status: Object.fromEntries(this.#byStatus), blocked }
+  }
+
+  concurrency (): Record<string, PoolSnapshot> {
+    return Object.fromEntries([...this.#pools].sort(([a], [b]) => a < b ? -1 : 1))
+  }
+
+  /** Applies a full status report (API §3): fencing, If-Match, then one durable commit of every effect. */
+  async report (p: WorkspaceParams, body: WorkspaceReport, ifMatch?: string): Promise<{ tracked: Tracked, created: boolean, store: CommitResult }> {
+    const name = `${p.org}/${p.repo}/${p.leaf}`
+    const prev = this.#items.get(name)
+    checkIfMatch(prev, ifMatch)
+    if (prev !== undefined) this.#fence(prev.record, body)
+
+    const now = this.#clock().toISOString()
+    const old = prev?.record
+    const sameRun = old !== undefined && old.runs === body.runs
+    const record: Workspace = {
+      name,
+      org: p.org,
+      repo: p.repo,
+      leaf: p.leaf,
+      status: body.status,
+      agent: body.agent,
+      pool: poolOf(body.agent),
+      runs: body.runs,
+      task: body.task ?? '',
+      branch: body.branch,
+      issue: body.issue,
+      pid: body.pid,
+      pid_started_at: iso(body.pid_started_at),
+      host: body.host,
+      process_id: body.process_id,
+      question: body.question,
+      priority: body.priority ?? 0,
+      pr_url: body.pr_url,
+      note: body.note,
+      runtime: body.runtime,
+      started_at: iso(body.started_at) ?? (sameRun ? old.started_at : now),
+      queued_at: body.status === 'queued' ? (old?.status === 'queued' ? old.queued_at : now) : undefined,
+      updated_at: now,
+      heartbeat_at: body.status === 'running' ? now : undefined,
+      // A verdict stays on the run it was given to; a new run starts clean.
+      reaped: sameRun ? old.reaped : undefined
+    }
+    const tracked = track(record)
+    this.#apply(name, tracked)
+    this.#events.record('workspace', name, { action: prev === undefined ? 'created' : 'updated', status: record.status, runs: record.runs, agent: record.agent }, now)
+    const store = await this.#writer.commit()
+    await this.#syncFile(name)
+    return { tracked, created: prev === undefined, store }
+  }
+
+  /** Stops tracking a workspace; a no-op (but still an answer) when it is unknown. */
+  async remove (p: WorkspaceParams, ifMatch?: string): Promise<{ removed: boolean, store: CommitResult }> {
+    const name = `${p.org}/${p.repo}/${p.leaf}`
+    const prev = this.#items.get(name)
+    if (prev === undefined) {
+      if (ifMatch !== undefined) checkIfMatch(undefined, ifMatch)
+      return { removed: false, store: { mode: this.#writer.mode } }
+    }
+    checkIfMatch(prev, ifMatch)
+    const now = this.#clock().toISOString()
+    this.#apply(name, undefined)
+    this.#events.record('workspace', name, { action: 'deleted', status: prev.record.status }, now)
+    return { removed: true, store: await this.#writer.commit() }
+  }
+
+  /** Stores a record changed by the service itself (the reaper), with its effects; the caller commits. */
+  replace (record: Workspace, action: string): Tracked {
+    const tracked = track(record)
+    this.#apply(record.name, tracked)
+    this.#events.record('workspace', record.name, { action, status: record.status, runs: record.runs, agent: record.agent }, record.updated_at)
+    return tracked
+  }
+
+  /** Rewrites the workspace's status.json with the current record, if its folder exists. */
+  async #syncFile (name: string): Promise<void> {
+    const { org, repo, leaf } = (this.#items.get(name) as Tracked).record
+    try {
+      await this.#files.write(name, org, repo, leaf, () => this.#items.get(name)?.record)
+    } catch (err) {
+      // The store already holds the record; a file we cannot write is worth a warning, not a failed report.
+      this.#log.warn({ err, workspace: name }, 'could not rewrite status.json')
+    }
+  }
+
+  syncFile (name: string): Promise<void> {
+    return this.#syncFile(name)
+  }
+
+  #fence (old: Workspace, body: WorkspaceReport): void {
+    if (body.runs < old.runs) throw staleRun(`report for run ${body.runs} is older than the stored run ${old.runs}`)
+    if (old.reaped !== undefined && body.runs === old.runs) {
+      throw staleRun(`run ${old.runs} was reaped (${old.reaped.reason}); report a higher runs to resume`)
+    }
+    const resumable = old.status !== 'running' && old.status !== 'queued'
+    if (body.status === 'running' && resumable && body.runs === old.runs) {
+      throw illegalTransition(`moving a ${old.status} workspace back to running needs a higher runs than ${old.runs}`)
+    }
+  }
+
+  /** Replaces (or with undefined, deletes) one record in memory and stages every derived entry. */
+  #apply (name: string, next: Tracked | undefined, stage = true): void {
+    const prev = this.#items.get(name)?.record
+    const rec = next?.record
+    const at = rec?.updated_at ?? this.#clock().toISOString()
+    if (prev !== undefined) this.#count(prev, -1)
+    if (next === undefined) {
+      this.#items.delete(name)
+      this.#names.delete(name)
+    } else {
+      if (prev === undefined) this.#names.add(name)
+      this.#items.set(name, next)
+      this.#count(next.record, +1)
+    }
+    if (!stage) return
+    this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
+    this.#writer.stage(QUEUE_GROUP, name, rec?.status === 'queued' ? JSON.stringify(queueEntry(rec)) : null, at)
+    for (const pool of new Set([prev?.pool, rec?.pool])) if (pool !== undefined) this.#snapshot(pool, at)
+  }
+
+  #count (r: Workspace, delta: 1 | -1): void {
+    this.#byStatus.set(r.status, (this.#byStatus.get(r.status) ?? 0) + delta)
+    if (r.status === 'blocked') {
+      if (delta > 0) this.#blocked.add(r.name)
+      else this.#blocked.delete(r.name)
+    }
+    const snap = this.#pools.get(r.pool) ?? { running: 0, tracked: 0, snapshot_at: '' }
+    snap.tracked += delta
+    if (r.status === 'running') snap.running += delta
+    this.#pools.set(r.pool, snap)
+  }
+
+  /** Refreshes a pool's stored snapshot; a pool with nothing tracked leaves the group, as in the Go agent. */
+  #snapshot (pool: string, at: string): void {
+    const snap = this.#pools.get(pool)
+    if (snap === undefined) return
+    snap.snapshot_at = at
+    if (snap.tracked === 0) this.#pools.delete(pool)
+    this.#writer.stage(CONCURRENCY_GROUP, pool, snap.tracked === 0 ? null : JSON.stringify(snap), at)
+  }
+}
+
+export function queueEntry (r: Workspace): QueueEntry {
+  return {
+    name: r.name,
+    org: r.org,
+    repo: r.repo,
+    branch: r.branch,
+    task: r.task,
+    agent: r.agent,
+    pool: r.pool,
+    priority: r.priority,
+    queued_at: r.queued_at ?? r.updated_at
+  }
+}

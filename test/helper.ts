@@ -1,0 +1,35 @@
+/** Test helpers: the real app over a real DuckDB file in a per-test temp folder. */
+import type { FastifyInstance, InjectOptions } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp, type AppOptions } from '../src/boot/app.js'
+import { loadConfig } from '../src/boot/config.js'
+
+export interface Built {
+  app: FastifyInstance
+  dataDir: string
+}
+
+/** Builds and readies the app on `dataDir` (a fresh temp folder by default); closed at teardown. */
+export async function build (t: Test, env: Record<string, string> = {}, opts: AppOptions & { dataDir?: string } = {}): Promise<Built> {
+  const dataDir = opts.dataDir ?? t.testdir()
+  const app = await buildApp(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env }), opts)
+  let closed = false
+  app.addHook('onClose', async () => { closed = true })
+  t.teardown(async () => { if (!closed) await app.close() })
+  await app.ready()
+  return { app, dataDir }
+}
+
+export const json = (body: unknown): Pick<InjectOptions, 'payload' | 'headers'> => ({
+  payload: JSON.stringify(body),
+  headers: { 'content-type': 'application/json' }
+})
+
+/** A minimal valid report. */
+export const report = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  status: 'running', agent: 'codex:gpt-5.4', runs: 1, task: 'fix the tests', ...over
+})
+
+export async function put (app: FastifyInstance, name: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'PUT', url: `/v1/workspaces/${name}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })
+}
