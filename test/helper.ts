@@ -1,4 +1,6 @@
 /** Test helpers: the real app over a real DuckDB file in a per-test temp folder. */
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp, type AppOptions } from '../src/boot/app.js'
@@ -32,4 +34,23 @@ export const report = (over: Record<string, unknown> = {}): Record<string, unkno
 
 export async function put (app: FastifyInstance, name: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
   return app.inject({ method: 'PUT', url: `/v1/workspaces/${name}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })
+}
+
+/** Live rows of one group, read straight from the DuckDB file (the app must be closed: it holds the lock). */
+export async function storedGroup (dataDir: string, grp: string): Promise<Map<string, unknown>> {
+  const { DuckDBInstance } = await import('@duckdb/node-api')
+  const instance = await DuckDBInstance.create(join(dataDir, '.core', 'db.duckdb'))
+  try {
+    const conn = await instance.connect()
+    const reader = await conn.runAndReadAll('SELECT key, value FROM entries WHERE grp = $1 AND value IS NOT NULL ORDER BY key', [grp])
+    conn.closeSync()
+    return new Map(reader.getRowsJS().map(([k, v]) => [String(k), JSON.parse(String(v))]))
+  } finally {
+    instance.closeSync()
+  }
+}
+
+/** Every file under `dir`, relative, sorted: to prove a refused request wrote nothing anywhere. */
+export function listFiles (dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: false }).map(String).sort()
 }

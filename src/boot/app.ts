@@ -1,9 +1,9 @@
 /** The Fastify application: infrastructure plugins first, then the routes. Listening is server.ts's job. */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import auth from './auth.js'
-import errors from './errors.js'
+import errors, { sendProblem } from './errors.js'
 import openapi from './swagger.js'
 import store from './store.js'
 import healthRoutes from '../routes/health.js'
@@ -22,14 +22,21 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
       redact: ['req.headers.authorization']
     },
     // Agents report every few seconds; a line per request would drown the log. Errors are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
+    // Every path parameter is a name (100 chars per workspace segment, 128 for buffers); longer is refused as a name.
+    routerOptions: { maxParamLength: 256 },
+    frameworkErrors: (err, _request, reply) => err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? sendProblem(reply, 400, 'invalid_name', 'a name in the path is too long')
+      : sendProblem(reply, 400, 'bad_url', 'the URL is malformed'),
     ajv: {
       // Unknown fields are refused, not dropped, and every bad field is listed (API §1).
       customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // JSON only: a text body is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain')
   await app.register(errors)
   await app.register(openapi)
   await app.register(auth, { tokens: config.tokens })

@@ -61,6 +61,9 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type'
 }
 
+// Fastify's validation contexts, named the way a caller thinks of them.
+const CONTEXT_NAMES: Record<string, string> = { querystring: 'query', headers: 'header' }
+
 async function errors (app: FastifyInstance): Promise<void> {
   app.addSchema(ProblemSchema)
 
@@ -68,7 +71,7 @@ async function errors (app: FastifyInstance): Promise<void> {
     if (err instanceof DomainError) return sendProblem(reply, err.status, err.code, err.message, err.errors)
     if (err.validation !== undefined) {
       const context = err.validationContext ?? 'body'
-      const list = fieldErrors(context, err.validation)
+      const list = fieldErrors(CONTEXT_NAMES[context] ?? context, err.validation)
       // A name that is not a valid segment is its own error: it would have become a file path.
       if (context === 'params') return sendProblem(reply, 400, 'invalid_name', 'a name segment is invalid: each must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$', list)
       return sendProblem(reply, 400, 'validation_failed', `the request ${context} is invalid`, list)

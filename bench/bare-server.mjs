@@ -1,0 +1,27 @@
+// The ceiling: a bare Fastify server with nothing but the validation the service's PUT does.
+// POST /bare validates the body with WorkspaceReportSchema under the service's ajv options; GET /bare
+// answers a small object. No logger, no auth, no store. Env: PORT (required), HOST (127.0.0.1).
+import Fastify from 'fastify'
+import { WorkspaceReportSchema } from '../dist/routes/schemas.js'
+
+const app = Fastify({
+  logger: false,
+  ajv: {
+    // The same options as src/boot/app.ts, so validation costs the same as on the service's PUT.
+    customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }
+  }
+})
+
+app.post('/bare', { schema: { body: WorkspaceReportSchema } }, async () => ({ ok: true }))
+app.get('/bare', async () => ({ ok: true, service: 'bare' }))
+
+const port = Number(process.env.PORT)
+if (!Number.isInteger(port) || port <= 0) {
+  process.stderr.write('bare-server: set PORT\n')
+  process.exit(1)
+}
+await app.listen({ host: process.env.HOST ?? '127.0.0.1', port })
+
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.once(sig, () => { app.close().then(() => process.exit(0), () => process.exit(1)) })
+}

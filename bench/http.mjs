@@ -1,0 +1,229 @@
+// HTTP suite: the bare Fastify ceilings and the real service under autocannon, one round at a time.
+// A suite exports `id`, `title`, `columns`, `scenarios`, `runRound(ctx)` and `goals(summary)`; run.mjs drives it.
+import { hostname } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { fmtInt, fmtNum, measure, freePort, makeTempDir, removeTempDir, startNode } from './lib.mjs'
+
+export const id = 'http'
+export const title = 'HTTP throughput'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const BARE = fileURLToPath(new URL('./bare-server.mjs', import.meta.url))
+const WORKSPACES = 10_000
+const CONNECTIONS = 50
+
+/** The PUT body: a realistic report of a running agent, ~300 bytes. */
+export const REPORT = {
+  status: 'running',
+  agent: 'codex:gpt-5.4',
+  runs: 1,
+  task: 'Add a PID check to the workspace reaper so runs whose agent died are failed with evidence; cover reused PIDs and lease expiry.',
+  branch: 'agent/codex/reaper-pid-check',
+  issue: 4821,
+  host: hostname(),
+  // The driver's own PID: alive for the whole run, so a PID-checking reaper would leave these workspaces alone.
+  pid: process.pid,
+  priority: 0,
+  runtime: 'vz'
+}
+const REPORT_JSON = JSON.stringify(REPORT)
+
+const wsPath = (n) => `/v1/workspaces/bench/repo/ws-${n}`
+const JSON_HEADERS = { 'content-type': 'application/json' }
+
+/** Scenario metadata, in the order they are measured. `baseline` names the ceiling a ratio is taken against. */
+export const scenarios = [
+  { id: 'bare-post', label: 'bare POST /bare (ceiling)', ceiling: true },
+  { id: 'bare-get', label: 'bare GET /bare (ceiling)', ceiling: true },
+  { id: 'put', label: 'PUT /v1/workspaces/bench/repo/ws-<n> (durable)', baseline: 'bare-post' },
+  { id: 'list-10', label: 'GET /v1/workspaces?limit=10', baseline: 'bare-get' },
+  { id: 'list-100', label: 'GET /v1/workspaces (limit 100)', baseline: 'bare-get' },
+  { id: 'status', label: 'GET /v1/status', baseline: 'bare-get' }
+]
+
+/** Columns of the per-scenario tables (run.mjs adds the ratio). */
+export const columns = [
+  { key: 'reqPerSec', head: 'req/s', fmt: fmtInt },
+  { key: 'p50', head: 'p50 ms', fmt: (x) => fmtNum(x, 0) },
+  { key: 'p99', head: 'p99 ms', fmt: (x) => fmtNum(x, 0) },
+  { key: 'serverCpu', head: 'srv CPU', fmt: (x) => fmtNum(x, 2) },
+  { key: 'clientCpu', head: 'cli CPU', fmt: (x) => fmtNum(x, 2) },
+  { key: 'bytesPerResponse', head: 'B/resp', fmt: fmtInt }
+]
+
+/** Runs one round: the bare server's two ceilings, then the service's four scenarios. */
+export async function runRound ({ round, seconds, warmupSeconds, log }) {
+  const results = {}
+  const problems = []
+  const notes = []
+  const info = {}
+
+  // --- the ceilings -----------------------------------------------------------------------
+  {
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    const bare = await startNode({ name: 'bare-server', args: [BARE], cwd: ROOT, env: { PORT: String(port) }, readyUrl: `${base}/bare` })
+    try {
+      results['bare-post'] = await run(bare, log, 'bare-post', {
+        url: `${base}/bare`, method: 'POST', headers: JSON_HEADERS, body: REPORT_JSON
+      }, { seconds, warmupSeconds })
+      results['bare-get'] = await run(bare, log, 'bare-get', { url: `${base}/bare` }, { seconds, warmupSeconds })
+    } finally {
+      const exit = await bare.stop()
+      if (exit.code !== 0) problems.push(`bare server exited with code ${exit.code} signal ${exit.signal}`)
+    }
+  }
+
+  // --- the service --------------------------------------------------------------------------
+  {
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    const dataDir = makeTempDir()
+    const svc = await startNode({
+      name: 'agent-state',
+      args: ['dist/boot/server.js'],
+      cwd: ROOT,
+      env: { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      readyUrl: `${base}/readyz`
+    })
+    info.serviceReadyMs = svc.readyMs
+    try {
+      // Every workspace exists before the PUT scenario, so the PUTs update rows like agents reporting do.
+      const t0 = performance.now()
+      const preload = await preloadWorkspaces(base, WORKSPACES, CONNECTIONS)
+      info.preloadSeconds = (performance.now() - t0) / 1000
+      info.preloadReqPerSec = WORKSPACES / info.preloadSeconds
+      problems.push(...preload.problems)
+      log(`  preload: ${WORKSPACES} workspaces in ${fmtNum(info.preloadSeconds, 2)} s (${fmtInt(info.preloadReqPerSec)} PUT/s)`)
+
+      results.put = await run(svc, log, 'put', {
+        url: base,
+        requests: [{
+          method: 'PUT',
+          path: wsPath(0),
+          headers: JSON_HEADERS,
+          body: REPORT_JSON,
+          setupRequest: (req) => ({ ...req, path: wsPath(Math.floor(Math.random() * WORKSPACES)) })
+        }]
+      }, { seconds, warmupSeconds })
+
+      const status = await getJson(`${base}/v1/status`)
+      info.trackedAfterPut = status?.total ?? null
+      if (status?.total !== WORKSPACES) problems.push(`after the PUTs /v1/status says total ${status?.total}, expected ${WORKSPACES}`)
+
+      for (const [id, path] of [['list-10', '/v1/workspaces?limit=10'], ['list-100', '/v1/workspaces'], ['status', '/v1/status']]) {
+        results[id] = await run(svc, log, id, { url: `${base}${path}` }, { seconds, warmupSeconds })
+      }
+
+      const ready = await getJson(`${base}/readyz`)
+      info.storeAtEnd = ready?.store ?? null
+      if (ready?.store !== 'ok') problems.push(`service store is ${JSON.stringify(ready)} after the load (expected ok)`)
+    } finally {
+      const exit = await svc.stop()
+      info.serviceExit = exit
+      if (exit.code !== 0 || exit.killed) problems.push(`service exited with code ${exit.code} signal ${exit.signal}${exit.killed ? ' (had to be killed)' : ''}`)
+      const logged = classifyOutput(svc.output())
+      notes.push(...logged.notes.map((n) => `service: ${n}`))
+      if (logged.problems.length > 0) problems.push(`service logged ${logged.problems.length} unexpected warn/error lines, first: ${logged.problems[0].slice(0, 500)}`)
+      removeTempDir(dataDir)
+    }
+  }
+
+  for (const s of scenarios) {
+    const r = results[s.id]
+    if (r === undefined) continue
+    if (s.baseline !== undefined) {
+      const b = results[s.baseline]
+      r.ratio = b && b.reqPerSec > 0 ? r.reqPerSec / b.reqPerSec : null
+    }
+  }
+  return { results, problems, notes, info }
+}
+
+/** One scenario: warm-up + measurement, with the bytes per response and a progress line. */
+async function run (server, log, id, opts, { seconds, warmupSeconds }) {
+  const m = await measure({ opts: { connections: CONNECTIONS, ...opts }, seconds, warmupSeconds, serverPid: server.pid })
+  m.bytesPerResponse = m.reqPerSec > 0 ? m.bytesPerSec / m.reqPerSec : null
+  const label = scenarios.find((s) => s.id === id).label
+  log(`  ${label}: ${fmtInt(m.reqPerSec)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms` +
+    (m.problems.length > 0 ? `  !! ${m.problems.join('; ')}` : ''))
+  return m
+}
+
+/** PUTs ws-0 … ws-(count-1) once each, `concurrency` at a time; every answer must be 201. */
+async function preloadWorkspaces (base, count, concurrency) {
+  const problems = []
+  const codes = {}
+  let failures = 0
+  let next = 0
+  async function worker () {
+    while (next < count) {
+      const n = next++
+      try {
+        const res = await fetch(`${base}${wsPath(n)}`, { method: 'PUT', headers: JSON_HEADERS, body: REPORT_JSON })
+        await res.arrayBuffer()
+        codes[res.status] = (codes[res.status] ?? 0) + 1
+      } catch (err) {
+        failures++
+        if (failures === 1) problems.push(`preload: request error ${err.cause?.code ?? err.message}`)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  const odd = Object.entries(codes).filter(([c]) => c !== '201')
+  if (odd.length > 0) problems.push(`preload: status codes other than 201: ${odd.map(([c, k]) => `${c}×${k}`).join(', ')}`)
+  if (failures > 0) problems.push(`preload: ${failures} request errors`)
+  return { problems }
+}
+
+async function getJson (url) {
+  try {
+    const res = await fetch(url)
+    return await res.json()
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Sorts the service's output: Node process warnings (deprecations at start-up) are notes; pino records at
+ * warn or above other than the expected "AUTH_TOKENS is empty" warning, and any other stray line, are problems.
+ */
+function classifyOutput (output) {
+  const notes = []
+  const problems = []
+  for (const line of output.split('\n')) {
+    if (line.trim() === '') continue
+    if (/^\(node:\d+\) /.test(line)) { notes.push(line.replace(/^\(node:\d+\) /, '')); continue }
+    if (line.startsWith('(Use `node --trace-')) continue
+    let rec
+    try { rec = JSON.parse(line) } catch { problems.push(line); continue }
+    if (rec.level < 40) continue
+    if (typeof rec.msg === 'string' && rec.msg.startsWith('AUTH_TOKENS is empty')) continue
+    problems.push(line)
+  }
+  return { notes, problems }
+}
+
+/** The goals, judged on the median same-round ratio; a scenario with any error or non-2xx cannot pass. */
+export function goals (summary) {
+  const judge = (sid, target) => {
+    const s = summary[sid]
+    const r = s?.ratio
+    const clean = s !== undefined && s.problemCount === 0
+    const pass = r?.median !== null && r?.median !== undefined && r.median >= target && clean
+    return {
+      scenario: sid,
+      target,
+      median: r?.median ?? null,
+      min: r?.min ?? null,
+      max: r?.max ?? null,
+      clean,
+      pass
+    }
+  }
+  return [
+    { goal: 'durable PUT ≥ 50% of the bare POST ceiling', checks: [judge('put', 0.5)] },
+    { goal: 'reads ≥ 80% of the bare GET ceiling', checks: ['list-10', 'list-100', 'status'].map((sid) => judge(sid, 0.8)) }
+  ]
+}

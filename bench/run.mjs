@@ -1,0 +1,157 @@
+// `npm run bench`: runs every suite for BENCH_ROUNDS rounds, prints per-scenario tables with same-round
+// ratios and their medians, judges the goals and writes bench/results/latest.json.
+// Env: BENCH_ROUNDS (3), BENCH_SECONDS (5, per scenario), BENCH_WARMUP_SECONDS (1).
+// Exit code: 0 when every request succeeded (whatever the goals say), 1 when any scenario saw errors.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { fmtNum, fmtPct, guardChildren, spread, table } from './lib.mjs'
+import * as http from './http.mjs'
+
+// A later suite (e.g. start-up time) is another module with the same exports, added here.
+const SUITES = [http]
+
+function intEnv (name, dflt, min) {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return dflt
+  const v = Number(raw)
+  if (!Number.isInteger(v) || v < min) {
+    process.stderr.write(`bench: ${name} must be an integer ≥ ${min} (got "${raw}")\n`)
+    process.exit(2)
+  }
+  return v
+}
+
+const config = {
+  rounds: intEnv('BENCH_ROUNDS', 3, 1),
+  seconds: intEnv('BENCH_SECONDS', 5, 1),
+  warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 1, 0)
+}
+
+const require = createRequire(import.meta.url)
+const versions = {
+  node: process.version,
+  fastify: require('fastify/package.json').version,
+  autocannon: require('autocannon/package.json').version,
+  duckdb: require('@duckdb/node-api/package.json').version
+}
+const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memGiB: +(totalmem() / 2 ** 30).toFixed(1), platform: `${process.platform} ${process.arch}` }
+
+const log = (line) => process.stdout.write(line + '\n')
+
+guardChildren()
+
+log(`agent-state bench: ${config.rounds} rounds, ${config.seconds} s per scenario after a ${config.warmupSeconds} s warm-up, 50 connections`)
+log(`machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGiB} GiB; node ${versions.node}, fastify ${versions.fastify}, autocannon ${versions.autocannon}, @duckdb/node-api ${versions.duckdb}`)
+log('the load generator (autocannon) runs in this process; each server is a child process, so on 2 cores they get about one core each')
+
+const started = new Date()
+const rounds = []
+for (let round = 1; round <= config.rounds; round++) {
+  const entry = { round, suites: {} }
+  for (const suite of SUITES) {
+    log(`\nround ${round}/${config.rounds}, ${suite.title}`)
+    entry.suites[suite.id] = await suite.runRound({ round, ...config, log })
+    for (const p of entry.suites[suite.id].problems) log(`  !! ${p}`)
+  }
+  rounds.push(entry)
+}
+
+// --- summary ---------------------------------------------------------------------------------
+const report = { started: started.toISOString(), finished: null, config, machine, versions, suites: {} }
+let anyProblem = false
+
+for (const suite of SUITES) {
+  const perRound = rounds.map((r) => r.suites[suite.id])
+  const summary = {}
+  const roundProblems = perRound.flatMap((r, i) => r.problems.map((p) => `round ${i + 1}: ${p}`))
+  if (roundProblems.length > 0) anyProblem = true
+
+  log(`\n=== ${suite.title}: per scenario, one row per round (ratio = req/s ÷ the matching ceiling's req/s in the same round) ===`)
+  for (const sc of suite.scenarios) {
+    const rows = perRound.map((r) => r.results[sc.id])
+    const problems = rows.flatMap((m, i) => (m?.problems ?? []).map((p) => `round ${i + 1} ${p}`))
+    if (problems.length > 0) anyProblem = true
+    const s = { label: sc.label, baseline: sc.baseline ?? null, problemCount: problems.length, problems }
+    for (const c of suite.columns) s[c.key] = spread(rows.map((m) => m?.[c.key]))
+    if (sc.baseline !== undefined) s.ratio = spread(rows.map((m) => m?.ratio))
+    s.statusCodes = rows.map((m) => m?.statusCodes ?? null)
+    summary[sc.id] = s
+
+    const head = ['round', ...suite.columns.map((c) => c.head)]
+    if (sc.baseline !== undefined) head.push(`÷ ${sc.baseline}`)
+    head.push('non-2xx', 'errors')
+    const body = rows.map((m, i) => {
+      const row = [String(i + 1), ...suite.columns.map((c) => c.fmt(m?.[c.key]))]
+      if (sc.baseline !== undefined) row.push(fmtPct(m?.ratio))
+      row.push(String(m?.non2xx ?? '–'), String(m?.errors ?? '–'))
+      return row
+    })
+    const med = ['median', ...suite.columns.map((c) => c.fmt(s[c.key].median))]
+    if (sc.baseline !== undefined) med.push(fmtPct(s.ratio.median))
+    med.push('', '')
+    body.push(med)
+    log(`\n${sc.label}`)
+    log(table(head, body))
+    if (sc.baseline !== undefined) {
+      log(`ratio to ${sc.baseline}: median ${fmtPct(s.ratio.median)} [${fmtPct(s.ratio.min)}..${fmtPct(s.ratio.max)}]`)
+    }
+    if (problems.length > 0) log(`!! ERRORS: ${problems.join('; ')}`)
+  }
+
+  // Overview across scenarios.
+  log(`\n=== ${suite.title}: medians over ${config.rounds} rounds ===`)
+  log(table(
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio median [min..max]', 'errors'],
+    suite.scenarios.map((sc) => {
+      const s = summary[sc.id]
+      return [
+        sc.label,
+        suite.columns[0].fmt(s.reqPerSec.median),
+        fmtNum(s.p50.median, 0),
+        fmtNum(s.p99.median, 0),
+        s.ratio ? `${fmtPct(s.ratio.median)} [${fmtPct(s.ratio.min)}..${fmtPct(s.ratio.max)}] of ${s.baseline}` : 'ceiling',
+        s.problemCount > 0 ? 'YES' : 'none'
+      ]
+    })
+  ))
+
+  const goals = suite.goals(summary)
+  log(`\n=== goals (judged on the median same-round ratio; a scenario with errors cannot pass) ===`)
+  for (const g of goals) {
+    const pass = g.checks.every((c) => c.pass)
+    log(`${pass ? 'PASS' : 'FAIL'}  ${g.goal}`)
+    for (const c of g.checks) {
+      log(`      ${c.pass ? 'pass' : 'FAIL'}  ${summary[c.scenario].label}: ${fmtPct(c.median)} [${fmtPct(c.min)}..${fmtPct(c.max)}], target ≥ ${fmtPct(c.target)}${c.clean ? '' : ' (had errors)'}`)
+    }
+    g.pass = pass
+  }
+  const notes = [...new Set(perRound.flatMap((r) => r.notes ?? []))]
+  if (notes.length > 0) {
+    log('\nnotes (not errors):')
+    for (const n of notes) log(`   ${n}`)
+  }
+  if (roundProblems.length > 0) {
+    log('\n!! problems outside the measured runs:')
+    for (const p of roundProblems) log(`   ${p}`)
+  }
+
+  report.suites[suite.id] = {
+    title: suite.title,
+    summary,
+    goals,
+    problems: roundProblems,
+    notes,
+    rounds: perRound.map((r, i) => ({ round: i + 1, info: r.info, results: r.results, problems: r.problems, notes: r.notes }))
+  }
+}
+
+report.finished = new Date().toISOString()
+report.clean = !anyProblem
+const outDir = fileURLToPath(new URL('./results/', import.meta.url))
+mkdirSync(outDir, { recursive: true })
+writeFileSync(outDir + 'latest.json', JSON.stringify(report, null, 2) + '\n')
+log(`\n${anyProblem ? '!! the benchmark saw errors (see above); its figures are not clean' : 'every request of every scenario answered 2xx, no errors'}`)
+log(`summary written to bench/results/latest.json (${((Date.parse(report.finished) - started.getTime()) / 1000).toFixed(0)} s)`)
+process.exitCode = anyProblem ? 1 : 0

@@ -1,0 +1,37 @@
+import t from 'tap'
+import { checkExposure, loadConfig } from '../src/boot/config.js'
+
+t.test('defaults follow API §10', async (t) => {
+  const c = loadConfig({})
+  t.match(c, { port: 3000, host: '127.0.0.1', logLevel: 'info', allowOpen: false, leaseS: 300, reaperIntervalS: 30, reaperPidCheck: 'local', syncMaxAttempts: 100, bodyLimit: 1048576 })
+  t.match(c.dataDir, /\/data$/)
+  t.equal(c.tokens.size, 0)
+})
+
+t.test('CORE_WORKSPACE is accepted as DATA_DIR', async (t) => {
+  t.equal(loadConfig({ CORE_WORKSPACE: '/srv/core' }).dataDir, '/srv/core')
+  t.equal(loadConfig({ CORE_WORKSPACE: '/srv/core', DATA_DIR: '/srv/data' }).dataDir, '/srv/data')
+})
+
+t.test('a bad value stops start-up with a message naming the variable', async (t) => {
+  t.throws(() => loadConfig({ PORT: 'eighty' }), /PORT/)
+  t.throws(() => loadConfig({ LEASE_S: '-1' }), /LEASE_S/)
+  t.throws(() => loadConfig({ REAPER_PID_CHECK: 'sometimes' }), /REAPER_PID_CHECK/)
+  t.throws(() => loadConfig({ AUTH_TOKENS: 'abc:root' }), /AUTH_TOKENS/)
+  t.throws(() => loadConfig({ AUTH_TOKENS: ':read' }), /AUTH_TOKENS/)
+  t.throws(() => loadConfig({ SYNC_URL: 'not a url' }), /SYNC_URL/)
+  t.throws(() => loadConfig({ ALLOW_OPEN: 'maybe' }), /ALLOW_OPEN/)
+})
+
+t.test('tokens parse with their scopes', async (t) => {
+  const c = loadConfig({ AUTH_TOKENS: 'a:read, b:c:write ,d:admin' })
+  t.same([...c.tokens], [['a', 'read'], ['b:c', 'write'], ['d', 'admin']])
+})
+
+t.test('no tokens: refuses a non-loopback HOST unless ALLOW_OPEN=1', async (t) => {
+  t.throws(() => checkExposure(loadConfig({ HOST: '0.0.0.0' })), /ALLOW_OPEN/)
+  t.doesNotThrow(() => checkExposure(loadConfig({ HOST: '0.0.0.0', ALLOW_OPEN: '1' })))
+  t.doesNotThrow(() => checkExposure(loadConfig({ HOST: '0.0.0.0', AUTH_TOKENS: 'x:read' })))
+  t.doesNotThrow(() => checkExposure(loadConfig({ HOST: '127.0.0.1' })))
+  t.doesNotThrow(() => checkExposure(loadConfig({ HOST: '::1' })))
+})
