@@ -48,6 +48,7 @@ export const columns = [
   { key: 'p99', head: 'p99 ms', fmt: (x) => fmtNum(x, 0) },
   { key: 'serverCpu', head: 'srv CPU', fmt: (x) => fmtNum(x, 2) },
   { key: 'clientCpu', head: 'cli CPU', fmt: (x) => fmtNum(x, 2) },
+  { key: 'otherCpu', head: 'other CPU', fmt: (x) => fmtNum(x, 2) },
   { key: 'bytesPerResponse', head: 'B/resp', fmt: fmtInt }
 ]
 
@@ -145,7 +146,7 @@ async function run (server, log, id, opts, { seconds, warmupSeconds }) {
   const m = await measure({ opts: { connections: CONNECTIONS, ...opts }, seconds, warmupSeconds, serverPid: server.pid })
   m.bytesPerResponse = m.reqPerSec > 0 ? m.bytesPerSec / m.reqPerSec : null
   const label = scenarios.find((s) => s.id === id).label
-  log(`  ${label}: ${fmtInt(m.reqPerSec)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms` +
+  log(`  ${label}: ${fmtInt(m.reqPerSec)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, CPU server ${fmtNum(m.serverCpu)} client ${fmtNum(m.clientCpu)} other ${fmtNum(m.otherCpu)}` +
     (m.problems.length > 0 ? `  !! ${m.problems.join('; ')}` : ''))
   return m
 }

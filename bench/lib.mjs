@@ -158,6 +158,19 @@ export function procCpuSeconds (pid) {
   }
 }
 
+/** Busy CPU seconds of the whole machine so far (all cores, from /proc/stat), or null. */
+export function systemBusySeconds () {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]
+    const f = line.trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7]
+    return busy / clkTck
+  } catch {
+    return null
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // autocannon
 
@@ -185,11 +198,17 @@ export async function measure ({ opts, warmupSeconds, seconds, serverPid }) {
   }
   const cpuServer0 = procCpuSeconds(serverPid)
   const cpuClient0 = process.cpuUsage()
+  const sys0 = systemBusySeconds()
   const t0 = performance.now()
   const r = await cannon({ ...opts, duration: seconds })
   const wall = (performance.now() - t0) / 1000
   const cpuServer1 = procCpuSeconds(serverPid)
   const cpuClient1 = process.cpuUsage(cpuClient0)
+  const sys1 = systemBusySeconds()
+  const serverCpu = cpuServer0 === null || cpuServer1 === null ? null : (cpuServer1 - cpuServer0) / wall
+  const clientCpu = (cpuClient1.user + cpuClient1.system) / 1e6 / wall
+  // Whatever else the machine did meanwhile (other processes, the kernel's own work not charged to either side).
+  const otherCpu = sys0 === null || sys1 === null || serverCpu === null ? null : Math.max(0, (sys1 - sys0) / wall - serverCpu - clientCpu)
   problems.push(...resultProblems(r, 'measured'))
   return {
     reqPerSec: r.requests.average,
@@ -202,8 +221,9 @@ export async function measure ({ opts, warmupSeconds, seconds, serverPid }) {
     timeouts: r.timeouts,
     statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count])),
     bytesPerSec: r.throughput.average,
-    serverCpu: cpuServer0 === null || cpuServer1 === null ? null : (cpuServer1 - cpuServer0) / wall,
-    clientCpu: (cpuClient1.user + cpuClient1.system) / 1e6 / wall,
+    serverCpu,
+    clientCpu,
+    otherCpu,
     problems
   }
 }

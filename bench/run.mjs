@@ -117,6 +117,15 @@ for (const suite of SUITES) {
     })
   ))
 
+  // Other load on the machine skews a 2-core benchmark; say where it was seen (> 0.2 cores besides server and driver).
+  const busy = suite.scenarios.flatMap((sc) => perRound.map((r, i) => [sc, i + 1, r.results[sc.id]?.otherCpu]))
+    .filter(([, , o]) => typeof o === 'number' && o > 0.2)
+  if (busy.length > 0) {
+    log(`\n!! other processes used CPU during ${busy.length} measurements (cores): ` +
+      busy.map(([sc, round, o]) => `${sc.id} r${round} ${fmtNum(o)}`).join(', '))
+  }
+  report.suites[suite.id] = { busy: busy.map(([sc, round, o]) => ({ scenario: sc.id, round, otherCpu: o })) }
+
   const goals = suite.goals(summary)
   log(`\n=== goals (judged on the median same-round ratio; a scenario with errors cannot pass) ===`)
   for (const g of goals) {
@@ -138,6 +147,7 @@ for (const suite of SUITES) {
   }
 
   report.suites[suite.id] = {
+    ...report.suites[suite.id],
     title: suite.title,
     summary,
     goals,

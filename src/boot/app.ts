@@ -5,6 +5,7 @@ import type { Config } from './config.js'
 import auth from './auth.js'
 import errors, { sendProblem } from './errors.js'
 import openapi from './swagger.js'
+import lifecycle from './lifecycle.js'
 import store from './store.js'
 import healthRoutes from '../routes/health.js'
 import statusRoutes from '../routes/status.js'
@@ -41,6 +42,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(openapi)
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
+  await app.register(lifecycle)
   await app.register(healthRoutes)
   await app.register(workspaceRoutes)
   await app.register(statusRoutes)

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import { Database, StoreLockedError } from '../store/database.js'
 import { EventLog } from '../store/events.js'
-import { hydrateWorkspaces, readEntries } from '../store/hydrate.js'
+import { Recovery } from '../store/recovery.js'
 import { migrate } from '../store/migrations.js'
 import { storeFile } from '../store/paths.js'
 import { StatusFiles } from '../store/status-files.js'
@@ -17,6 +17,8 @@ export interface State {
   events: EventLog
   workspaces: Workspaces
   clock: () => Date
+  /** The start-up report (GET /v1/recovery); each start-up step adds its part in an onReady hook. */
+  recovery: Recovery
 }
 
 declare module 'fastify' {
@@ -42,10 +44,11 @@ async function openStore (config: Config): Promise<Database> {
 }
 
 async function store (app: FastifyInstance, { config, clock }: StoreOptions): Promise<void> {
+  const recovery = new Recovery(clock().toISOString())
   let db: Database | null = null
   let openError: Error | null = null
   try {
-    db = await openStore(config)
+    db = await recovery.step('store_open', () => openStore(config))
   } catch (err) {
     // A second writer is never right: refuse to start. Any other failure leaves the service degraded.
     if (err instanceof StoreLockedError) throw err
@@ -57,16 +60,7 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   const workspaces = new Workspaces({ writer, events, files: new StatusFiles(config.dataDir), clock, log: app.log })
   writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving from memory (degraded)'))
   writer.on('purge-error', (err) => app.log.warn({ err }, 'tombstone purge failed'))
-  app.decorate('state', { db, writer, events, workspaces, clock })
-
-  app.addHook('onReady', async () => {
-    if (db === null) return
-    const { groups, lastEventId } = await readEntries(db)
-    events.resume(lastEventId)
-    const counts = hydrateWorkspaces(workspaces, groups)
-    await writer.commit()
-    app.log.info({ ...counts }, 'hydrated from the store')
-  })
+  app.decorate('state', { db, writer, events, workspaces, clock, recovery })
 
   app.addHook('onClose', async () => {
     await writer.drain()

@@ -1,0 +1,56 @@
+/** The start-up report behind GET /v1/recovery: what came back from where, what was reaped or recovered, and how long each step took. */
+
+export interface ReapedGhost {
+  name: string
+  reason: 'pid_dead' | 'pid_reused' | 'lease_expired'
+  evidence: string
+  at: string
+}
+
+export interface InvalidFile {
+  path: string
+  error: string
+}
+
+export interface OrphanOutcome {
+  file: string
+  outcome: 'discarded' | 'deleted_committed' | 'quarantined'
+  detail?: string
+}
+
+export interface RecoveryReport {
+  started_at: string
+  finished_at: string | null
+  store: { mode: 'ok' | 'degraded', error?: string }
+  hydrated: { from_store: number, from_queue: number, from_files: number, files_invalid: InvalidFile[] }
+  reaped: ReapedGhost[]
+  orphans: { skipped: string | null, outcomes: OrphanOutcome[] }
+  /** Milliseconds per step, in the order the steps ran. */
+  timings_ms: Record<string, number>
+}
+
+export class Recovery {
+  readonly report: RecoveryReport
+
+  constructor (startedAt: string) {
+    this.report = {
+      started_at: startedAt,
+      finished_at: null,
+      store: { mode: 'ok' },
+      hydrated: { from_store: 0, from_queue: 0, from_files: 0, files_invalid: [] },
+      reaped: [],
+      orphans: { skipped: null, outcomes: [] },
+      timings_ms: {}
+    }
+  }
+
+  /** Runs one start-up step and records its duration under `step`. */
+  async step<T> (step: string, fn: () => Promise<T> | T): Promise<T> {
+    const t0 = performance.now()
+    try {
+      return await fn()
+    } finally {
+      this.report.timings_ms[step] = Math.round((performance.now() - t0) * 10) / 10
+    }
+  }
+}
