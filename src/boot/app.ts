@@ -8,6 +8,7 @@ import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
 import store from './store.js'
 import healthRoutes from '../routes/health.js'
+import recoveryRoutes from '../routes/recovery.js'
 import statusRoutes from '../routes/status.js'
 import workspaceRoutes from '../routes/workspaces.js'
 
@@ -42,9 +43,10 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(openapi)
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
-  await app.register(lifecycle)
+  await app.register(lifecycle, { config })
   await app.register(healthRoutes)
   await app.register(workspaceRoutes)
   await app.register(statusRoutes)
+  await app.register(recoveryRoutes)
   return app
 }

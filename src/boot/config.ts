@@ -23,7 +23,8 @@ const EnvSchema = Type.Object({
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1048576 }),
   DB_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]+(KB|MB|GB)$', default: '256MB' }),
-  CLOSE_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 })
+  CLOSE_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
+  STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -46,6 +47,8 @@ export interface Config {
   dbThreads: number
   dbMemoryLimit: string
   closeGraceMs: number
+  /** How often a degraded service tries the store again. */
+  storeRetryS: number
 }
 
 /** Thrown for a configuration value that cannot be used; the message names the variable. */
@@ -89,7 +92,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     bodyLimit: env.BODY_LIMIT,
     dbThreads: env.DB_THREADS,
     dbMemoryLimit: env.DB_MEMORY_LIMIT,
-    closeGraceMs: env.CLOSE_GRACE_MS
+    closeGraceMs: env.CLOSE_GRACE_MS,
+    storeRetryS: env.STORE_RETRY_S
   })
 }
 

@@ -1,13 +1,20 @@
-/** Start-up in `onReady`, before the server listens: hydrate from the store (API §8.1). */
+/**
+ * Start-up in `onReady`, before the server listens (API §8): hydrate from the store, then from the
+ * status.json files on the volume, then reap ghosts; afterwards the reaper runs every REAPER_INTERVAL_S.
+ */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { hydrateWorkspaces, readEntries } from '../store/hydrate.js'
+import type { Config } from './config.js'
+import { applyStatusFiles, hydrateWorkspaces, readEntries } from '../store/hydrate.js'
+import { scanStatusFiles } from '../store/status-scan.js'
 
-async function lifecycle (app: FastifyInstance): Promise<void> {
-  const { db, events, workspaces, writer, recovery } = app.state
+async function lifecycle (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
+  const { events, workspaces, writer, recovery, reaper, clock } = app.state
+  const report = recovery.report
+  let interval: NodeJS.Timeout | null = null
 
   app.addHook('onReady', async () => {
-    const report = recovery.report
+    const db = app.state.db
     if (db !== null) {
       await recovery.step('hydrate_store', async () => {
         const { groups, lastEventId } = await readEntries(db)
@@ -17,10 +24,27 @@ async function lifecycle (app: FastifyInstance): Promise<void> {
         report.hydrated.from_queue = counts.queueOnly
       })
     }
-    await writer.commit()
+    await recovery.step('hydrate_files', async () => {
+      const { records, invalid } = await scanStatusFiles(config.dataDir, clock().toISOString())
+      report.hydrated.files_read = records.length
+      report.hydrated.from_files = applyStatusFiles(workspaces, records)
+      report.hydrated.files_invalid = invalid
+      for (const f of invalid) app.log.warn({ file: f.path, error: f.error }, 'skipped an unusable status.json')
+    })
+    report.reaped = await recovery.step('reap', () => reaper.run())
+    await recovery.step('commit', () => writer.commit())
     report.store = writer.error === null ? { mode: 'ok' } : { mode: 'degraded', error: writer.error.message }
-    report.finished_at = app.state.clock().toISOString()
-    app.log.info({ hydrated: report.hydrated, timings_ms: report.timings_ms }, 'start-up recovery done')
+    report.finished_at = clock().toISOString()
+    app.log.info({ hydrated: { ...report.hydrated, files_invalid: report.hydrated.files_invalid.length }, reaped: report.reaped.length, timings_ms: report.timings_ms }, 'start-up recovery done')
+
+    interval = setInterval(() => {
+      reaper.run().catch((err: unknown) => app.log.error({ err }, 'reaper pass failed'))
+    }, config.reaperIntervalS * 1000)
+    interval.unref()
+  })
+
+  app.addHook('preClose', async () => {
+    if (interval !== null) clearInterval(interval)
   })
 }
 

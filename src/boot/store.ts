@@ -1,21 +1,29 @@
-/** The `state` decorator: opens the DuckDB store, wires the in-memory model to the writer, hydrates on ready, closes cleanly. */
+/**
+ * The `state` decorator: opens the DuckDB store, wires the in-memory model to the group-commit writer,
+ * keeps retrying a store that is unavailable (degraded mode, API §9), and closes cleanly.
+ */
+import { hostname } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import { Database, StoreLockedError } from '../store/database.js'
 import { EventLog } from '../store/events.js'
-import { Recovery } from '../store/recovery.js'
+import { mergeLateStore, readEntries } from '../store/hydrate.js'
 import { migrate } from '../store/migrations.js'
 import { storeFile } from '../store/paths.js'
+import { Reaper } from '../store/reaper.js'
+import { Recovery } from '../store/recovery.js'
 import { StatusFiles } from '../store/status-files.js'
 import { Workspaces } from '../store/workspaces.js'
 import { Writer } from '../store/writer.js'
 
 export interface State {
+  /** Null while the store could not be opened (degraded); set once a retry opens it. */
   db: Database | null
   writer: Writer
   events: EventLog
   workspaces: Workspaces
+  reaper: Reaper
   clock: () => Date
   /** The start-up report (GET /v1/recovery); each start-up step adds its part in an onReady hook. */
   recovery: Recovery
@@ -45,6 +53,7 @@ async function openStore (config: Config): Promise<Database> {
 
 async function store (app: FastifyInstance, { config, clock }: StoreOptions): Promise<void> {
   const recovery = new Recovery(clock().toISOString())
+  const file = storeFile(config.dataDir)
   let db: Database | null = null
   let openError: Error | null = null
   try {
@@ -53,18 +62,42 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
     // A second writer is never right: refuse to start. Any other failure leaves the service degraded.
     if (err instanceof StoreLockedError) throw err
     openError = err as Error
-    app.log.error({ err, path: storeFile(config.dataDir) }, 'store unavailable: serving from memory (degraded)')
+    app.log.error({ err, path: file }, 'store unavailable: serving from memory (degraded)')
   }
   const writer = new Writer(db, openError)
   const events = new EventLog(writer)
   const workspaces = new Workspaces({ writer, events, files: new StatusFiles(config.dataDir), clock, log: app.log })
+  const reaper = new Reaper({ workspaces, writer, clock, log: app.log }, { hostname: hostname(), pidCheck: config.reaperPidCheck, leaseS: config.leaseS })
+  const state: State = { db, writer, events, workspaces, reaper, clock, recovery }
   writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving from memory (degraded)'))
   writer.on('purge-error', (err) => app.log.warn({ err }, 'tombstone purge failed'))
-  app.decorate('state', { db, writer, events, workspaces, clock, recovery })
+  app.decorate('state', state)
+
+  /** One attempt to get out of degraded mode: open the store if it never opened, else retry the failed writes. */
+  async function reconnect (): Promise<void> {
+    if (state.db === null) {
+      const opened = await openStore(config)
+      const { groups, lastEventId } = await readEntries(opened)
+      events.resume(lastEventId)
+      const loaded = mergeLateStore(workspaces, groups)
+      state.db = opened
+      writer.attach(opened)
+      app.log.info({ path: file, loaded }, 'store reopened: what was held in memory is being stored')
+    }
+    await writer.recover()
+    if (writer.mode === 'ok') app.log.info({ path: file }, 'store ok again')
+  }
+
+  const retry = setInterval(() => {
+    if (writer.mode === 'ok') return
+    reconnect().catch((err: unknown) => app.log.warn({ err: (err as Error).message, path: file }, 'store still unavailable'))
+  }, config.storeRetryS * 1000)
+  retry.unref()
 
   app.addHook('onClose', async () => {
+    clearInterval(retry)
     await writer.drain()
-    await db?.close()
+    await state.db?.close()
   })
 }
 

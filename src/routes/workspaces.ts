@@ -92,6 +92,46 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.type('application/json').send(workspaces.page(filter, limit ?? 100, cursor))
   })
 
+  app.post('/v1/workspaces/:org/:repo/:leaf/heartbeat', {
+    config: { scope: 'write' },
+    schema: {
+      operationId: 'heartbeatWorkspace',
+      tags: ['workspaces'],
+      summary: 'Keep a running workspace alive',
+      description: 'Renews the lease of a running workspace. 409 `not_running` tells an agent it was reaped or has finished; with `runs`, a heartbeat from another run is 409 `stale_run`.' + STORE_NOTE,
+      params: WorkspaceParamsSchema,
+      body: Type.Optional(Type.Object({
+        runs: Type.Optional(Type.Integer({ minimum: 0, description: 'The run the agent belongs to.' }))
+      }, { additionalProperties: false })),
+      security: [{ bearer: [] }],
+      response: {
+        200: Type.Object({
+          name: Type.String(),
+          status: Type.Literal('running'),
+          runs: Type.Integer(),
+          heartbeat_at: Type.String({ format: 'date-time' }),
+          lease_expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the reaper fails it without another heartbeat; null when leases are off.' })
+        }, { description: 'Alive.' }),
+        400: problem('Invalid name or body.'),
+        ...AUTH_RESPONSES,
+        404: problem('Unknown workspace.'),
+        409: problem('`not_running` (finished or reaped) or `stale_run`.')
+      }
+    }
+  }, async (request, reply) => {
+    const { tracked, store } = await workspaces.heartbeat(request.params, request.body?.runs)
+    const { name, runs, heartbeat_at: at } = tracked.record
+    const leaseS = app.state.reaper.leaseS
+    reply.header('x-store', store.mode)
+    return {
+      name,
+      status: 'running' as const,
+      runs,
+      heartbeat_at: at as string,
+      lease_expires_at: leaseS > 0 ? new Date(Date.parse(at as string) + leaseS * 1000).toISOString() : null
+    }
+  })
+
   app.delete('/v1/workspaces/:org/:repo/:leaf', {
     config: { scope: 'write' },
     schema: {

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { Writer } from './writer.js'
 
 export interface ChangeEvent {
-  /** Grows by one per event, across restarts. */
+  /** Only grows, across restarts. */
   id: number
   type: string
   subject: string
@@ -34,7 +34,10 @@ export class EventLog extends EventEmitter {
 
   /** Stages the event with the caller's other entries; it is durable when the caller's commit is. */
   record (type: string, subject: string, data: unknown, at: string): ChangeEvent {
-    const event: ChangeEvent = { id: ++this.#lastId, type, subject, at, data }
+    // Ids never go below microseconds since the epoch, so events recorded while the store could not be
+    // read (degraded start) never reuse an id already stored, and ids keep growing across restarts.
+    this.#lastId = Math.max(this.#lastId + 1, Date.now() * 1000)
+    const event: ChangeEvent = { id: this.#lastId, type, subject, at, data }
     this.#writer.stage(EVENT_GROUP, eventKey(event.id), JSON.stringify(event), at)
     this.emit('event', event)
     return event

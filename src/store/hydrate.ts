@@ -45,3 +45,29 @@ export function hydrateWorkspaces (workspaces: Workspaces, groups: Map<string, E
   workspaces.load(records.values())
   return { registry: records.size - queueOnly, queueOnly }
 }
+
+/**
+ * Status files win over the store where they disagree (the Go agent's rule), except that a file from an
+ * earlier run never overrides a later one: `runs` fences files exactly as it fences reports.
+ * Returns how many records the files changed or added.
+ */
+export function applyStatusFiles (workspaces: Workspaces, records: Workspace[]): number {
+  let applied = 0
+  for (const record of records) {
+    const stored = workspaces.get(record.name)
+    if (stored !== undefined && (record.runs < stored.record.runs || JSON.stringify(record) === stored.json)) continue
+    workspaces.put(record, null)
+    applied++
+  }
+  return applied
+}
+
+/**
+ * Brings back what the store holds after it reopens late (a degraded start): records already in memory
+ * were written since and win; the rest are loaded without being written back.
+ */
+export function mergeLateStore (workspaces: Workspaces, groups: Map<string, Entry[]>): number {
+  const missing = new Map<string, Entry[]>()
+  for (const [grp, entries] of groups) missing.set(grp, entries.filter((e) => workspaces.get(e.key) === undefined))
+  return hydrateWorkspaces(workspaces, missing).registry
+}

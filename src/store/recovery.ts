@@ -22,7 +22,9 @@ export interface RecoveryReport {
   started_at: string
   finished_at: string | null
   store: { mode: 'ok' | 'degraded', error?: string }
-  hydrated: { from_store: number, from_queue: number, from_files: number, files_invalid: InvalidFile[] }
+  /** `from_files`: records a status.json added or changed; `files_read`: valid files found. */
+  hydrated: { from_store: number, from_queue: number, files_read: number, from_files: number, files_invalid: InvalidFile[] }
+  /** Ghosts failed by the start-up pass (later passes are in the event log). */
   reaped: ReapedGhost[]
   orphans: { skipped: string | null, outcomes: OrphanOutcome[] }
   /** Milliseconds per step, in the order the steps ran. */
@@ -37,7 +39,7 @@ export class Recovery {
       started_at: startedAt,
       finished_at: null,
       store: { mode: 'ok' },
-      hydrated: { from_store: 0, from_queue: 0, from_files: 0, files_invalid: [] },
+      hydrated: { from_store: 0, from_queue: 0, files_read: 0, from_files: 0, files_invalid: [] },
       reaped: [],
       orphans: { skipped: null, outcomes: [] },
       timings_ms: {}

@@ -7,7 +7,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Status, Workspace, WorkspaceParams, WorkspaceReport } from '../routes/schemas.js'
 import { STATUSES } from '../routes/schemas.js'
 import { decodeCursor, pageJson } from './cursor.js'
-import { illegalTransition, notFound, preconditionFailed, staleRun } from './errors.js'
+import { DomainError, illegalTransition, notFound, preconditionFailed, staleRun } from './errors.js'
 import type { EventLog } from './events.js'
 import { SortedKeys } from './sorted-keys.js'
 import type { StatusFiles } from './status-files.js'
@@ -198,12 +198,32 @@ export class Workspaces {
     return { removed: true, store: await this.#writer.commit() }
   }
 
-  /** Stores a record changed by the service itself (the reaper), with its effects; the caller commits. */
-  replace (record: Workspace, action: string): Tracked {
+  /**
+   * Stores a record the service itself produced (the reaper's verdict, a status.json read at start-up)
+   * with all its derived entries; `action` names the event, or null for none. The caller commits.
+   */
+  put (record: Workspace, action: string | null): Tracked {
     const tracked = track(record)
     this.#apply(record.name, tracked)
-    this.#events.record('workspace', record.name, { action, status: record.status, runs: record.runs, agent: record.agent }, record.updated_at)
+    if (action !== null) this.#events.record('workspace', record.name, { action, status: record.status, runs: record.runs, agent: record.agent }, record.updated_at)
     return tracked
+  }
+
+  /** Keeps a running workspace alive (API §3): 404 unknown, 409 `not_running` once it finished or was reaped. */
+  async heartbeat (p: WorkspaceParams, runs: number | undefined): Promise<{ tracked: Tracked, store: CommitResult }> {
+    const name = `${p.org}/${p.repo}/${p.leaf}`
+    const current = this.#items.get(name)
+    if (current === undefined) throw notFound(`workspace ${name}`)
+    const r = current.record
+    if (r.status !== 'running') {
+      const why = r.reaped === undefined ? '' : ` (reaped: ${r.reaped.evidence})`
+      throw new DomainError(409, 'not_running', `workspace ${name} is ${r.status}${why}`)
+    }
+    if (runs !== undefined && runs !== r.runs) throw staleRun(`heartbeat for run ${runs}, but the workspace is on run ${r.runs}`)
+    // No event and no status.json rewrite: heartbeats come every few seconds and change nothing but the lease.
+    const tracked = track({ ...r, heartbeat_at: this.#clock().toISOString() })
+    this.#apply(name, tracked)
+    return { tracked, store: await this.#writer.commit() }
   }
 
   /** Rewrites the workspace's status.json with the current record, if its folder exists. */
@@ -217,6 +237,7 @@ export class Workspaces {
     }
   }
 
+  /** Rewrites status.json for a record changed outside `report` (the reaper), after its commit. */
   syncFile (name: string): Promise<void> {
     return this.#syncFile(name)
   }

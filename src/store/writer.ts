@@ -110,6 +110,22 @@ export class Writer extends EventEmitter {
     this.#purgeTimer.unref()
   }
 
+  /** Starts writing to a store that opened late; everything staged meanwhile goes out in the next commit. */
+  attach (db: Database): void {
+    this.#db = db
+    this.#error = null
+    if (this.#pending.size > 0) void this.commit()
+  }
+
+  /** Tries the store again after a failure: ok again if the held entries commit, still degraded if not. */
+  async recover (): Promise<void> {
+    if (this.#db === null || this.#error === null) return
+    const error = this.#error
+    this.#error = null
+    const { mode } = await this.commit()
+    if (mode === 'degraded' && this.#error === null) this.#error = error
+  }
+
   /** Deletes tombstoned rows so emptied groups leave nothing behind. */
   async purgeTombstones (): Promise<void> {
     if (!this.#tombstones || this.#db === null || this.#error !== null) return
