@@ -94,15 +94,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/workspaces/:org/:repo/:leaf/heartbeat', {
     config: { scope: 'write' },
+    // A bare `curl -X POST …/heartbeat` carries no body at all: treat it as an empty object.
+    preValidation: async (request) => { request.body ??= {} },
     schema: {
       operationId: 'heartbeatWorkspace',
       tags: ['workspaces'],
       summary: 'Keep a running workspace alive',
       description: 'Renews the lease of a running workspace. 409 `not_running` tells an agent it was reaped or has finished; with `runs`, a heartbeat from another run is 409 `stale_run`.' + STORE_NOTE,
       params: WorkspaceParamsSchema,
-      body: Type.Optional(Type.Object({
+      body: Type.Object({
         runs: Type.Optional(Type.Integer({ minimum: 0, description: 'The run the agent belongs to.' }))
-      }, { additionalProperties: false })),
+      }, { additionalProperties: false, description: 'Optional; an empty or absent body is fine.' }),
       security: [{ bearer: [] }],
       response: {
         200: Type.Object({
@@ -119,7 +121,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const { tracked, store } = await workspaces.heartbeat(request.params, request.body?.runs)
+    const { tracked, store } = await workspaces.heartbeat(request.params, request.body.runs)
     const { name, runs, heartbeat_at: at } = tracked.record
     const leaseS = app.state.reaper.leaseS
     reply.header('x-store', store.mode)
