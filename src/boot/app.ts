@@ -8,6 +8,8 @@ import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
 import store from './store.js'
 import healthRoutes from '../routes/health.js'
+import poolRoutes from '../routes/pools.js'
+import queueRoutes from '../routes/queue.js'
 import recoveryRoutes from '../routes/recovery.js'
 import statusRoutes from '../routes/status.js'
 import workspaceRoutes from '../routes/workspaces.js'
@@ -39,6 +41,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
 
   // JSON only: a text body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
+  app.decorate('config', config)
   await app.register(errors)
   await app.register(openapi)
   await app.register(auth, { tokens: config.tokens })
@@ -48,5 +51,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(workspaceRoutes)
   await app.register(statusRoutes)
   await app.register(recoveryRoutes)
+  await app.register(poolRoutes)
+  await app.register(queueRoutes)
   return app
 }

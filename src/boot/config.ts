@@ -51,6 +51,12 @@ export interface Config {
   storeRetryS: number
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
 /** Thrown for a configuration value that cannot be used; the message names the variable. */
 export class ConfigError extends Error {}
 

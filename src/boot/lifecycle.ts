@@ -5,11 +5,13 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
+import { readAgentsFile } from '../store/agents-config.js'
+import type { DomainError } from '../store/errors.js'
 import { applyStatusFiles, hydrateWorkspaces, readEntries } from '../store/hydrate.js'
 import { scanStatusFiles } from '../store/status-scan.js'
 
 async function lifecycle (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
-  const { events, workspaces, writer, recovery, reaper, clock } = app.state
+  const { events, workspaces, writer, recovery, reaper, pools, clock } = app.state
   const report = recovery.report
   let interval: NodeJS.Timeout | null = null
 
@@ -20,6 +22,7 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
         const { groups, lastEventId } = await readEntries(db)
         events.resume(lastEventId)
         const counts = hydrateWorkspaces(workspaces, groups)
+        pools.hydrate(groups)
         report.hydrated.from_store = counts.registry
         report.hydrated.from_queue = counts.queueOnly
       })
@@ -31,6 +34,17 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
       report.hydrated.files_invalid = invalid
       for (const f of invalid) app.log.warn({ file: f.path, error: f.error }, 'skipped an unusable status.json')
     })
+    await recovery.step('config', async () => {
+      try {
+        const agents = await readAgentsFile(config.dataDir)
+        if (agents !== undefined) pools.applyConfig(agents, 'file', 'agents.yaml')
+      } catch (err) {
+        // Keep the last good configuration (from the store, else none) and say so on /readyz.
+        pools.config.error = (err as Error).message
+        app.log.error({ error: pools.config.error, errors: (err as DomainError).errors }, 'agents.yaml refused: keeping the last good configuration')
+      }
+    })
+    pools.sweep(clock())
     report.reaped = await recovery.step('reap', () => reaper.run())
     await recovery.step('commit', () => writer.commit())
     report.store = writer.error === null ? { mode: 'ok' } : { mode: 'degraded', error: writer.error.message }
@@ -38,7 +52,8 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
     app.log.info({ hydrated: { ...report.hydrated, files_invalid: report.hydrated.files_invalid.length }, reaped: report.reaped.length, timings_ms: report.timings_ms }, 'start-up recovery done')
 
     interval = setInterval(() => {
-      reaper.run().catch((err: unknown) => app.log.error({ err }, 'reaper pass failed'))
+      const tidy = pools.sweep(clock()) ? writer.commit() : Promise.resolve()
+      Promise.all([tidy, reaper.run()]).catch((err: unknown) => app.log.error({ err }, 'reaper pass failed'))
     }, config.reaperIntervalS * 1000)
     interval.unref()
   })

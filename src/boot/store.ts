@@ -11,6 +11,8 @@ import { EventLog } from '../store/events.js'
 import { mergeLateStore, readEntries } from '../store/hydrate.js'
 import { migrate } from '../store/migrations.js'
 import { storeFile } from '../store/paths.js'
+import { Pools } from '../store/pools.js'
+import { Queue } from '../store/queue.js'
 import { Reaper } from '../store/reaper.js'
 import { Recovery } from '../store/recovery.js'
 import { StatusFiles } from '../store/status-files.js'
@@ -24,6 +26,8 @@ export interface State {
   events: EventLog
   workspaces: Workspaces
   reaper: Reaper
+  pools: Pools
+  queue: Queue
   clock: () => Date
   /** The start-up report (GET /v1/recovery); each start-up step adds its part in an onReady hook. */
   recovery: Recovery
@@ -68,7 +72,9 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   const events = new EventLog(writer)
   const workspaces = new Workspaces({ writer, events, files: new StatusFiles(config.dataDir), clock, log: app.log })
   const reaper = new Reaper({ workspaces, writer, clock, log: app.log }, { hostname: hostname(), pidCheck: config.reaperPidCheck, leaseS: config.leaseS })
-  const state: State = { db, writer, events, workspaces, reaper, clock, recovery }
+  const pools = new Pools({ workspaces, writer, events, clock })
+  const queue = new Queue({ workspaces, pools, writer, clock })
+  const state: State = { db, writer, events, workspaces, reaper, pools, queue, clock, recovery }
   writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving from memory (degraded)'))
   writer.on('purge-error', (err) => app.log.warn({ err }, 'tombstone purge failed'))
   app.decorate('state', state)
@@ -80,6 +86,7 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
       const { groups, lastEventId } = await readEntries(opened)
       events.resume(lastEventId)
       const loaded = mergeLateStore(workspaces, groups)
+      if (pools.config.origin === 'default') pools.hydrate(groups)
       state.db = opened
       writer.attach(opened)
       app.log.info({ path: file, loaded }, 'store reopened: what was held in memory is being stored')

@@ -20,13 +20,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: {
         200: Type.Object({
           store: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
-          error: Type.Optional(Type.String({ description: 'Why the store is degraded.' }))
+          error: Type.Optional(Type.String({ description: 'Why the store is degraded.' })),
+          config_error: Type.Optional(Type.String({ description: 'Why agents.yaml was refused at start-up; the last good configuration is in force.' }))
         })
       }
     }
   }, async () => {
-    const { writer } = app.state
-    return writer.error === null ? { store: 'ok' as const } : { store: 'degraded' as const, error: writer.error.message }
+    const { writer, pools } = app.state
+    const store = writer.error === null ? { store: 'ok' as const } : { store: 'degraded' as const, error: writer.error.message }
+    return pools.config.error === null ? store : { ...store, config_error: pools.config.error }
   })
 
   app.get('/openapi.json', {

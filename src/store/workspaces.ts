@@ -72,8 +72,12 @@ export class Workspaces {
   readonly #items = new Map<string, Tracked>()
   readonly #names = new SortedKeys()
   readonly #byStatus = new Map<Status, number>(STATUSES.map((s) => [s, 0]))
+  // Names per status for the two that are read as lists: the blocked summary and the queue.
   readonly #blocked = new Set<string>()
+  readonly #queued = new Set<string>()
   readonly #pools = new Map<string, PoolSnapshot>()
+  readonly #runningByAgent = new Map<string, number>()
+  readonly #listeners: Array<(prev: Workspace | undefined, next: Workspace) => void> = []
   readonly #writer: Writer
   readonly #events: EventLog
   readonly #files: StatusFiles
@@ -133,6 +137,26 @@ export class Workspaces {
     return { total: this.#items.size, by_status: Object.fromEntries(this.#byStatus), blocked }
   }
 
+  /** Running and tracked counts of one pool (undefined when nothing of it is tracked). */
+  pool (pool: string): PoolSnapshot | undefined {
+    return this.#pools.get(pool)
+  }
+
+  /** Running workspaces per exact agent string, e.g. `codex:gpt-5.4`. */
+  runningOf (agent: string): number {
+    return this.#runningByAgent.get(agent) ?? 0
+  }
+
+  /** Queued records, unordered. */
+  queued (): Workspace[] {
+    return [...this.#queued].map((n) => (this.#items.get(n) as Tracked).record)
+  }
+
+  /** Called synchronously, in the same commit, for every live change (reports, claims, the reaper; not hydration). */
+  onTransition (listener: (prev: Workspace | undefined, next: Workspace) => void): void {
+    this.#listeners.push(listener)
+  }
+
   concurrency (): Record<string, PoolSnapshot> {
     return Object.fromEntries([...this.#pools].sort(([a], [b]) => a < b ? -1 : 1))
   }
@@ -177,6 +201,7 @@ export class Workspaces {
     }
     const tracked = track(record)
     this.#apply(name, tracked)
+    for (const l of this.#listeners) l(old, record)
     this.#events.record('workspace', name, { action: prev === undefined ? 'created' : 'updated', status: record.status, runs: record.runs, agent: record.agent }, now)
     const store = await this.#writer.commit()
     await this.#syncFile(name)
@@ -203,9 +228,13 @@ export class Workspaces {
    * with all its derived entries; `action` names the event, or null for none. The caller commits.
    */
   put (record: Workspace, action: string | null): Tracked {
+    const prev = this.#items.get(record.name)?.record
     const tracked = track(record)
     this.#apply(record.name, tracked)
-    if (action !== null) this.#events.record('workspace', record.name, { action, status: record.status, runs: record.runs, agent: record.agent }, record.updated_at)
+    if (action !== null) {
+      for (const l of this.#listeners) l(prev, record)
+      this.#events.record('workspace', record.name, { action, status: record.status, runs: record.runs, agent: record.agent }, record.updated_at)
+    }
     return tracked
   }
 
@@ -275,13 +304,15 @@ export class Workspaces {
 
   #count (r: Workspace, delta: 1 | -1): void {
     this.#byStatus.set(r.status, (this.#byStatus.get(r.status) ?? 0) + delta)
-    if (r.status === 'blocked') {
-      if (delta > 0) this.#blocked.add(r.name)
-      else this.#blocked.delete(r.name)
-    }
+    const names = r.status === 'blocked' ? this.#blocked : r.status === 'queued' ? this.#queued : undefined
+    if (delta > 0) names?.add(r.name)
+    else names?.delete(r.name)
     const snap = this.#pools.get(r.pool) ?? { running: 0, tracked: 0, snapshot_at: '' }
     snap.tracked += delta
-    if (r.status === 'running') snap.running += delta
+    if (r.status === 'running') {
+      snap.running += delta
+      this.#runningByAgent.set(r.agent, (this.#runningByAgent.get(r.agent) ?? 0) + delta)
+    }
     this.#pools.set(r.pool, snap)
   }
 

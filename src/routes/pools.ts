@@ -1,0 +1,174 @@
+/** Pools, backoff and configuration: can this agent type take more work now, and if not, why and until when (API §5). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/agents-config.js'
+import { DomainError, notFound } from '../store/errors.js'
+import { AUTH_RESPONSES, problem } from './schemas.js'
+
+const PoolParams = Type.Object({ pool: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Pool (agent base), e.g. `codex`.' }) })
+const Reasons = Type.Array(Type.Enum(['pool_full', 'model_full', 'backoff', 'daily_budget']), { description: 'Why it is not admissible now; empty when it is.' })
+const Time = Type.String({ format: 'date-time' })
+const NullableTime = Type.Union([Time, Type.Null()])
+
+export const PoolSchema = Type.Object({
+  pool: Type.String(),
+  running: Type.Integer(),
+  tracked: Type.Integer(),
+  limit: Type.Union([Type.Integer(), Type.Null()], { description: 'Pool total; null = unlimited.' }),
+  model_limits: Type.Record(Type.String(), Type.Integer(), { description: 'Sub-limits per model.' }),
+  running_by_model: Type.Record(Type.String(), Type.Integer(), { description: 'Running per model that has a sub-limit.' }),
+  backoff_until: NullableTime,
+  backoff_reason: Type.Union([Type.String(), Type.Null()]),
+  fail_count: Type.Integer({ description: 'Fast failures in a row so far.' }),
+  daily: Type.Object({
+    started: Type.Integer({ description: 'Workspaces that entered running since the last reset.' }),
+    limit: Type.Union([Type.Integer(), Type.Null()]),
+    resets_at: Time
+  }),
+  admissible: Type.Boolean(),
+  reasons: Reasons,
+  snapshot_at: NullableTime
+})
+
+const BackoffBody = Type.Object({
+  until: Type.Optional(Type.String({ format: 'date-time', description: 'Deadline (RFC 3339).' })),
+  seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, description: 'Or: this many seconds from now.' })),
+  reason: Type.String({ minLength: 1, maxLength: 500 })
+}, { additionalProperties: false, description: 'Exactly one of `until` and `seconds`, and a reason.' })
+
+const ConfigView = Type.Object({
+  config: AgentsConfigSchema,
+  origin: Type.Enum(['default', 'file', 'api', 'store'], { description: 'Where the configuration in force came from.' }),
+  applied_at: NullableTime,
+  error: Type.Union([Type.String(), Type.Null()], { description: 'Why a newer agents.yaml was refused at start-up, if it was.' })
+})
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { pools, writer, clock } = app.state
+  const configView = () => ({ config: pools.settings.source, ...pools.config })
+
+  app.get('/v1/pools', {
+    config: { scope: 'read' },
+    schema: {
+      operationId: 'listPools',
+      tags: ['pools'],
+      summary: 'Every pool: running, limits, backoff, daily budget and admission',
+      security: [{ bearer: [] }],
+      response: { 200: Type.Object({ items: Type.Array(PoolSchema) }), ...AUTH_RESPONSES }
+    }
+  }, async () => {
+    const now = clock()
+    return { items: pools.names().map((p) => pools.view(p, now)) }
+  })
+
+  app.get('/v1/pools/:pool', {
+    config: { scope: 'read' },
+    schema: {
+      operationId: 'getPool',
+      tags: ['pools'],
+      summary: 'One pool: can it take more work now, and if not, why and until when',
+      params: PoolParams,
+      security: [{ bearer: [] }],
+      response: { 200: PoolSchema, 400: problem('Invalid pool name.'), ...AUTH_RESPONSES, 404: problem('A pool nothing knows about: not configured, tracked or backed off.') }
+    }
+  }, async (request) => {
+    const { pool } = request.params
+    if (!pools.names().includes(pool)) throw notFound(`pool ${pool}`)
+    return pools.view(pool, clock())
+  })
+
+  app.get('/v1/backoff', {
+    config: { scope: 'read' },
+    schema: {
+      operationId: 'getBackoff',
+      tags: ['pools'],
+      summary: 'Active backoff deadlines and fail counts per pool',
+      security: [{ bearer: [] }],
+      response: {
+        200: Type.Object({ backoff: Type.Record(Type.String(), Time), fail_count: Type.Record(Type.String(), Type.Integer()) }),
+        ...AUTH_RESPONSES
+      }
+    }
+  }, async () => pools.runtime(clock()))
+
+  app.put('/v1/pools/:pool/backoff', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'setPoolBackoff',
+      tags: ['pools'],
+      summary: 'Back a pool off until a time, or for some seconds',
+      description: 'Recorded as a `backoff` event naming the caller.',
+      params: PoolParams,
+      body: BackoffBody,
+      security: [{ bearer: [] }],
+      response: {
+        200: PoolSchema,
+        400: problem('Invalid body: exactly one of `until` and `seconds`, a future deadline, and a reason.'),
+        ...AUTH_RESPONSES
+      }
+    }
+  }, async (request, reply) => {
+    const { until, seconds, reason } = request.body
+    const now = clock()
+    if ((until === undefined) === (seconds === undefined)) {
+      throw new DomainError(400, 'validation_failed', 'give exactly one of until and seconds', [{ field: 'body', message: 'exactly one of until, seconds' }])
+    }
+    const deadline = until !== undefined ? new Date(until) : new Date(now.getTime() + (seconds as number) * 1000)
+    if (deadline.getTime() <= now.getTime()) throw new DomainError(400, 'validation_failed', 'the deadline is in the past', [{ field: 'body.until', message: 'must be in the future' }])
+    pools.setBackoff(request.params.pool, deadline, reason, request.caller)
+    const store = await writer.commit()
+    reply.header('x-store', store.mode)
+    return pools.view(request.params.pool, clock())
+  })
+
+  app.delete('/v1/pools/:pool/backoff', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'clearPoolBackoff',
+      tags: ['pools'],
+      summary: "Clear a pool's backoff and reset its fail count",
+      description: 'Recorded as a `backoff` event naming the caller.',
+      params: PoolParams,
+      security: [{ bearer: [] }],
+      response: { 200: PoolSchema, 400: problem('Invalid pool name.'), ...AUTH_RESPONSES }
+    }
+  }, async (request, reply) => {
+    pools.clearBackoff(request.params.pool, request.caller)
+    const store = await writer.commit()
+    reply.header('x-store', store.mode)
+    return pools.view(request.params.pool, clock())
+  })
+
+  app.get('/v1/config', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'getConfig',
+      tags: ['pools'],
+      summary: 'The pool configuration in force and where it came from',
+      security: [{ bearer: [] }],
+      response: { 200: ConfigView, ...AUTH_RESPONSES }
+    }
+  }, async () => configView())
+
+  app.put('/v1/config', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'putConfig',
+      tags: ['pools'],
+      summary: 'Replace the pool configuration: validated, written to agents.yaml, stored and applied at once',
+      description: 'Other sections of agents.yaml (the Go agent\'s `dispatch`, `agents`, …) are kept. A bad body changes nothing and names each bad key.',
+      body: AgentsConfigSchema,
+      security: [{ bearer: [] }],
+      response: { 200: ConfigView, 400: problem('Invalid configuration; `errors` names each bad key.'), ...AUTH_RESPONSES }
+    }
+  }, async (request, reply) => {
+    const config = validateConfig(request.body, true)
+    await writeAgentsFile(app.config.dataDir, config)
+    pools.applyConfig(config, 'api', request.caller)
+    const store = await writer.commit()
+    reply.header('x-store', store.mode)
+    return configView()
+  })
+}
+
+export default routes
