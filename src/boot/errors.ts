@@ -41,15 +41,19 @@ interface AjvIssue {
   params: Record<string, unknown>
 }
 
-/** One entry per bad field: unknown properties name the property itself. */
+/** One entry per bad field (alternatives of a union merged into one message); unknown properties name the property itself. */
 function fieldErrors (context: string, issues: AjvIssue[]): FieldError[] {
-  return issues.map((i) => {
+  const byField = new Map<string, string[]>()
+  for (const i of issues) {
     const path = i.instancePath.split('/').filter(Boolean).join('.')
     const extra = i.keyword === 'additionalProperties' ? String(i.params.additionalProperty) : ''
     const field = [context, path, extra].filter(Boolean).join('.')
     const message = i.keyword === 'additionalProperties' ? 'unknown field' : (i.message ?? 'is invalid')
-    return { field, message }
-  })
+    const messages = byField.get(field) ?? []
+    if (!messages.includes(message)) messages.push(message)
+    byField.set(field, messages)
+  }
+  return [...byField].map(([field, messages]) => ({ field, message: messages.join(' or ') }))
 }
 
 // Fastify's own 4xx errors (bad JSON, wrong content type, oversized body, …) keep their status and get a stable code.
