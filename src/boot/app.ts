@@ -28,6 +28,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     // Agents report every few seconds; a line per request would drown the log. Errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
+    // Start-up hydrates and reaps before listening; on a large volume that can outlast Fastify's 10 s default.
+    pluginTimeout: 300_000,
     // Every path parameter is a name (100 chars per workspace segment, 128 for buffers); longer is refused as a name.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors: (err, _request, reply) => err.code === 'FST_ERR_MAX_PARAM_LENGTH'

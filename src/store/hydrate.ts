@@ -3,7 +3,7 @@ import type { Workspace } from '../routes/schemas.js'
 import type { Database } from './database.js'
 import { EVENT_GROUP } from './events.js'
 import { toEntry, type Entry } from './rows.js'
-import { QUEUE_GROUP, REGISTRY_GROUP, type QueueEntry, type Workspaces } from './workspaces.js'
+import { QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
 
 /** Every live entry, by group; the event log is left in the store and only its highest id is read. */
 export async function readEntries (db: Database): Promise<{ groups: Map<string, Entry[]>, lastEventId: number }> {
@@ -29,8 +29,8 @@ export interface HydrateCounts {
  * record, as the Go agent's restoreQueueSnapshot did.
  */
 export function hydrateWorkspaces (workspaces: Workspaces, groups: Map<string, Entry[]>): HydrateCounts {
-  const records = new Map<string, Workspace>()
-  for (const e of groups.get(REGISTRY_GROUP) ?? []) records.set(e.key, JSON.parse(e.value as string) as Workspace)
+  const records = new Map<string, Workspace | Tracked>()
+  for (const e of groups.get(REGISTRY_GROUP) ?? []) records.set(e.key, new Tracked(JSON.parse(e.value as string) as Workspace, e.value as string))
   let queueOnly = 0
   for (const e of groups.get(QUEUE_GROUP) ?? []) {
     if (records.has(e.key)) continue

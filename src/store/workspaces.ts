@@ -17,11 +17,22 @@ export const REGISTRY_GROUP = 'registry'
 export const QUEUE_GROUP = 'queue'
 export const CONCURRENCY_GROUP = 'concurrency'
 
-/** A stored record with its serialised form and ETag, computed once per write and reused by every read. */
-export interface Tracked {
-  record: Workspace
-  json: string
-  etag: string
+/** A stored record with its serialised form, computed once per write and reused by every read. */
+export class Tracked {
+  readonly record: Workspace
+  readonly json: string
+  #etag: string | undefined
+
+  constructor (record: Workspace, json = JSON.stringify(record)) {
+    this.record = record
+    this.json = json
+  }
+
+  /** A strong ETag: a hash of the stored JSON, so it is stable across restarts. Computed on first use. */
+  get etag (): string {
+    this.#etag ??= `"${createHash('sha1').update(this.json).digest('base64url').slice(0, 22)}"`
+    return this.#etag
+  }
 }
 
 export interface PoolSnapshot {
@@ -53,10 +64,7 @@ export interface QueueEntry {
 
 export const poolOf = (agent: string): string => agent.split(':')[0] as string
 
-function track (record: Workspace): Tracked {
-  const json = JSON.stringify(record)
-  return { record, json, etag: `"${createHash('sha1').update(json).digest('base64url').slice(0, 22)}"` }
-}
+const track = (record: Workspace): Tracked => new Tracked(record)
 
 /** `If-Match` per RFC 9110: `*` matches any current record, otherwise one of the listed ETags must. */
 function checkIfMatch (current: Tracked | undefined, ifMatch: string | undefined): void {
@@ -102,9 +110,18 @@ export class Workspaces {
     return this.#items.values()
   }
 
-  /** Loads records without writing anything (start-up hydration); the pool snapshots are recomputed. */
-  load (records: Iterable<Workspace>): void {
-    for (const record of records) this.#apply(record.name, track(record), false)
+  /**
+   * Loads records without writing them back (start-up hydration); the pool snapshots are recomputed.
+   * Records read from the store come with their stored JSON, which is reused rather than re-encoded.
+   */
+  load (records: Iterable<Workspace | Tracked>): void {
+    const names: string[] = []
+    for (const r of records) {
+      const tracked = r instanceof Tracked ? r : track(r)
+      if (!this.#items.has(tracked.record.name)) names.push(tracked.record.name)
+      this.#apply(tracked.record.name, tracked, false)
+    }
+    this.#names.addAll(names)
     const at = this.#clock().toISOString()
     for (const pool of this.#pools.keys()) this.#snapshot(pool, at)
   }
@@ -282,8 +299,11 @@ export class Workspaces {
     }
   }
 
-  /** Replaces (or with undefined, deletes) one record in memory and stages every derived entry. */
-  #apply (name: string, next: Tracked | undefined, stage = true): void {
+  /**
+   * Replaces (or with undefined, deletes) one record in memory and, for a live change, stages every
+   * derived entry. Hydration (`live` false) stages nothing and leaves the name index to its caller.
+   */
+  #apply (name: string, next: Tracked | undefined, live = true): void {
     const prev = this.#items.get(name)?.record
     const rec = next?.record
     const at = rec?.updated_at ?? this.#clock().toISOString()
@@ -292,11 +312,11 @@ export class Workspaces {
       this.#items.delete(name)
       this.#names.delete(name)
     } else {
-      if (prev === undefined) this.#names.add(name)
+      if (prev === undefined && live) this.#names.add(name)
       this.#items.set(name, next)
       this.#count(next.record, +1)
     }
-    if (!stage) return
+    if (!live) return
     this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
     this.#writer.stage(QUEUE_GROUP, name, rec?.status === 'queued' ? JSON.stringify(queueEntry(rec)) : null, at)
     for (const pool of new Set([prev?.pool, rec?.pool])) if (pool !== undefined) this.#snapshot(pool, at)

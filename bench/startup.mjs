@@ -1,0 +1,115 @@
+// Start-up suite: process start → /readyz 200 with 100,000 workspaces in the store and 10,000
+// status.json files on the volume, against an empty data folder measured in the same run.
+// Runnable alone (`npm run build && node bench/startup.mjs`) or from run.mjs.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api'
+import { fmtInt, freePort, guardChildren, makeTempDir, median, removeTempDir, startNode, table } from './lib.mjs'
+
+export const id = 'startup'
+export const title = 'Start-up time'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const SERVER = join(ROOT, 'dist', 'boot', 'server.js')
+const STORED = 100_000
+const FILES = 10_000
+const STARTS = 3
+const GOAL_MS = 2000
+
+const STATUSES = ['completed', 'merged', 'failed', 'blocked', 'queued', 'running']
+
+function record (i, now) {
+  const org = `org${i % 10}`
+  const repo = `repo${Math.floor(i / 10) % 100}`
+  const leaf = `task-${i}`
+  const status = STATUSES[i % STATUSES.length]
+  return {
+    name: `${org}/${repo}/${leaf}`, org, repo, leaf, status, agent: i % 2 ? 'codex:gpt-5.4' : 'claude:opus', pool: i % 2 ? 'codex' : 'claude',
+    runs: 1, task: 'Port the reaper to the new store and cover PID reuse with a test.', branch: `agent/task-${i}`, issue: i,
+    // Remote agents: the start-up reaper checks their leases, not PIDs, so none is reaped here.
+    host: 'remote-host', priority: 0, started_at: now, ...(status === 'queued' ? { queued_at: now } : {}), updated_at: now,
+    ...(status === 'running' ? { heartbeat_at: now } : {})
+  }
+}
+
+/** Creates the store through the service itself (schema and migrations), then bulk-loads it and writes the files. */
+export async function seed (dataDir) {
+  const port = await freePort()
+  const s = await startNode({ args: [SERVER], env: { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' }, readyUrl: `http://127.0.0.1:${port}/readyz`, name: 'service (seed)' })
+  await s.stop()
+  const now = new Date().toISOString()
+  const instance = await DuckDBInstance.create(join(dataDir, '.core', 'db.duckdb'))
+  const conn = await instance.connect()
+  const CHUNK = 10_000
+  for (let start = 0; start < STORED; start += CHUNK) {
+    const grp = []; const key = []; const value = []; const at = []
+    for (let i = start; i < start + CHUNK; i++) {
+      const r = record(i, now)
+      grp.push('registry'); key.push(r.name); value.push(JSON.stringify(r)); at.push(now)
+      if (r.status === 'queued') {
+        grp.push('queue'); key.push(r.name); at.push(now)
+        value.push(JSON.stringify({ name: r.name, org: r.org, repo: r.repo, branch: r.branch, task: r.task, agent: r.agent, pool: r.pool, priority: 0, queued_at: now }))
+      }
+    }
+    await conn.run('INSERT INTO entries SELECT unnest($1), unnest($2), unnest($3), unnest($4)::TIMESTAMPTZ', [listValue(grp), listValue(key), listValue(value), listValue(at)], [LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR)])
+  }
+  await conn.run('CHECKPOINT')
+  conn.closeSync()
+  instance.closeSync()
+  // The files agree with the store (the steady state after a clean stop): every one is read and compared.
+  for (let i = 0; i < FILES; i++) {
+    const r = record(i * (STORED / FILES), now)
+    const dir = join(dataDir, 'workspace', r.org, r.repo, r.leaf)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'status.json'), JSON.stringify(r, null, 2))
+  }
+}
+
+/** One start: process spawn → /readyz 200, and the service's own step timings. */
+async function startOnce (dataDir) {
+  const port = await freePort()
+  const t0 = performance.now()
+  const s = await startNode({ args: [SERVER], env: { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ALLOW_OPEN: '' }, readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 60000, name: 'service' })
+  const ms = performance.now() - t0
+  const recovery = await (await fetch(`http://127.0.0.1:${port}/v1/recovery`)).json()
+  const rss = Number(/VmRSS:\s+(\d+)/.exec((await import('node:fs')).readFileSync(`/proc/${s.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  const stop = await s.stop()
+  return { ms, recovery, rssMiB: rss, cleanStop: stop.code === 0 && !stop.killed }
+}
+
+/** Runs the suite and prints its table; returns a JSON-able summary for bench/results/latest.json. */
+export async function run (log = (l) => process.stdout.write(l + '\n')) {
+  const empty = makeTempDir()
+  const full = makeTempDir()
+  log(`\n=== ${title}: ${fmtInt(STORED)} workspaces in the store + ${fmtInt(FILES)} status.json files, ${STARTS} starts each ===`)
+  const t0 = performance.now()
+  await seed(full)
+  log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  const rows = []
+  const baseline = []
+  const loaded = []
+  for (let i = 0; i < STARTS; i++) {
+    // Alternate the two so machine noise hits both alike.
+    const b = await startOnce(empty)
+    const f = await startOnce(full)
+    baseline.push(b.ms)
+    loaded.push(f.ms)
+    const h = f.recovery.hydrated
+    rows.push([String(i + 1), fmtInt(b.ms), fmtInt(f.ms), (f.ms / b.ms).toFixed(1) + '×', fmtInt(h.from_store), fmtInt(h.files_read),
+      Object.entries(f.recovery.timings_ms).map(([k, v]) => `${k} ${Math.round(v)}`).join(', '), fmtInt(f.rssMiB), f.cleanStop ? 'yes' : 'NO'])
+  }
+  log(table(['start', 'empty ms', 'loaded ms', 'ratio', 'from store', 'files', 'service steps (ms)', 'RSS MiB', 'clean stop'], rows))
+  const m = median(loaded)
+  const pass = m < GOAL_MS
+  log(`median start-up with the load: ${fmtInt(m)} ms (empty folder: ${fmtInt(median(baseline))} ms, ratio ${(m / median(baseline)).toFixed(1)}×)`)
+  log(`${pass ? 'PASS' : 'FAIL'}  start-up to /readyz under ${GOAL_MS} ms with ${fmtInt(STORED)} stored workspaces and ${fmtInt(FILES)} files`)
+  removeTempDir(empty)
+  removeTempDir(full)
+  return { stored: STORED, files: FILES, emptyMs: baseline, loadedMs: loaded, medianMs: m, goalMs: GOAL_MS, pass }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  guardChildren()
+  await run()
+}
