@@ -41,11 +41,13 @@ interface AjvIssue {
   params: Record<string, unknown>
 }
 
-/** One entry per bad field: unknown properties name the property itself. */
+/** One entry per bad field: unknown and missing properties name the property itself. */
 function fieldErrors (context: string, issues: AjvIssue[]): FieldError[] {
   return issues.map((i) => {
     const path = i.instancePath.split('/').filter(Boolean).join('.')
-    const extra = i.keyword === 'additionalProperties' ? String(i.params.additionalProperty) : ''
+    const extra = i.keyword === 'additionalProperties'
+      ? String(i.params.additionalProperty)
+      : i.keyword === 'required' ? String(i.params.missingProperty) : ''
     const field = [context, path, extra].filter(Boolean).join('.')
     const message = i.keyword === 'additionalProperties' ? 'unknown field' : (i.message ?? 'is invalid')
     return { field, message }
