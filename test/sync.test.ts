@@ -101,6 +101,7 @@ t.test("the original change's case: one push for charon is stored, read back, an
 
   const again = await build(t, {}, { dataDir })
   t.same(await queued(again.app), [item], 'read back after a restart')
+  t.type(again.app.state.recovery.report.timings_ms.hydrate_sync, 'number', 'hydration is a timed start-up step')
   const cleared = await again.app.inject({ method: 'DELETE', url: '/v1/sync/queue' })
   t.same(cleared.json(), { dropped: 1 })
   t.same(await queued(again.app), [])
@@ -267,6 +268,27 @@ t.test('Idempotency-Key: a repeat answers the first item, also after a restart a
   await again.app.close()
   t.equal(await rowCount(dataDir, 'sync_queue'), 0)
   t.same([...(await storedGroup(dataDir, 'sync_keys')).keys()].sort(), ['report-42', 'report-43'], 'delivered keys are remembered for a while')
+})
+
+t.test('the key of a departed item is remembered for 24 hours, then forgotten', async (t) => {
+  let now = Date.parse('2026-03-01T00:00:00Z')
+  const clock = () => new Date(now)
+  const key = { 'idempotency-key': 'once' }
+  const { app, dataDir } = await build(t, {}, { clock })
+  const first = (await enqueue(app, charon(), key)).json()
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/sync/queue/${first.id}` })).statusCode, 204)
+  now += 23 * 3600 * 1000
+  t.same((await enqueue(app, charon(), key)).json(), first, 'a dropped item still answers its key')
+  t.equal((await status(app)).queued, 0)
+  await app.close()
+
+  now += 2 * 3600 * 1000
+  const again = await build(t, {}, { dataDir, clock })
+  await again.app.close()
+  t.equal(await rowCount(dataDir, 'sync_keys'), 0, 'the expired key left the store at start-up')
+  const third = await build(t, {}, { dataDir, clock })
+  const fresh = (await enqueue(third.app, charon(), key)).json()
+  t.not(fresh.id, first.id, 'the key now queues a new item')
 })
 
 t.test('while an item waits, the queue shows its attempts and last error; flush skips the wait; without SYNC_URL flush is a 409', async (t) => {

@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
-import { readEntries } from '../store/hydrate.js'
+import { readGroups } from '../store/hydrate.js'
 import { SyncFlusher } from '../store/sync-flusher.js'
-import { SyncQueue } from '../store/sync-queue.js'
+import { SYNC_GROUPS, SyncQueue } from '../store/sync-queue.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,7 +41,7 @@ async function sync (app: FastifyInstance, { config, backoffBaseMs = 1000 }: Syn
 
   app.addHook('onReady', async () => {
     if (db !== null) {
-      const counts = await recovery.step('hydrate_sync', async () => queue.load((await readEntries(db)).groups))
+      const counts = await recovery.step('hydrate_sync', async () => queue.load(await readGroups(db, SYNC_GROUPS)))
       app.log.info({ sync: counts, upstream: flusher !== null }, 'sync queue hydrated')
     }
     // Stores the deletion of remembered idempotency keys that expired while the service was down.

@@ -18,6 +18,7 @@ export const SYNC_QUEUE_GROUP = 'sync_queue'
 export const SYNC_DEAD_GROUP = 'sync_dead'
 /** Idempotency keys of items that left (delivered or dropped), so a late repeat of the request is still recognised. */
 export const SYNC_KEYS_GROUP = 'sync_keys'
+export const SYNC_GROUPS = [SYNC_QUEUE_GROUP, SYNC_DEAD_GROUP, SYNC_KEYS_GROUP] as const
 
 /** How long, and how many, idempotency keys of departed items are remembered. */
 const KEY_TTL_MS = 24 * 3600 * 1000
@@ -38,7 +39,6 @@ interface RememberedKey {
 }
 
 const seqKey = (seq: number): string => String(seq).padStart(16, '0')
-const byKey = (a: Entry, b: Entry): number => a.key < b.key ? -1 : 1
 // Random, not a sequence: upstream deduplicates on the id, so one must never be issued twice, even after the queue emptied.
 const newId = (): string => 'sq_' + randomBytes(12).toString('base64url')
 const accepted = (item: SyncItem): SyncAccepted => ({ id: item.id, queued_at: item.queued_at, attempts: 0 })
@@ -121,10 +121,10 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
     this.#dead = new Lane(SYNC_DEAD_GROUP, deps.writer)
   }
 
-  /** Loads the queue, the dead letters and the remembered keys (start-up); expired keys are staged for deletion. */
+  /** Loads the queue, the dead letters and the remembered keys (start-up; key order makes it cheap); expired keys are staged for deletion. */
   load (groups: Map<string, Entry[]>): { queued: number, dead: number } {
     for (const lane of [this.#queue, this.#dead]) {
-      for (const e of [...groups.get(lane.group) ?? []].sort(byKey)) {
+      for (const e of groups.get(lane.group) ?? []) {
         const item = JSON.parse(e.value as string) as SyncItem
         lane.set(e.key, item, e.updatedAt, false)
         this.#index(item, e.key)
