@@ -3,7 +3,7 @@ import { checkExposure, loadConfig } from '../src/boot/config.js'
 
 t.test('defaults follow API §10', async (t) => {
   const c = loadConfig({})
-  t.match(c, { port: 3000, host: '127.0.0.1', logLevel: 'info', allowOpen: false, leaseS: 300, reaperIntervalS: 30, reaperPidCheck: 'local', syncMaxAttempts: 100, bodyLimit: 1048576 })
+  t.match(c, { port: 3000, host: '127.0.0.1', logLevel: 'info', allowOpen: false, leaseS: 300, reaperIntervalS: 30, reaperPidCheck: 'local', syncMaxAttempts: 100, syncTimeoutMs: 10000, bodyLimit: 1048576 })
   t.match(c.dataDir, /\/data$/)
   t.equal(c.tokens.size, 0)
 })
@@ -21,6 +21,7 @@ t.test('a bad value stops start-up with a message naming the variable', async (t
   t.throws(() => loadConfig({ AUTH_TOKENS: ':read' }), /AUTH_TOKENS/)
   t.throws(() => loadConfig({ SYNC_URL: 'not a url' }), /SYNC_URL/)
   t.throws(() => loadConfig({ ALLOW_OPEN: 'maybe' }), /ALLOW_OPEN/)
+  t.throws(() => loadConfig({ SYNC_TIMEOUT_MS: '0' }), /SYNC_TIMEOUT_MS/)
 })
 
 t.test('tokens parse with their scopes', async (t) => {

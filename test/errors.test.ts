@@ -23,6 +23,9 @@ t.test('invalid JSON, wrong content type and oversized bodies are 4xx problems',
   const big = await app.inject({ method: 'PUT', url, payload: JSON.stringify({ status: 'running', agent: 'codex', runs: 1, task: 'x'.repeat(5000) }), headers: { 'content-type': 'application/json' } })
   t.equal(big.statusCode, 413)
   t.equal(big.json().code, 'body_too_large')
+  const missing = await app.inject({ method: 'PUT', url, payload: JSON.stringify({ agent: 'codex' }), headers: { 'content-type': 'application/json' } })
+  t.equal(missing.statusCode, 400)
+  t.match(missing.json(), { code: 'validation_failed', errors: [{ field: 'body.status', message: /required/ }, { field: 'body.runs' }] })
   t.equal((await app.inject({ url })).statusCode, 404, 'nothing was stored')
 })
 

@@ -36,18 +36,29 @@ export async function put (app: FastifyInstance, name: string, body: Record<stri
   return app.inject({ method: 'PUT', url: `/v1/workspaces/${name}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })
 }
 
-/** Live rows of one group, read straight from the DuckDB file (the app must be closed: it holds the lock). */
-export async function storedGroup (dataDir: string, grp: string): Promise<Map<string, unknown>> {
+/** Rows of one group straight from the DuckDB file, tombstones (null) included; the app must be closed: it holds the lock. */
+async function groupRows (dataDir: string, grp: string): Promise<Array<[string, string | null]>> {
   const { DuckDBInstance } = await import('@duckdb/node-api')
   const instance = await DuckDBInstance.create(join(dataDir, '.core', 'db.duckdb'))
   try {
     const conn = await instance.connect()
-    const reader = await conn.runAndReadAll('SELECT key, value FROM entries WHERE grp = $1 AND value IS NOT NULL ORDER BY key', [grp])
+    const reader = await conn.runAndReadAll('SELECT key, value FROM entries WHERE grp = $1 ORDER BY key', [grp])
     conn.closeSync()
-    return new Map(reader.getRowsJS().map(([k, v]) => [String(k), JSON.parse(String(v))]))
+    return reader.getRowsJS().map(([k, v]) => [String(k), v === null ? null : String(v)])
   } finally {
     instance.closeSync()
   }
+}
+
+/** Live rows of one group, parsed (the app must be closed). */
+export async function storedGroup (dataDir: string, grp: string): Promise<Map<string, unknown>> {
+  const rows = await groupRows(dataDir, grp)
+  return new Map(rows.flatMap(([k, v]) => v === null ? [] : [[k, JSON.parse(v)]]))
+}
+
+/** How many rows a group has in the file, tombstones included: 0 means it left nothing behind. */
+export async function rowCount (dataDir: string, grp: string): Promise<number> {
+  return (await groupRows(dataDir, grp)).length
 }
 
 /** Every file under `dir`, relative, sorted: to prove a refused request wrote nothing anywhere. */

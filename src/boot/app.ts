@@ -7,16 +7,20 @@ import errors, { sendProblem } from './errors.js'
 import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
 import store from './store.js'
+import sync from './sync.js'
 import healthRoutes from '../routes/health.js'
 import poolRoutes from '../routes/pools.js'
 import queueRoutes from '../routes/queue.js'
 import recoveryRoutes from '../routes/recovery.js'
 import statusRoutes from '../routes/status.js'
+import syncRoutes from '../routes/sync.js'
 import workspaceRoutes from '../routes/workspaces.js'
 
 export interface AppOptions {
   /** The time source; tests inject one to cross leases, resets and backoffs without sleeping. */
   clock?: () => Date
+  /** The sync backoff's first delay in ms (default 1000); tests shrink it so N failures do not take N seconds. */
+  syncBackoffBaseMs?: number
 }
 
 export async function buildApp (config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -49,11 +53,13 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
   await app.register(lifecycle, { config })
+  await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
   await app.register(healthRoutes)
   await app.register(workspaceRoutes)
   await app.register(statusRoutes)
   await app.register(recoveryRoutes)
   await app.register(poolRoutes)
   await app.register(queueRoutes)
+  await app.register(syncRoutes)
   return app
 }

@@ -20,6 +20,7 @@ const EnvSchema = Type.Object({
   SYNC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   SYNC_TOKEN: Type.Optional(Type.String()),
   SYNC_MAX_ATTEMPTS: Type.Integer({ minimum: 1, default: 100 }),
+  SYNC_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 10000 }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1048576 }),
   DB_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]+(KB|MB|GB)$', default: '256MB' }),
@@ -43,6 +44,8 @@ export interface Config {
   syncUrl: string | undefined
   syncToken: string | undefined
   syncMaxAttempts: number
+  /** Bound on one delivery to SYNC_URL (connect, send, answer); a timeout counts as a failed attempt. */
+  syncTimeoutMs: number
   bodyLimit: number
   dbThreads: number
   dbMemoryLimit: string
@@ -95,6 +98,7 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     syncUrl: env.SYNC_URL,
     syncToken: env.SYNC_TOKEN,
     syncMaxAttempts: env.SYNC_MAX_ATTEMPTS,
+    syncTimeoutMs: env.SYNC_TIMEOUT_MS,
     bodyLimit: env.BODY_LIMIT,
     dbThreads: env.DB_THREADS,
     dbMemoryLimit: env.DB_MEMORY_LIMIT,

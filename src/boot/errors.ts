@@ -41,12 +41,14 @@ interface AjvIssue {
   params: Record<string, unknown>
 }
 
-/** One entry per bad field (alternatives of a union merged into one message); unknown properties name the property itself. */
+/** One entry per bad field (alternatives of a union merged into one message); unknown and missing properties name the property itself. */
 function fieldErrors (context: string, issues: AjvIssue[]): FieldError[] {
   const byField = new Map<string, string[]>()
   for (const i of issues) {
     const path = i.instancePath.split('/').filter(Boolean).join('.')
-    const extra = i.keyword === 'additionalProperties' ? String(i.params.additionalProperty) : ''
+    const extra = i.keyword === 'additionalProperties'
+      ? String(i.params.additionalProperty)
+      : i.keyword === 'required' ? String(i.params.missingProperty) : ''
     const field = [context, path, extra].filter(Boolean).join('.')
     const message = i.keyword === 'additionalProperties' ? 'unknown field' : (i.message ?? 'is invalid')
     const messages = byField.get(field) ?? []

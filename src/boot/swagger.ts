@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 export const TAGS = [
   { name: 'workspaces', description: 'Workspace tracking: reports from agents and dispatchers.' },
   { name: 'pools', description: 'Concurrency snapshots per agent pool.' },
+  { name: 'sync', description: 'The outbox of finished dispatch reports, delivered to the upstream API (SYNC_URL).' },
   { name: 'operations', description: 'Health, readiness and the API description.' }
 ]
 

@@ -5,9 +5,7 @@ import { EVENT_GROUP } from './events.js'
 import { toEntry, type Entry } from './rows.js'
 import { QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
 
-/** Every live entry, by group; the event log is left in the store and only its highest id is read. */
-export async function readEntries (db: Database): Promise<{ groups: Map<string, Entry[]>, lastEventId: number }> {
-  const rows = await db.rows('SELECT grp, key, value, updated_at FROM entries WHERE value IS NOT NULL AND grp <> $1', [EVENT_GROUP])
+function byGroup (rows: unknown[][]): Map<string, Entry[]> {
   const groups = new Map<string, Entry[]>()
   for (const row of rows) {
     const e = toEntry(row)
@@ -15,8 +13,20 @@ export async function readEntries (db: Database): Promise<{ groups: Map<string, 
     if (list === undefined) groups.set(e.grp, [e])
     else list.push(e)
   }
+  return groups
+}
+
+/** Every live entry, by group; the event log is left in the store and only its highest id is read. */
+export async function readEntries (db: Database): Promise<{ groups: Map<string, Entry[]>, lastEventId: number }> {
+  const groups = byGroup(await db.rows('SELECT grp, key, value, updated_at FROM entries WHERE value IS NOT NULL AND grp <> $1', [EVENT_GROUP]))
   const [max] = await db.rows('SELECT max(key) FROM entries WHERE grp = $1', [EVENT_GROUP])
   return { groups, lastEventId: max?.[0] == null ? 0 : Number(max[0]) }
+}
+
+/** The live entries of the named groups only, in key order: for a plugin that hydrates its own groups in its own onReady step. */
+export async function readGroups (db: Database, names: readonly string[]): Promise<Map<string, Entry[]>> {
+  const marks = names.map((_, i) => `$${i + 1}`).join(', ')
+  return byGroup(await db.rows(`SELECT grp, key, value, updated_at FROM entries WHERE value IS NOT NULL AND grp IN (${marks}) ORDER BY grp, key`, [...names]))
 }
 
 export interface HydrateCounts {
