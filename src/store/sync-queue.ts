@@ -105,6 +105,8 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
   readonly #live = new Map<string, string>()
   /** Idempotency key → departed item, oldest first. */
   readonly #remembered = new Map<string, RememberedKey>()
+  // Ids of items appended whose commit is still in flight: the flusher must not see them yet.
+  readonly #uncommitted = new Set<string>()
   readonly #writer: Writer
   readonly #events: EventLog
   readonly #clock: () => Date
@@ -137,9 +139,14 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
     return { queued: this.#queue.size, dead: this.#dead.size }
   }
 
-  /** The item the flusher delivers next: strictly head of line. */
+  /**
+   * The item the flusher delivers next: strictly head of line. An item whose enqueue has not committed
+   * yet is not handed out (nor is anything behind it): upstream must never see an item this service
+   * could still lose in a crash, or a client retry would reach upstream under a second id.
+   */
   head (): SyncItem | undefined {
-    return this.#queue.first()?.item
+    const item = this.#queue.first()?.item
+    return item === undefined || this.#uncommitted.has(item.id) ? undefined : item
   }
 
   status (): Omit<SyncStatus, 'upstream_configured'> {
@@ -169,7 +176,7 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
     }
     this.#append(item, at)
     this.#events.record('sync', item.id, { action: 'queued', agent_id: item.agent_id, dispatches: item.dispatches.length, by }, at)
-    return { accepted: accepted(item), repeat: false, store: await this.#commitChange() }
+    return { accepted: accepted(item), repeat: false, store: await this.#commitChange(item.id) }
   }
 
   /** Upstream has the item: it leaves the queue. */
@@ -227,7 +234,7 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
     this.#dead.delete(held.key, at)
     const queued = this.#append({ ...item, attempts: 0, next_attempt_at: null, last_error: null }, at)
     this.#events.record('sync', id, { action: 'replayed', previous_error: held.item.last_error, by }, at)
-    return { json: queued.json, store: await this.#commitChange() }
+    return { json: queued.json, store: await this.#commitChange(id) }
   }
 
   #now (): string {
@@ -291,9 +298,14 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
   }
 
   /** Commits a change made through the API, then lets the flusher look at the (possibly new) head. */
-  async #commitChange (): Promise<CommitResult> {
-    const store = await this.#writer.commit()
-    this.emit('changed')
-    return store
+  async #commitChange (added?: string): Promise<CommitResult> {
+    if (added !== undefined) this.#uncommitted.add(added)
+    try {
+      return await this.#writer.commit()
+    } finally {
+      // Degraded commits resolve too: then memory is all there is, and delivery goes ahead from it.
+      if (added !== undefined) this.#uncommitted.delete(added)
+      this.emit('changed')
+    }
   }
 }
