@@ -99,6 +99,13 @@ export function Page<T extends TSchema> (item: T) {
   })
 }
 
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'Apply only if the stored resource still has this ETag (412 otherwise).' }))
+})
+
+/** Appended to the description of every route that writes to the store. */
+export const STORE_NOTE = ' The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).'
+
 /** The auth failures every protected route can answer. */
 export const AUTH_RESPONSES = {
   401: problem('Missing or unknown bearer token.'),

@@ -2,12 +2,12 @@
  * Workspace tracking: the in-memory registry every read is served from, and the one write path that
  * keeps the registry, the queue entry, the pool's concurrency snapshot and the event log in one commit.
  */
-import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Status, Workspace, WorkspaceParams, WorkspaceReport } from '../routes/schemas.js'
 import { STATUSES } from '../routes/schemas.js'
 import { decodeCursor, pageJson } from './cursor.js'
-import { illegalTransition, notFound, preconditionFailed, staleRun } from './errors.js'
+import { checkIfMatch, etagOf } from './etag.js'
+import { illegalTransition, staleRun } from './errors.js'
 import type { EventLog } from './events.js'
 import { SortedKeys } from './sorted-keys.js'
 import type { StatusFiles } from './status-files.js'
@@ -55,15 +55,7 @@ export const poolOf = (agent: string): string => agent.split(':')[0] as string
 
 function track (record: Workspace): Tracked {
   const json = JSON.stringify(record)
-  return { record, json, etag: `"${createHash('sha1').update(json).digest('base64url').slice(0, 22)}"` }
-}
-
-/** `If-Match` per RFC 9110: `*` matches any current record, otherwise one of the listed ETags must. */
-function checkIfMatch (current: Tracked | undefined, ifMatch: string | undefined): void {
-  if (ifMatch === undefined) return
-  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''))
-  const ok = current !== undefined && (tags.includes('*') || tags.includes(current.etag))
-  if (!ok) throw preconditionFailed(current === undefined ? 'the workspace does not exist' : 'the workspace changed since that ETag was issued')
+  return { record, json, etag: etagOf(json) }
 }
 
 const iso = (t: string | undefined): string | undefined => t === undefined ? undefined : new Date(t).toISOString()
@@ -141,7 +133,7 @@ export class Workspaces {
   async report (p: WorkspaceParams, body: WorkspaceReport, ifMatch?: string): Promise<{ tracked: Tracked, created: boolean, store: CommitResult }> {
     const name = `${p.org}/${p.repo}/${p.leaf}`
     const prev = this.#items.get(name)
-    checkIfMatch(prev, ifMatch)
+    checkIfMatch(prev?.etag, ifMatch, 'the workspace')
     if (prev !== undefined) this.#fence(prev.record, body)
 
     const now = this.#clock().toISOString()
@@ -188,10 +180,10 @@ export class Workspaces {
     const name = `${p.org}/${p.repo}/${p.leaf}`
     const prev = this.#items.get(name)
     if (prev === undefined) {
-      if (ifMatch !== undefined) checkIfMatch(undefined, ifMatch)
+      if (ifMatch !== undefined) checkIfMatch(undefined, ifMatch, 'the workspace')
       return { removed: false, store: { mode: this.#writer.mode } }
     }
-    checkIfMatch(prev, ifMatch)
+    checkIfMatch(prev?.etag, ifMatch, 'the workspace')
     const now = this.#clock().toISOString()
     this.#apply(name, undefined)
     this.#events.record('workspace', name, { action: 'deleted', status: prev.record.status }, now)
