@@ -3,11 +3,14 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import auth from './auth.js'
+import buffers from './buffers.js'
 import errors, { sendProblem } from './errors.js'
 import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
 import store from './store.js'
+import bufferRoutes from '../routes/buffers.js'
 import healthRoutes from '../routes/health.js'
+import journalRoutes from '../routes/journal.js'
 import statusRoutes from '../routes/status.js'
 import workspaceRoutes from '../routes/workspaces.js'
 
@@ -43,8 +46,12 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
   await app.register(lifecycle)
+  // After lifecycle: its onReady hydrates the store first.
+  await app.register(buffers, { dataDir: config.dataDir })
   await app.register(healthRoutes)
   await app.register(workspaceRoutes)
   await app.register(statusRoutes)
+  await app.register(bufferRoutes)
+  await app.register(journalRoutes)
   return app
 }

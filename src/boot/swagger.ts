@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 export const TAGS = [
   { name: 'workspaces', description: 'Workspace tracking: reports from agents and dispatchers.' },
   { name: 'pools', description: 'Concurrency snapshots per agent pool.' },
+  { name: 'buffers', description: 'QA buffers (one DuckDB file per cycle) and the journal of committed cycles.' },
   { name: 'operations', description: 'Health, readiness and the API description.' }
 ]
 

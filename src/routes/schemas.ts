@@ -2,6 +2,9 @@
 import { Type, type Static, type TSchema } from 'typebox'
 
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'
+export const BUFFER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'
+/** A journal's workspace tag: a workspace name `org/repo/leaf`, or a single name (a buffer's, when none was given). */
+export const WORKSPACE_TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,2}$'
 export const AGENT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(:[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$'
 
 export const STATUSES = ['queued', 'running', 'completed', 'failed', 'blocked', 'merged', 'ready-for-review', 'rejected'] as const
