@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import auth from './auth.js'
-import buffers from './buffers.js'
+import buffers, { type BuffersOptions } from './buffers.js'
 import errors, { sendProblem } from './errors.js'
 import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
@@ -11,12 +11,15 @@ import store from './store.js'
 import bufferRoutes from '../routes/buffers.js'
 import healthRoutes from '../routes/health.js'
 import journalRoutes from '../routes/journal.js'
+import recoveryRoutes from '../routes/recovery.js'
 import statusRoutes from '../routes/status.js'
 import workspaceRoutes from '../routes/workspaces.js'
 
 export interface AppOptions {
   /** The time source; tests inject one to cross leases, resets and backoffs without sleeping. */
   clock?: () => Date
+  /** Test seam for crash tests: runs between a buffer's journal commit and the removal of its file. */
+  onBufferJournalled?: BuffersOptions['onJournalled']
 }
 
 export async function buildApp (config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -46,12 +49,13 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
   await app.register(lifecycle)
-  // After lifecycle: its onReady hydrates the store first.
-  await app.register(buffers, { dataDir: config.dataDir })
+  // After lifecycle: its onReady hydrates the store first; orphan recovery is the last start-up step.
+  await app.register(buffers, { dataDir: config.dataDir, onJournalled: opts.onBufferJournalled })
   await app.register(healthRoutes)
   await app.register(workspaceRoutes)
   await app.register(statusRoutes)
   await app.register(bufferRoutes)
   await app.register(journalRoutes)
+  await app.register(recoveryRoutes)
   return app
 }

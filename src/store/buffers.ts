@@ -49,6 +49,8 @@ export interface BuffersDeps {
   journal: Journal
   clock: () => Date
   log: FastifyBaseLogger
+  /** Test seam: runs between the journal commit and the file's removal, the window the commit marker covers. */
+  onJournalled?: (name: string) => Promise<void> | void
 }
 
 /** A view with its serialised form and ETag. */
@@ -154,6 +156,7 @@ export class Buffers {
     // If the store fails in this very statement, the row is held in memory like any write in degraded mode (X-Store says so).
     const store = await writer.commit()
     journal.add(row)
+    await this.#deps.onJournalled?.(name)
     this.#forget(name)
     if (await this.#removeFile(b)) {
       stageMarker(writer, name, null, clock().toISOString())

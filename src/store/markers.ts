@@ -7,6 +7,7 @@
  * (`qa-<workspace>`), and a marker left behind would make a later, crashed cycle of the same name look
  * committed. The aggregate itself stays in the journal row.
  */
+import type { Database } from './database.js'
 import type { Writer } from './writer.js'
 
 const PREFIX = 'workspace:'
@@ -17,3 +18,8 @@ export function stageMarker (writer: Writer, buffer: string, aggregate: Record<s
   writer.stage(PREFIX + buffer, KEY, aggregate === null ? null : JSON.stringify(aggregate), at)
 }
 
+/** The names of the buffers whose marker is in the store. */
+export async function readMarkers (db: Database): Promise<Set<string>> {
+  const rows = await db.rows('SELECT grp FROM entries WHERE starts_with(grp, $1) AND key = $2 AND value IS NOT NULL', [PREFIX, KEY])
+  return new Set(rows.map((r) => String(r[0]).slice(PREFIX.length)))
+}
