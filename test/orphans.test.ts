@@ -31,6 +31,7 @@ t.test('no .core/state/ folder: a clean start that creates nothing', async (t) =
   t.type(report.timings_ms.orphans, 'number')
   t.ok(report.finished_at)
   t.notOk(existsSync(stateDir(dataDir)))
+  t.equal(app.initialConfig.pluginTimeout, 0, 'start-up steps are not cut off after Fastify\'s default 10 s')
 })
 
 t.test('a buffer file written by another program in go-store\'s layout is found and discarded, never committed', async (t) => {

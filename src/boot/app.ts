@@ -31,6 +31,9 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     // Agents report every few seconds; a line per request would drown the log. Errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
+    // Start-up steps take as long as the volume needs: recovering 1,000 orphan buffers took ~9 s on a
+    // busy 2-core machine, and Fastify's default 10 s limit on onReady hooks would abort the start.
+    pluginTimeout: 0,
     // Every path parameter is a name (100 chars per workspace segment, 128 for buffers); longer is refused as a name.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors: (err, _request, reply) => err.code === 'FST_ERR_MAX_PARAM_LENGTH'
