@@ -3,12 +3,15 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import auth from './auth.js'
+import buffers, { type BuffersOptions } from './buffers.js'
 import errors, { sendProblem } from './errors.js'
 import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
 import store from './store.js'
 import sync from './sync.js'
+import bufferRoutes from '../routes/buffers.js'
 import healthRoutes from '../routes/health.js'
+import journalRoutes from '../routes/journal.js'
 import poolRoutes from '../routes/pools.js'
 import queueRoutes from '../routes/queue.js'
 import recoveryRoutes from '../routes/recovery.js'
@@ -21,6 +24,8 @@ export interface AppOptions {
   clock?: () => Date
   /** The sync backoff's first delay in ms (default 1000); tests shrink it so N failures do not take N seconds. */
   syncBackoffBaseMs?: number
+  /** Test seam for crash tests: runs between a buffer's journal commit and the removal of its file. */
+  onBufferJournalled?: BuffersOptions['onJournalled']
 }
 
 export async function buildApp (config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -32,8 +37,9 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     // Agents report every few seconds; a line per request would drown the log. Errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
-    // Start-up hydrates and reaps before listening; on a large volume that can outlast Fastify's 10 s default.
-    pluginTimeout: 300_000,
+    // Start-up steps take as long as the volume needs (hydrating 100,000 workspaces, recovering 1,000
+    // orphan buffers); Fastify's default 10 s limit on onReady hooks would abort the start.
+    pluginTimeout: 0,
     // Every path parameter is a name (100 chars per workspace segment, 128 for buffers); longer is refused as a name.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors: (err, _request, reply) => err.code === 'FST_ERR_MAX_PARAM_LENGTH'
@@ -53,6 +59,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
   await app.register(lifecycle, { config })
+  // After lifecycle: its onReady hydrates the store first; orphan recovery is the next start-up step.
+  await app.register(buffers, { dataDir: config.dataDir, onJournalled: opts.onBufferJournalled })
   await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
   await app.register(healthRoutes)
   await app.register(workspaceRoutes)
@@ -61,5 +69,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(poolRoutes)
   await app.register(queueRoutes)
   await app.register(syncRoutes)
+  await app.register(bufferRoutes)
+  await app.register(journalRoutes)
   return app
 }

@@ -78,8 +78,10 @@ async function errors (app: FastifyInstance): Promise<void> {
     if (err.validation !== undefined) {
       const context = err.validationContext ?? 'body'
       const list = fieldErrors(CONTEXT_NAMES[context] ?? context, err.validation)
-      // A name that is not a valid segment is its own error: it would have become a file path.
-      if (context === 'params') return sendProblem(reply, 400, 'invalid_name', 'a name segment is invalid: each must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$', list)
+      // A bad name is its own error, in the path or as a body's `name` (a buffer's): it would have become a file path.
+      if (context === 'params' || list.some((e) => e.field === 'body.name')) {
+        return sendProblem(reply, 400, 'invalid_name', 'a name is invalid; `errors` says which and the pattern it must match', list)
+      }
       return sendProblem(reply, 400, 'validation_failed', `the request ${context} is invalid`, list)
     }
     const status = err.statusCode ?? 500

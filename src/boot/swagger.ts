@@ -7,6 +7,7 @@ export const TAGS = [
   { name: 'workspaces', description: 'Workspace tracking: reports from agents and dispatchers.' },
   { name: 'pools', description: 'Concurrency snapshots per agent pool.' },
   { name: 'sync', description: 'The outbox of finished dispatch reports, delivered to the upstream API (SYNC_URL).' },
+  { name: 'buffers', description: 'QA buffers (one DuckDB file per cycle) and the journal of committed cycles.' },
   { name: 'operations', description: 'Health, readiness and the API description.' }
 ]
 

@@ -20,8 +20,8 @@ const RecoverySchema = Type.Object({
   orphans: Type.Object({
     skipped: Type.Union([Type.String(), Type.Null()], { description: 'Why orphan recovery did not run, if it did not.' }),
     outcomes: Type.Array(Type.Object({
-      file: Type.String(),
-      outcome: Type.Enum(['discarded', 'deleted_committed', 'quarantined']),
+      file: Type.String({ description: 'The file in `.core/state/`.' }),
+      outcome: Type.Enum(['discarded', 'deleted_committed', 'quarantined', 'left_in_place'], { description: '`discarded`: a partial cycle, removed, never journalled; `deleted_committed`: its cycle was committed before a crash; `quarantined`: unreadable, moved to `.core/state/quarantine/`; `left_in_place`: locked by another process or not removable.' }),
       detail: Type.Optional(Type.String())
     }))
   }),

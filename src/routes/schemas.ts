@@ -2,6 +2,9 @@
 import { Type, type Static, type TSchema } from 'typebox'
 
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'
+export const BUFFER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'
+/** A journal's workspace tag: a workspace name `org/repo/leaf`, or a single name (a buffer's, when none was given). */
+export const WORKSPACE_TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,2}$'
 export const AGENT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(:[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$'
 
 export const STATUSES = ['queued', 'running', 'completed', 'failed', 'blocked', 'merged', 'ready-for-review', 'rejected'] as const
@@ -98,6 +101,13 @@ export function Page<T extends TSchema> (item: T) {
     next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Cursor for the next page; null at the end.' })
   })
 }
+
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'Apply only if the stored resource still has this ETag (412 otherwise).' }))
+})
+
+/** Appended to the description of every route that writes to the store. */
+export const STORE_NOTE = ' The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).'
 
 /** The auth failures every protected route can answer. */
 export const AUTH_RESPONSES = {

@@ -3,15 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { notFound } from '../store/errors.js'
 import {
-  AGENT_PATTERN, AUTH_RESPONSES, ListQuery, NAME_PATTERN, Page, StatusSchema, WorkspaceParamsSchema,
-  WorkspaceReportSchema, WorkspaceSchema, problem
+  AGENT_PATTERN, AUTH_RESPONSES, IfMatchHeaders, ListQuery, NAME_PATTERN, Page, STORE_NOTE, StatusSchema,
+  WorkspaceParamsSchema, WorkspaceReportSchema, WorkspaceSchema, problem
 } from './schemas.js'
-
-const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'Apply only if the stored record still has this ETag (412 otherwise).' }))
-})
-
-const STORE_NOTE = ' The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).'
 
 const ListWorkspacesQuery = Type.Object({
   status: Type.Optional(StatusSchema),

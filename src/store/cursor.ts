@@ -5,6 +5,9 @@ export function encodeCursor (lastKey: string): string {
   return Buffer.from(JSON.stringify({ k: lastKey })).toString('base64url')
 }
 
+export const invalidCursor = (): DomainError =>
+  new DomainError(400, 'invalid_cursor', 'the cursor is not one this service issued', [{ field: 'query.cursor', message: 'unrecognised cursor' }])
+
 export function decodeCursor (cursor: string | undefined): string | undefined {
   if (cursor === undefined || cursor === '') return undefined
   try {
@@ -12,7 +15,7 @@ export function decodeCursor (cursor: string | undefined): string | undefined {
     const key = (parsed as { k?: unknown }).k
     if (typeof key === 'string') return key
   } catch {}
-  throw new DomainError(400, 'invalid_cursor', 'the cursor is not one this service issued', [{ field: 'query.cursor', message: 'unrecognised cursor' }])
+  throw invalidCursor()
 }
 
 /** Serialises a page from pre-serialised items, so a list costs a string join rather than a re-encode. */

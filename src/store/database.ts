@@ -6,6 +6,8 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValu
 export interface DatabaseOptions {
   threads: number
   memoryLimit: string
+  /** Further DuckDB settings, by their SQL names (e.g. `checkpoint_threshold`). */
+  settings?: Record<string, string>
 }
 
 /** Raised when another process holds the file's write lock: two writers are never right. */
@@ -15,6 +17,9 @@ export class StoreLockedError extends Error {
   }
 }
 
+// Without parameters DuckDB runs the text as it is; with an empty list it would prepare it first, for nothing.
+const params = (values: DuckDBValue[]): DuckDBValue[] | undefined => values.length > 0 ? values : undefined
+
 export class Database {
   readonly path: string
   #instance: DuckDBInstance
@@ -22,6 +27,7 @@ export class Database {
   // One active statement per connection: DuckDB interrupts a running statement when another starts.
   #tail: Promise<unknown> = Promise.resolve()
   #closed = false
+  #closing: Promise<void> | null = null
 
   private constructor (path: string, instance: DuckDBInstance, conn: DuckDBConnection) {
     this.path = path
@@ -30,10 +36,10 @@ export class Database {
   }
 
   static async open (path: string, opts: DatabaseOptions): Promise<Database> {
-    mkdirSync(dirname(path), { recursive: true })
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
     let instance: DuckDBInstance
     try {
-      instance = await DuckDBInstance.create(path, { threads: String(opts.threads), memory_limit: opts.memoryLimit })
+      instance = await DuckDBInstance.create(path, { ...opts.settings, threads: String(opts.threads), memory_limit: opts.memoryLimit })
     } catch (err) {
       if (/Could not set lock on file/.test(String((err as Error).message))) throw new StoreLockedError(path, err)
       throw err
@@ -49,12 +55,12 @@ export class Database {
   }
 
   async run (sql: string, values: DuckDBValue[] = [], types?: DuckDBType[]): Promise<void> {
-    await this.#serial((c) => c.run(sql, values, types))
+    await this.#serial((c) => c.run(sql, params(values), types))
   }
 
   /** Rows as arrays of JS values (BIGINT → bigint, TIMESTAMPTZ → Date): convert them in rows.ts, nowhere else. */
   async rows (sql: string, values: DuckDBValue[] = []): Promise<unknown[][]> {
-    return this.#serial(async (c) => (await c.runAndReadAll(sql, values)).getRowsJS() as unknown[][])
+    return this.#serial(async (c) => (await c.runAndReadAll(sql, params(values))).getRowsJS() as unknown[][])
   }
 
   /** Runs fn inside BEGIN … COMMIT on the serial connection; fn must use the executor it is given, never `this`. */
@@ -62,7 +68,7 @@ export class Database {
     return this.#serial(async (c) => {
       await c.run('BEGIN TRANSACTION')
       try {
-        const out = await fn(async (sql, values = []) => { await c.run(sql, values) })
+        const out = await fn(async (sql, values = []) => { await c.run(sql, params(values)) })
         await c.run('COMMIT')
         return out
       } catch (err) {
@@ -72,12 +78,20 @@ export class Database {
     })
   }
 
-  /** Folds the WAL into the file so the volume holds a self-contained database, then releases the lock. */
-  async close (): Promise<void> {
-    if (this.#closed) return
-    await this.#serial((c) => c.run('CHECKPOINT')).catch(() => {})
-    this.#closed = true
-    this.#conn.closeSync()
-    this.#instance.closeSync()
+  /**
+   * Folds the WAL into the file so the volume holds a self-contained database, then releases the lock.
+   * `checkpoint: false` skips the fold for a file about to be deleted. Statements queued before the
+   * call still run; later ones are refused.
+   */
+  close ({ checkpoint = true }: { checkpoint?: boolean } = {}): Promise<void> {
+    if (this.#closing === null) {
+      const last = checkpoint ? this.#serial((c) => c.run('CHECKPOINT')).catch(() => {}) : this.#tail
+      this.#closed = true
+      this.#closing = last.then(() => {
+        this.#conn.closeSync()
+        this.#instance.closeSync()
+      })
+    }
+    return this.#closing
   }
 }

@@ -13,8 +13,10 @@ export interface InvalidFile {
 }
 
 export interface OrphanOutcome {
+  /** The file's name in `.core/state/`. */
   file: string
-  outcome: 'discarded' | 'deleted_committed' | 'quarantined'
+  /** `left_in_place`: locked by another process, or it could not be removed or moved; tried again at the next start-up. */
+  outcome: 'discarded' | 'deleted_committed' | 'quarantined' | 'left_in_place'
   detail?: string
 }
 

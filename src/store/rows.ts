@@ -37,3 +37,8 @@ export function toEntry (row: readonly unknown[]): Entry {
     updatedAt: (updatedAt as Date).toISOString()
   }
 }
+
+/** Rows of `SELECT entry_kind, count(*)::INTEGER … GROUP BY entry_kind` as a buffer aggregate `{kind: n}`. */
+export function toAggregate (rows: ReadonlyArray<readonly unknown[]>): Record<string, number> {
+  return Object.fromEntries(rows.map(([kind, n]) => [String(kind), Number(n)]))
+}

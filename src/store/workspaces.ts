@@ -2,12 +2,12 @@
  * Workspace tracking: the in-memory registry every read is served from, and the one write path that
  * keeps the registry, the queue entry, the pool's concurrency snapshot and the event log in one commit.
  */
-import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Status, Workspace, WorkspaceParams, WorkspaceReport } from '../routes/schemas.js'
 import { STATUSES } from '../routes/schemas.js'
 import { decodeCursor, pageJson } from './cursor.js'
-import { DomainError, illegalTransition, notFound, preconditionFailed, staleRun } from './errors.js'
+import { checkIfMatch, etagOf } from './etag.js'
+import { DomainError, illegalTransition, notFound, staleRun } from './errors.js'
 import type { EventLog } from './events.js'
 import { SortedKeys } from './sorted-keys.js'
 import type { StatusFiles } from './status-files.js'
@@ -30,7 +30,7 @@ export class Tracked {
 
   /** A strong ETag: a hash of the stored JSON, so it is stable across restarts. Computed on first use. */
   get etag (): string {
-    this.#etag ??= `"${createHash('sha1').update(this.json).digest('base64url').slice(0, 22)}"`
+    this.#etag ??= etagOf(this.json)
     return this.#etag
   }
 }
@@ -65,14 +65,6 @@ export interface QueueEntry {
 export const poolOf = (agent: string): string => agent.split(':')[0] as string
 
 const track = (record: Workspace): Tracked => new Tracked(record)
-
-/** `If-Match` per RFC 9110: `*` matches any current record, otherwise one of the listed ETags must. */
-function checkIfMatch (current: Tracked | undefined, ifMatch: string | undefined): void {
-  if (ifMatch === undefined) return
-  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''))
-  const ok = current !== undefined && (tags.includes('*') || tags.includes(current.etag))
-  if (!ok) throw preconditionFailed(current === undefined ? 'the workspace does not exist' : 'the workspace changed since that ETag was issued')
-}
 
 const iso = (t: string | undefined): string | undefined => t === undefined ? undefined : new Date(t).toISOString()
 
@@ -182,7 +174,7 @@ export class Workspaces {
   async report (p: WorkspaceParams, body: WorkspaceReport, ifMatch?: string): Promise<{ tracked: Tracked, created: boolean, store: CommitResult }> {
     const name = `${p.org}/${p.repo}/${p.leaf}`
     const prev = this.#items.get(name)
-    checkIfMatch(prev, ifMatch)
+    checkIfMatch(prev?.etag, ifMatch, 'the workspace')
     if (prev !== undefined) this.#fence(prev.record, body)
 
     const now = this.#clock().toISOString()
@@ -230,10 +222,10 @@ export class Workspaces {
     const name = `${p.org}/${p.repo}/${p.leaf}`
     const prev = this.#items.get(name)
     if (prev === undefined) {
-      if (ifMatch !== undefined) checkIfMatch(undefined, ifMatch)
+      if (ifMatch !== undefined) checkIfMatch(undefined, ifMatch, 'the workspace')
       return { removed: false, store: { mode: this.#writer.mode } }
     }
-    checkIfMatch(prev, ifMatch)
+    checkIfMatch(prev?.etag, ifMatch, 'the workspace')
     const now = this.#clock().toISOString()
     this.#apply(name, undefined)
     this.#events.record('workspace', name, { action: 'deleted', status: prev.record.status }, now)

@@ -1,0 +1,51 @@
+/** QA findings across journal cycles: the fingerprint that recognises a finding again, and the new/resolved/persistent diff (API §7). */
+
+/** A finding as a QA cycle put it into its buffer: any JSON object, usually core-lint's `{tool, file, line, code, rule_id, …}`. */
+export type Finding = Record<string, unknown>
+
+const text = (v: unknown): string => typeof v === 'string' ? v : ''
+const int = (v: unknown): number => typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0
+
+/** `tool|file|line|code`, with `rule_id` when `code` is empty: the Go agent's findingFingerprint, so keys match its reports. */
+export function fingerprint (f: Finding): string {
+  return `${text(f.tool)}|${text(f.file)}|${int(f.line)}|${text(f.code) || text(f.rule_id)}`
+}
+
+/** Findings by fingerprint; a repeat within one cycle counts once (the first one is kept). */
+function byKey (findings: readonly Finding[]): Map<string, Finding> {
+  const map = new Map<string, Finding>()
+  for (const f of findings) {
+    const key = fingerprint(f)
+    if (!map.has(key)) map.set(key, f)
+  }
+  return map
+}
+
+export interface FindingsDiff {
+  new: Finding[]
+  resolved: Finding[]
+  persistent: Finding[]
+}
+
+/** The findings of `from` whose key passes `keep`, in fingerprint order. */
+function pick (from: Map<string, Finding>, keep: (key: string) => boolean): Finding[] {
+  return [...from].filter(([key]) => keep(key)).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, f]) => f)
+}
+
+/**
+ * Diffs the latest cycle against the ones before it; `cycles` is oldest first and ends with the latest.
+ * `new`: in the latest cycle, not in the one before (as the Go agent's diffFindings); `resolved`: in the
+ * one before, not in the latest; `persistent`: in every cycle given. A single cycle is a baseline: all
+ * three lists are empty. Each list is in fingerprint order.
+ */
+export function diffCycles (cycles: ReadonlyArray<readonly Finding[]>): FindingsDiff {
+  if (cycles.length < 2) return { new: [], resolved: [], persistent: [] }
+  const maps = cycles.map(byKey)
+  const latest = maps[maps.length - 1] as Map<string, Finding>
+  const previous = maps[maps.length - 2] as Map<string, Finding>
+  return {
+    new: pick(latest, (k) => !previous.has(k)),
+    resolved: pick(previous, (k) => !latest.has(k)),
+    persistent: pick(latest, (k) => maps.every((m) => m.has(k)))
+  }
+}
