@@ -8,6 +8,13 @@ t.test('defaults follow API §10', async (t) => {
   t.equal(c.tokens.size, 0)
 })
 
+t.test('the event log keeps 100000 events unless EVENT_RETENTION says otherwise', async (t) => {
+  t.equal(loadConfig({}).eventRetention, 100000)
+  t.equal(loadConfig({ EVENT_RETENTION: '500' }).eventRetention, 500)
+  t.throws(() => loadConfig({ EVENT_RETENTION: '0' }), /EVENT_RETENTION/)
+  t.throws(() => loadConfig({ EVENT_RETENTION: 'all' }), /EVENT_RETENTION/)
+})
+
 t.test('CORE_WORKSPACE is accepted as DATA_DIR', async (t) => {
   t.equal(loadConfig({ CORE_WORKSPACE: '/srv/core' }).dataDir, '/srv/core')
   t.equal(loadConfig({ CORE_WORKSPACE: '/srv/core', DATA_DIR: '/srv/data' }).dataDir, '/srv/data')

@@ -24,7 +24,8 @@ const EnvSchema = Type.Object({
   DB_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]+(KB|MB|GB)$', default: '256MB' }),
   CLOSE_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
-  STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 })
+  STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 }),
+  EVENT_RETENTION: Type.Integer({ minimum: 1, default: 100000 })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -49,6 +50,8 @@ export interface Config {
   closeGraceMs: number
   /** How often a degraded service tries the store again. */
   storeRetryS: number
+  /** How many of the newest events the store keeps for `Last-Event-ID` replay; the periodic pass deletes older ones. */
+  eventRetention: number
 }
 
 declare module 'fastify' {
@@ -99,7 +102,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     dbThreads: env.DB_THREADS,
     dbMemoryLimit: env.DB_MEMORY_LIMIT,
     closeGraceMs: env.CLOSE_GRACE_MS,
-    storeRetryS: env.STORE_RETRY_S
+    storeRetryS: env.STORE_RETRY_S,
+    eventRetention: env.EVENT_RETENTION
   })
 }
 

@@ -2,7 +2,7 @@
 import type { Workspace } from '../routes/schemas.js'
 import type { Database } from './database.js'
 import { EVENT_GROUP } from './events.js'
-import { toEntry, type Entry } from './rows.js'
+import { toEntry, toScalarNumber, type Entry } from './rows.js'
 import { QUEUE_GROUP, REGISTRY_GROUP, type QueueEntry, type Workspaces } from './workspaces.js'
 
 /** Every live entry, by group; the event log is left in the store and only its highest id is read. */
@@ -15,8 +15,8 @@ export async function readEntries (db: Database): Promise<{ groups: Map<string, 
     if (list === undefined) groups.set(e.grp, [e])
     else list.push(e)
   }
-  const [max] = await db.rows('SELECT max(key) FROM entries WHERE grp = $1', [EVENT_GROUP])
-  return { groups, lastEventId: max?.[0] == null ? 0 : Number(max[0]) }
+  const lastEventId = toScalarNumber(await db.rows('SELECT max(key) FROM entries WHERE grp = $1', [EVENT_GROUP]))
+  return { groups, lastEventId }
 }
 
 export interface HydrateCounts {
