@@ -7,6 +7,7 @@ import errors, { sendProblem } from './errors.js'
 import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
 import store from './store.js'
+import eventRoutes from '../routes/events.js'
 import healthRoutes from '../routes/health.js'
 import poolRoutes from '../routes/pools.js'
 import queueRoutes from '../routes/queue.js'
@@ -53,5 +54,6 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(recoveryRoutes)
   await app.register(poolRoutes)
   await app.register(queueRoutes)
+  await app.register(eventRoutes)
   return app
 }

@@ -6,7 +6,7 @@ import fp from 'fastify-plugin'
 export const TAGS = [
   { name: 'workspaces', description: 'Workspace tracking: reports from agents and dispatchers.' },
   { name: 'pools', description: 'Concurrency snapshots per agent pool.' },
-  { name: 'operations', description: 'Health, readiness and the API description.' }
+  { name: 'operations', description: 'Health, readiness, the event stream, the start-up report and the API description.' }
 ]
 
 async function openapi (app: FastifyInstance): Promise<void> {
