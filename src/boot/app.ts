@@ -7,6 +7,7 @@ import errors, { sendProblem } from './errors.js'
 import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
 import store from './store.js'
+import textTables from './text-tables.js'
 import eventRoutes from '../routes/events.js'
 import healthRoutes from '../routes/health.js'
 import poolRoutes from '../routes/pools.js'
@@ -45,6 +46,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   app.decorate('config', config)
   await app.register(errors)
   await app.register(openapi)
+  await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
   await app.register(lifecycle, { config })
