@@ -75,6 +75,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
+    // A client gone before the handler ran has already had its 'close': a stream for it would never leave `open`.
+    if (request.raw.socket.destroyed) return
     const after = request.headers['last-event-id'] ?? request.query.last_event_id
     const types = request.query.type === undefined ? null : new Set(request.query.type.split(',') as EventType[])
     const stream = new EventStream({ sse: reply.sse, raw: reply.raw, events, db: app.state.db, types, queueMax: sseQueueMax, log: request.log })
