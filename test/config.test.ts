@@ -8,6 +8,20 @@ t.test('defaults follow API §10', async (t) => {
   t.equal(c.tokens.size, 0)
 })
 
+t.test('the event log keeps 100000 events unless EVENT_RETENTION says otherwise', async (t) => {
+  t.equal(loadConfig({}).eventRetention, 100000)
+  t.equal(loadConfig({ EVENT_RETENTION: '500' }).eventRetention, 500)
+  t.throws(() => loadConfig({ EVENT_RETENTION: '0' }), /EVENT_RETENTION/)
+  t.throws(() => loadConfig({ EVENT_RETENTION: 'all' }), /EVENT_RETENTION/)
+})
+
+t.test('event streams: keep-alive every 15 s, clients cut off 1000 events behind, unless configured', async (t) => {
+  t.match(loadConfig({}), { sseKeepaliveS: 15, sseQueueMax: 1000 })
+  t.match(loadConfig({ SSE_KEEPALIVE_S: '1', SSE_QUEUE_MAX: '50' }), { sseKeepaliveS: 1, sseQueueMax: 50 })
+  t.throws(() => loadConfig({ SSE_KEEPALIVE_S: '0' }), /SSE_KEEPALIVE_S/)
+  t.throws(() => loadConfig({ SSE_QUEUE_MAX: '0' }), /SSE_QUEUE_MAX/)
+})
+
 t.test('CORE_WORKSPACE is accepted as DATA_DIR', async (t) => {
   t.equal(loadConfig({ CORE_WORKSPACE: '/srv/core' }).dataDir, '/srv/core')
   t.equal(loadConfig({ CORE_WORKSPACE: '/srv/core', DATA_DIR: '/srv/data' }).dataDir, '/srv/data')

@@ -10,6 +10,8 @@ import lifecycle from './lifecycle.js'
 import store from './store.js'
 import sync from './sync.js'
 import bufferRoutes from '../routes/buffers.js'
+import textTables from './text-tables.js'
+import eventRoutes from '../routes/events.js'
 import healthRoutes from '../routes/health.js'
 import journalRoutes from '../routes/journal.js'
 import poolRoutes from '../routes/pools.js'
@@ -56,6 +58,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   app.decorate('config', config)
   await app.register(errors)
   await app.register(openapi)
+  await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
   await app.register(lifecycle, { config })
@@ -71,5 +74,6 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(syncRoutes)
   await app.register(bufferRoutes)
   await app.register(journalRoutes)
+  await app.register(eventRoutes)
   return app
 }

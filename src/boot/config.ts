@@ -25,7 +25,10 @@ const EnvSchema = Type.Object({
   DB_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]+(KB|MB|GB)$', default: '256MB' }),
   CLOSE_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
-  STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 })
+  STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 }),
+  EVENT_RETENTION: Type.Integer({ minimum: 1, default: 100000 }),
+  SSE_KEEPALIVE_S: Type.Integer({ minimum: 1, default: 15 }),
+  SSE_QUEUE_MAX: Type.Integer({ minimum: 1, default: 1000 })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -52,6 +55,12 @@ export interface Config {
   closeGraceMs: number
   /** How often a degraded service tries the store again. */
   storeRetryS: number
+  /** How many of the newest events the store keeps for `Last-Event-ID` replay; the periodic pass deletes older ones. */
+  eventRetention: number
+  /** Seconds between keep-alive comments on `GET /v1/events`. */
+  sseKeepaliveS: number
+  /** Events a stream client may fall behind by before it is disconnected (it reconnects with Last-Event-ID). */
+  sseQueueMax: number
 }
 
 declare module 'fastify' {
@@ -103,7 +112,10 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     dbThreads: env.DB_THREADS,
     dbMemoryLimit: env.DB_MEMORY_LIMIT,
     closeGraceMs: env.CLOSE_GRACE_MS,
-    storeRetryS: env.STORE_RETRY_S
+    storeRetryS: env.STORE_RETRY_S,
+    eventRetention: env.EVENT_RETENTION,
+    sseKeepaliveS: env.SSE_KEEPALIVE_S,
+    sseQueueMax: env.SSE_QUEUE_MAX
   })
 }
 

@@ -1,12 +1,14 @@
 /**
  * Start-up in `onReady`, before the server listens (API §8): hydrate from the store, then from the
- * status.json files on the volume, then reap ghosts; afterwards the reaper runs every REAPER_INTERVAL_S.
+ * status.json files on the volume, then reap ghosts. Afterwards a periodic pass every REAPER_INTERVAL_S reaps,
+ * drops expired backoffs and trims the stored event log to EVENT_RETENTION events.
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import { readAgentsFile } from '../store/agents-config.js'
 import type { DomainError } from '../store/errors.js'
+import { pruneEvents } from '../store/event-store.js'
 import { applyStatusFiles, hydrateWorkspaces, readEntries } from '../store/hydrate.js'
 import { scanStatusFiles } from '../store/status-scan.js'
 
@@ -14,6 +16,14 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
   const { events, workspaces, writer, recovery, reaper, pools, clock } = app.state
   const report = recovery.report
   let interval: NodeJS.Timeout | null = null
+
+  /** Keeps the newest EVENT_RETENTION events; nothing to trim while the store is unavailable. */
+  async function pruneEventLog (): Promise<void> {
+    const db = app.state.db
+    if (db === null || writer.mode !== 'ok') return
+    const pruned = await pruneEvents(db, config.eventRetention)
+    if (pruned > 0) app.log.debug({ pruned, kept: config.eventRetention }, 'event log trimmed')
+  }
 
   app.addHook('onReady', async () => {
     const db = app.state.db
@@ -53,7 +63,7 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
 
     interval = setInterval(() => {
       const tidy = pools.sweep(clock()) ? writer.commit() : Promise.resolve()
-      Promise.all([tidy, reaper.run()]).catch((err: unknown) => app.log.error({ err }, 'reaper pass failed'))
+      Promise.all([tidy, reaper.run(), pruneEventLog()]).catch((err: unknown) => app.log.error({ err }, 'periodic pass failed'))
     }, config.reaperIntervalS * 1000)
     interval.unref()
   })

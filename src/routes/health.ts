@@ -1,6 +1,10 @@
-/** Liveness, readiness and the API description; open to everyone, so orchestrators need no token. */
+/** Liveness, readiness and the API description (OpenAPI and the /docs page); open to everyone, so orchestrators need no token. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { renderDocs, type OpenApiDocument } from './docs-page.js'
+
+// The page allows its own inline styles and nothing else: no scripts, no requests elsewhere.
+const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/healthz', {
@@ -39,6 +43,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: { type: 'object', additionalProperties: true, description: 'The OpenAPI document.' } }
     }
   }, async () => app.swagger() as unknown as Record<string, unknown>)
+
+  // Rendered on first request: the document is complete only once every route is registered.
+  let docs: string | null = null
+  app.get('/docs', {
+    schema: {
+      operationId: 'getDocs',
+      tags: ['operations'],
+      summary: 'This API as a browsable HTML reference',
+      description: 'Every operation with its parameters, request body and responses, generated from the same document as `/openapi.json`. Self-contained: no scripts and nothing loaded from elsewhere, so it works offline.',
+      response: { 200: { description: 'The reference page.', content: { 'text/html': { schema: Type.String() } } } }
+    }
+  }, async (_request, reply) => {
+    docs ??= renderDocs(app.swagger() as unknown as OpenApiDocument)
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).send(docs)
+  })
 }
 
 export default routes

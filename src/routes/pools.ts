@@ -1,9 +1,10 @@
 /** Pools, backoff and configuration: can this agent type take more work now, and if not, why and until when (API §5). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/agents-config.js'
 import { DomainError, notFound } from '../store/errors.js'
-import { AUTH_RESPONSES, problem } from './schemas.js'
+import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
+import type { Table } from './text-table.js'
 
 const PoolParams = Type.Object({ pool: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Pool (agent base), e.g. `codex`.' }) })
 const Reasons = Type.Array(Type.Enum(['pool_full', 'model_full', 'backoff', 'daily_budget']), { description: 'Why it is not admissible now; empty when it is.' })
@@ -30,6 +31,19 @@ export const PoolSchema = Type.Object({
   snapshot_at: NullableTime
 })
 
+const PoolList = Type.Object({ items: Type.Array(PoolSchema) })
+
+function poolTable (list: Static<typeof PoolList>): Table[] {
+  return [{
+    columns: ['POOL', 'RUNNING', 'LIMIT', 'TRACKED', 'DAILY', 'BACKOFF_UNTIL', 'ADMISSIBLE', 'REASONS'],
+    rows: list.items.map((p) => [
+      p.pool, p.running, p.limit ?? 'unlimited', p.tracked,
+      p.daily.limit === null ? p.daily.started : `${p.daily.started}/${p.daily.limit}`,
+      p.backoff_until, p.admissible, p.reasons.join(',')
+    ])
+  }]
+}
+
 const BackoffBody = Type.Object({
   until: Type.Optional(Type.String({ format: 'date-time', description: 'Deadline (RFC 3339).' })),
   seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, description: 'Or: this many seconds from now.' })),
@@ -48,13 +62,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const configView = () => ({ config: pools.settings.source, ...pools.config })
 
   app.get('/v1/pools', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: poolTable },
     schema: {
       operationId: 'listPools',
       tags: ['pools'],
       summary: 'Every pool: running, limits, backoff, daily budget and admission',
+      querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       security: [{ bearer: [] }],
-      response: { 200: Type.Object({ items: Type.Array(PoolSchema) }), ...AUTH_RESPONSES }
+      response: { 200: orTextTable(PoolList, 'Every pool that is configured, tracked or backed off.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
   }, async () => {
     const now = clock()

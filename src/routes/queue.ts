@@ -1,14 +1,25 @@
 /** The queue in drain order with admission per entry, and the atomic claim (API §4). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { decodeCursor, encodeCursor } from '../store/cursor.js'
-import { AUTH_RESPONSES, ListQuery, WorkspaceSchema, problem } from './schemas.js'
+import { AUTH_RESPONSES, FormatQuery, ListQuery, WorkspaceSchema, orTextTable, problem } from './schemas.js'
+import { nextPageNote, type Table } from './text-table.js'
 
 const QueueItemSchema = Type.Object({
   workspace: WorkspaceSchema,
   admissible: Type.Boolean({ description: 'Whether a claim could take it now.' }),
   reasons: Type.Array(Type.Enum(['pool_full', 'model_full', 'backoff', 'daily_budget']))
 })
+
+const QueuePage = Type.Object({ items: Type.Array(QueueItemSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) })
+
+function queueTable (page: Static<typeof QueuePage>): Table[] {
+  return [{
+    columns: ['NAME', 'AGENT', 'PRIORITY', 'QUEUED_AT', 'ADMISSIBLE', 'REASONS'],
+    rows: page.items.map(({ workspace: w, admissible, reasons }) => [w.name, w.agent, w.priority, w.queued_at, admissible, reasons.join(',')]),
+    note: nextPageNote(page.next_cursor)
+  }]
+}
 
 const ClaimBody = Type.Object({
   pool: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Only claim from this pool.' })),
@@ -21,16 +32,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { queue } = app.state
 
   app.get('/v1/queue', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: queueTable },
     schema: {
       operationId: 'listQueue',
       tags: ['pools'],
       summary: 'Queued workspaces in drain order (priority, then oldest), each with admission and reasons',
-      querystring: Type.Object(ListQuery, { additionalProperties: false }),
+      querystring: Type.Object({ ...ListQuery, ...FormatQuery }, { additionalProperties: false }),
       security: [{ bearer: [] }],
       response: {
-        200: Type.Object({ items: Type.Array(QueueItemSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
-        400: problem('Invalid limit or cursor.'),
+        200: orTextTable(QueuePage, 'A page of the queue in drain order.'),
+        400: problem('Invalid limit, cursor or format.'),
         ...AUTH_RESPONSES
       }
     }

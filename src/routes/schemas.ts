@@ -95,6 +95,22 @@ export const ListQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 512, description: 'Opaque cursor from `next_cursor`.' }))
 }
 
+/** The `format` query parameter of routes that can answer with a text table. */
+export const FormatQuery = {
+  format: Type.Optional(Type.Enum(['json', 'text'], { description: '`text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too.' }))
+}
+
+/** A 200 response that is JSON, or an aligned text table when asked for (`Accept: text/plain` or `?format=text`). */
+export function orTextTable<T extends TSchema> (schema: T, description: string) {
+  return {
+    description,
+    content: {
+      'application/json': { schema },
+      'text/plain': { schema: Type.String({ description: 'The same data as aligned columns under a header line, for a terminal.' }) }
+    }
+  }
+}
+
 export function Page<T extends TSchema> (item: T) {
   return Type.Object({
     items: Type.Array(item),

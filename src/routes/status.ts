@@ -1,7 +1,8 @@
 /** Snapshots for dashboards: the status summary and the per-pool concurrency group (API §3, §5). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
-import { AUTH_RESPONSES, STATUSES } from './schemas.js'
+import { Type, type Static } from 'typebox'
+import { AUTH_RESPONSES, FormatQuery, STATUSES, orTextTable, problem } from './schemas.js'
+import type { Table } from './text-table.js'
 
 const StatusSummarySchema = Type.Object({
   total: Type.Integer({ description: 'Workspaces tracked.' }),
@@ -14,6 +15,13 @@ const StatusSummarySchema = Type.Object({
   }))
 })
 
+function statusTable (s: Static<typeof StatusSummarySchema>): Table[] {
+  return [
+    { columns: ['STATUS', 'COUNT'], rows: [...Object.entries(s.by_status), ['total', s.total]] },
+    { title: 'blocked:', columns: ['NAME', 'AGENT', 'QUESTION'], rows: s.blocked.map((b) => [b.name, b.agent, b.question]) }
+  ]
+}
+
 const ConcurrencySchema = Type.Record(Type.String(), Type.Object({
   running: Type.Integer({ description: 'Workspaces of the pool with status `running`.' }),
   tracked: Type.Integer({ description: 'Workspaces of the pool, any status.' }),
@@ -24,13 +32,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { workspaces } = app.state
 
   app.get('/v1/status', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: statusTable },
     schema: {
       operationId: 'getStatus',
       tags: ['workspaces'],
       summary: 'Counts by status and the blocked workspaces',
+      querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       security: [{ bearer: [] }],
-      response: { 200: StatusSummarySchema, ...AUTH_RESPONSES }
+      response: { 200: orTextTable(StatusSummarySchema, 'Counts by status, zeros included, and the blocked workspaces.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
   }, async () => workspaces.summary())
 

@@ -1,11 +1,12 @@
 /** /v1/workspaces: agents and dispatchers report status; dashboards read it (API §3). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { notFound } from '../store/errors.js'
 import {
-  AGENT_PATTERN, AUTH_RESPONSES, IfMatchHeaders, ListQuery, NAME_PATTERN, Page, STORE_NOTE, StatusSchema,
-  WorkspaceParamsSchema, WorkspaceReportSchema, WorkspaceSchema, problem
+  AGENT_PATTERN, AUTH_RESPONSES, FormatQuery, IfMatchHeaders, ListQuery, NAME_PATTERN, Page, STORE_NOTE, StatusSchema,
+  WorkspaceParamsSchema, WorkspaceReportSchema, WorkspaceSchema, orTextTable, problem
 } from './schemas.js'
+import { nextPageNote, type Table } from './text-table.js'
 
 const ListWorkspacesQuery = Type.Object({
   status: Type.Optional(StatusSchema),
@@ -13,8 +14,19 @@ const ListWorkspacesQuery = Type.Object({
   agent: Type.Optional(Type.String({ pattern: AGENT_PATTERN, description: 'Exact agent string, e.g. `codex:gpt-5.4`.' })),
   org: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
   repo: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
-  ...ListQuery
+  ...ListQuery,
+  ...FormatQuery
 }, { additionalProperties: false })
+
+const WorkspacePage = Page(WorkspaceSchema)
+
+function workspaceTable (page: Static<typeof WorkspacePage>): Table[] {
+  return [{
+    columns: ['NAME', 'STATUS', 'AGENT', 'RUNS', 'PRIORITY', 'UPDATED_AT', 'TASK'],
+    rows: page.items.map((w) => [w.name, w.status, w.agent, w.runs, w.priority, w.updated_at, w.task]),
+    note: nextPageNote(page.next_cursor)
+  }]
+}
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { workspaces } = app.state
@@ -68,7 +80,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/workspaces', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: workspaceTable },
     schema: {
       operationId: 'listWorkspaces',
       tags: ['workspaces'],
@@ -76,7 +88,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: ListWorkspacesQuery,
       security: [{ bearer: [] }],
       response: {
-        200: { ...Page(WorkspaceSchema), description: 'A page of records.' },
+        200: orTextTable(WorkspacePage, 'A page of records.'),
         400: problem('Invalid filter or cursor.'),
         ...AUTH_RESPONSES
       }

@@ -1,11 +1,19 @@
 /** The event log: every change is recorded in the store (group `event`) in the same commit as the change itself. */
 import { EventEmitter } from 'node:events'
+import { EventRing } from './event-ring.js'
 import type { Writer } from './writer.js'
+
+/**
+ * Every event type the service records; `GET /v1/events?type=` is validated against this list, so a new
+ * kind of change adds its type here (record() accepts nothing else).
+ */
+export const EVENT_TYPES = ['workspace', 'pool', 'backoff', 'config', 'sync', 'buffer', 'recovery'] as const
+export type EventType = typeof EVENT_TYPES[number]
 
 export interface ChangeEvent {
   /** Only grows, across restarts. */
   id: number
-  type: string
+  type: EventType
   subject: string
   at: string
   data: unknown
@@ -16,9 +24,14 @@ export const EVENT_GROUP = 'event'
 /** Event keys are zero-padded so the store orders them like their ids. */
 export const eventKey = (id: number): string => String(id).padStart(16, '0')
 
+// How many recent events stay in memory for replay; a client further behind replays from the store.
+const RECENT_EVENTS = 1000
+
 export class EventLog extends EventEmitter {
   #lastId = 0
   readonly #writer: Writer
+  /** The newest events, including those whose commit is still in flight. */
+  readonly recent = new EventRing(RECENT_EVENTS)
 
   constructor (writer: Writer) {
     super()
@@ -27,18 +40,20 @@ export class EventLog extends EventEmitter {
 
   get lastId (): number { return this.#lastId }
 
-  /** Continues numbering after the highest id found in the store. */
+  /** Continues numbering after the highest id found in the store; those stored events are not in `recent`. */
   resume (lastId: number): void {
     this.#lastId = Math.max(this.#lastId, lastId)
+    this.recent.exclude(lastId)
   }
 
   /** Stages the event with the caller's other entries; it is durable when the caller's commit is. */
-  record (type: string, subject: string, data: unknown, at: string): ChangeEvent {
+  record (type: EventType, subject: string, data: unknown, at: string): ChangeEvent {
     // Ids never go below microseconds since the epoch, so events recorded while the store could not be
     // read (degraded start) never reuse an id already stored, and ids keep growing across restarts.
     this.#lastId = Math.max(this.#lastId + 1, Date.now() * 1000)
     const event: ChangeEvent = { id: this.#lastId, type, subject, at, data }
     this.#writer.stage(EVENT_GROUP, eventKey(event.id), JSON.stringify(event), at)
+    this.recent.push(event)
     this.emit('event', event)
     return event
   }

@@ -2,7 +2,7 @@
 import type { Workspace } from '../routes/schemas.js'
 import type { Database } from './database.js'
 import { EVENT_GROUP } from './events.js'
-import { toEntry, type Entry } from './rows.js'
+import { toEntry, toScalarNumber, type Entry } from './rows.js'
 import { QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
 
 function byGroup (rows: unknown[][]): Map<string, Entry[]> {
@@ -19,8 +19,8 @@ function byGroup (rows: unknown[][]): Map<string, Entry[]> {
 /** Every live entry, by group; the event log is left in the store and only its highest id is read. */
 export async function readEntries (db: Database): Promise<{ groups: Map<string, Entry[]>, lastEventId: number }> {
   const groups = byGroup(await db.rows('SELECT grp, key, value, updated_at FROM entries WHERE value IS NOT NULL AND grp <> $1', [EVENT_GROUP]))
-  const [max] = await db.rows('SELECT max(key) FROM entries WHERE grp = $1', [EVENT_GROUP])
-  return { groups, lastEventId: max?.[0] == null ? 0 : Number(max[0]) }
+  const lastEventId = toScalarNumber(await db.rows('SELECT max(key) FROM entries WHERE grp = $1', [EVENT_GROUP]))
+  return { groups, lastEventId }
 }
 
 /** The live entries of the named groups only, in key order: for a plugin that hydrates its own groups in its own onReady step. */

@@ -1,0 +1,93 @@
+/** `GET /v1/events`: every change as server-sent events, with `Last-Event-ID` replay (API §9). */
+import { fastifySSE } from '@fastify/sse'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { EVENT_TYPES, type ChangeEvent, type EventType } from '../store/events.js'
+import { EventStream } from './event-stream.js'
+import { AUTH_RESPONSES, problem } from './schemas.js'
+
+const TYPE_NAME = `(${EVENT_TYPES.join('|')})`
+const EventId = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description })
+
+const DESCRIPTION = [
+  'A `text/event-stream`: one message per change, with `id` = the event id (it only grows, across restarts),',
+  '`event` = its type, and `data` = the event as JSON, `{id, type, subject, at, data}`.',
+  'A client that sends `Last-Event-ID` (EventSource does on reconnect; curl can use `?last_event_id=`) first gets',
+  'exactly the events after it: from memory when recent, else from the store, which keeps the newest',
+  '`EVENT_RETENTION` events. A comment line (`: keep-alive`) comes every `SSE_KEEPALIVE_S` seconds.',
+  'A client that falls more than `SSE_QUEUE_MAX` events behind is disconnected; it reconnects with its',
+  '`Last-Event-ID` and catches up from the store.'
+].join(' ')
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { events } = app.state
+  const { sseKeepaliveS, sseQueueMax } = app.config
+  const open = new Set<EventStream>()
+  let keepAlive: NodeJS.Timeout | null = null
+
+  await app.register(fastifySSE)
+
+  // One listener for every client: the EventLog emits synchronously, so a stream added to `open` in the same
+  // tick as its start() sees every event after its cursor.
+  const fanOut = (event: ChangeEvent): void => { for (const s of open) s.push(event) }
+  events.on('event', fanOut)
+
+  app.addHook('onReady', async () => {
+    keepAlive = setInterval(() => { for (const s of open) s.ping() }, sseKeepaliveS * 1000)
+    keepAlive.unref()
+  })
+
+  // Streams never end by themselves: end them before the server waits for in-flight responses, or shutdown would wait forever.
+  app.addHook('preClose', async () => {
+    if (keepAlive !== null) clearInterval(keepAlive)
+    for (const s of open) s.end()
+  })
+
+  app.addHook('onClose', async () => { events.off('event', fanOut) })
+
+  app.get('/v1/events', {
+    config: { scope: 'read' },
+    // 'manual': the route has one representation, so it streams whatever the Accept header says (RFC 9110
+    // allows disregarding Accept), and no plugin-made 406 sidesteps problem+json. The keep-alive is ours.
+    sse: { kind: 'manual', heartbeat: false },
+    // A HEAD would open a stream that can never carry a body.
+    exposeHeadRoute: false,
+    schema: {
+      operationId: 'streamEvents',
+      tags: ['operations'],
+      summary: 'Every change as server-sent events, with Last-Event-ID replay',
+      description: DESCRIPTION,
+      querystring: Type.Object({
+        type: Type.Optional(Type.String({
+          pattern: `^${TYPE_NAME}(,${TYPE_NAME})*$`,
+          description: `Only these event types, comma-separated: ${EVENT_TYPES.join(', ')}. All when absent.`
+        })),
+        last_event_id: Type.Optional(EventId('Replay the events after this id; the `Last-Event-ID` header wins when both are sent.'))
+      }, { additionalProperties: false }),
+      headers: Type.Object({
+        'last-event-id': Type.Optional(EventId('Replay the events after this id (sent by EventSource when it reconnects).'))
+      }),
+      security: [{ bearer: [] }],
+      response: {
+        200: { description: 'The event stream; it stays open until the client or the service closes it.', content: { 'text/event-stream': { schema: Type.String() } } },
+        400: problem('An unknown event type or a malformed last event id.'),
+        ...AUTH_RESPONSES
+      }
+    }
+  }, async (request, reply) => {
+    // A client gone before the handler ran has already had its 'close': a stream for it would never leave `open`.
+    if (request.raw.socket.destroyed) return
+    const after = request.headers['last-event-id'] ?? request.query.last_event_id
+    const types = request.query.type === undefined ? null : new Set(request.query.type.split(',') as EventType[])
+    const stream = new EventStream({ sse: reply.sse, raw: reply.raw, events, db: app.state.db, types, queueMax: sseQueueMax, log: request.log })
+    reply.raw.on('close', () => open.delete(stream))
+    reply.sse.keepAlive()
+    // Send the headers now, so a client sees the stream open before the first event.
+    reply.sse.sendHeaders()
+    reply.raw.flushHeaders()
+    open.add(stream)
+    await stream.start(after)
+  })
+}
+
+export default routes
