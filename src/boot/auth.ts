@@ -27,6 +27,13 @@ async function auth (app: FastifyInstance, { tokens }: AuthOptions): Promise<voi
   const known = [...tokens].map(([token, scope]) => ({ hash: digest(token), scope, caller: `token:${digest(token).toString('hex').slice(0, 8)}` }))
   app.decorateRequest('caller', 'anonymous')
 
+  // The scope a route declares is also its OpenAPI security requirement (the role names OpenAPI 3.1
+  // allows for bearer schemes), so the document and the check can never disagree.
+  app.addHook('onRoute', (route) => {
+    const scope = route.config?.scope
+    if (scope !== undefined && route.schema !== undefined) route.schema = { ...route.schema, security: [{ bearer: [scope] }] }
+  })
+
   app.addHook('onRequest', async (request, reply) => {
     const needed = request.routeOptions.config.scope
     if (needed === undefined) return

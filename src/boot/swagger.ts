@@ -20,6 +20,8 @@ async function openapi (app: FastifyInstance): Promise<void> {
         version: '1.0.0',
         description: 'State service for fleets of AI coding agents. Errors are RFC 9457 problem+json; times are RFC 3339 UTC; lists take `limit` and an opaque `cursor`.'
       },
+      // Relative to wherever the service is reached: the document stays the same whatever the deployment.
+      servers: [{ url: '/' }],
       tags: TAGS,
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Tokens from AUTH_TOKENS, with scope read, write or admin.' } }

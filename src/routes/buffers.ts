@@ -60,7 +60,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Open a buffer for one QA cycle',
       description: 'Creates `.core/state/{name}.duckdb` in go-store\'s layout. A name that is open, or whose file a crashed process left on the volume, is 409 `exists`.' + STORE_NOTE,
       body: CreateBody,
-      security: [{ bearer: [] }],
       response: {
         201: { ...BufferSchema, description: 'Created, empty.' },
         400: problem('Invalid name (`invalid_name`) or body (`validation_failed`).'),
@@ -80,7 +79,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['buffers'],
       summary: 'List the open buffers in name order',
       querystring: Type.Object(ListQuery, { additionalProperties: false }),
-      security: [{ bearer: [] }],
       response: {
         200: { ...Page(BufferSchema), description: 'A page of open buffers.' },
         400: problem('Invalid cursor or limit.'),
@@ -96,7 +94,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['buffers'],
       summary: 'Read a buffer: its entry count and the count per kind',
       params: BufferParams,
-      security: [{ bearer: [] }],
       response: {
         200: { ...BufferSchema, description: 'The buffer; its `ETag` can be sent back as `If-Match`.' },
         400: BAD_NAME,
@@ -120,7 +117,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: BufferParams,
       headers: IfMatchHeaders,
       body: EntriesBody,
-      security: [{ bearer: [] }],
       response: {
         201: { ...BufferSchema, description: 'Added; the buffer as it is now.' },
         400: problem('Invalid name (`invalid_name`) or entries (`validation_failed`).'),
@@ -145,7 +141,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Writes one journal row (measurement = the buffer name, tags `{workspace}`, fields `{aggregate, findings}` where `findings` are the data of the `finding` entries) and the commit marker in one statement, then removes the file. A crash between the two leaves a file the next start-up deletes, because its marker exists. While the store is unavailable the commit is refused with 503 and the buffer stays open.' + STORE_NOTE,
       params: BufferParams,
       headers: IfMatchHeaders,
-      security: [{ bearer: [] }],
       response: {
         200: { ...CommittedSchema, description: 'Journalled; the buffer is gone.' },
         400: BAD_NAME,
@@ -172,7 +167,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: STORE_NOTE.trim(),
       params: BufferParams,
       headers: IfMatchHeaders,
-      security: [{ bearer: [] }],
       response: {
         204: { description: 'Discarded.', type: 'null' },
         400: BAD_NAME,

@@ -67,7 +67,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       headers: Type.Object({
         'last-event-id': Type.Optional(EventId('Replay the events after this id (sent by EventSource when it reconnects).'))
       }),
-      security: [{ bearer: [] }],
       response: {
         200: { description: 'The event stream; it stays open until the client or the service closes it.', content: { 'text/event-stream': { schema: Type.String() } } },
         400: problem('An unknown event type or a malformed last event id.'),

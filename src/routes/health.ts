@@ -10,6 +10,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/healthz', {
     schema: {
       operationId: 'getHealth',
+      security: [],
       tags: ['operations'],
       summary: 'Liveness: the process answers',
       response: { 200: Type.Object({ status: Type.Literal('ok') }) }
@@ -19,6 +20,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/readyz', {
     schema: {
       operationId: 'getReadiness',
+      security: [],
       tags: ['operations'],
       summary: 'Readiness: start-up is done; says whether the store is ok or degraded',
       response: {
@@ -38,6 +40,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/openapi.json', {
     schema: {
       operationId: 'getOpenApi',
+      security: [],
       tags: ['operations'],
       summary: 'This API as an OpenAPI 3.1 document',
       response: { 200: { type: 'object', additionalProperties: true, description: 'The OpenAPI document.' } }
@@ -49,6 +52,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/docs', {
     schema: {
       operationId: 'getDocs',
+      security: [],
       tags: ['operations'],
       summary: 'This API as a browsable HTML reference',
       description: 'Every operation with its parameters, request body and responses, generated from the same document as `/openapi.json`. Self-contained: no scripts and nothing loaded from elsewhere, so it works offline.',

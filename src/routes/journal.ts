@@ -45,7 +45,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         workspace: Type.Optional(Workspace('Only the cycles of this workspace.')),
         ...ListQuery
       }, { additionalProperties: false }),
-      security: [{ bearer: [] }],
       response: {
         200: { ...Page(JournalRowSchema), description: 'A page of journal rows.' },
         400: problem('Invalid filter, limit or cursor.'),
@@ -68,7 +67,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         workspace: Workspace('The workspace whose cycles are compared.'),
         window: Type.Optional(Type.Integer({ minimum: 2, maximum: 50, default: 5, description: 'How many of the latest cycles to compare.' }))
       }, { additionalProperties: false }),
-      security: [{ bearer: [] }],
       response: {
         200: DiffSchema,
         400: problem('Missing or invalid workspace or window.'),

@@ -68,7 +68,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['pools'],
       summary: 'Every pool: running, limits, backoff, daily budget and admission',
       querystring: Type.Object(FormatQuery, { additionalProperties: false }),
-      security: [{ bearer: [] }],
       response: { 200: orTextTable(PoolList, 'Every pool that is configured, tracked or backed off.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
   }, async () => {
@@ -83,7 +82,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['pools'],
       summary: 'One pool: can it take more work now, and if not, why and until when',
       params: PoolParams,
-      security: [{ bearer: [] }],
       response: { 200: PoolSchema, 400: problem('Invalid pool name.'), ...AUTH_RESPONSES, 404: problem('A pool nothing knows about: not configured, tracked or backed off.') }
     }
   }, async (request) => {
@@ -98,7 +96,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getBackoff',
       tags: ['pools'],
       summary: 'Active backoff deadlines and fail counts per pool',
-      security: [{ bearer: [] }],
       response: {
         200: Type.Object({ backoff: Type.Record(Type.String(), Time), fail_count: Type.Record(Type.String(), Type.Integer()) }),
         ...AUTH_RESPONSES
@@ -115,7 +112,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Recorded as a `backoff` event naming the caller.',
       params: PoolParams,
       body: BackoffBody,
-      security: [{ bearer: [] }],
       response: {
         200: PoolSchema,
         400: problem('Invalid body: exactly one of `until` and `seconds`, a future deadline, and a reason.'),
@@ -144,7 +140,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: "Clear a pool's backoff and reset its fail count",
       description: 'Recorded as a `backoff` event naming the caller.',
       params: PoolParams,
-      security: [{ bearer: [] }],
       response: { 200: PoolSchema, 400: problem('Invalid pool name.'), ...AUTH_RESPONSES }
     }
   }, async (request, reply) => {
@@ -160,7 +155,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getConfig',
       tags: ['pools'],
       summary: 'The pool configuration in force and where it came from',
-      security: [{ bearer: [] }],
       response: { 200: ConfigView, ...AUTH_RESPONSES }
     }
   }, async () => configView())
@@ -173,7 +167,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Replace the pool configuration: validated, written to agents.yaml, stored and applied at once',
       description: 'Other sections of agents.yaml (the Go agent\'s `dispatch`, `agents`, …) are kept. A bad body changes nothing and names each bad key.',
       body: AgentsConfigSchema,
-      security: [{ bearer: [] }],
       response: { 200: ConfigView, 400: problem('Invalid configuration; `errors` names each bad key.'), ...AUTH_RESPONSES }
     }
   }, async (request, reply) => {

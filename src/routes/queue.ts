@@ -38,7 +38,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['pools'],
       summary: 'Queued workspaces in drain order (priority, then oldest), each with admission and reasons',
       querystring: Type.Object({ ...ListQuery, ...FormatQuery }, { additionalProperties: false }),
-      security: [{ bearer: [] }],
       response: {
         200: orTextTable(QueuePage, 'A page of the queue in drain order.'),
         400: problem('Invalid limit, cursor or format.'),
@@ -65,7 +64,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Atomically take the first admissible queued workspace and make it running',
       description: 'The claimed workspace becomes `running` with `runs + 1`. Concurrent claims never get the same workspace and never push a pool past its limit. 204 when nothing is admissible.',
       body: ClaimBody,
-      security: [{ bearer: [] }],
       response: {
         200: { ...WorkspaceSchema, description: 'The claimed workspace, now running.' },
         204: { type: 'null', description: 'Nothing is admissible now.' },

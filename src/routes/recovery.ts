@@ -35,7 +35,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getRecovery',
       tags: ['operations'],
       summary: 'The last start-up report: hydration, ghosts reaped, orphans recovered, timings',
-      security: [{ bearer: [] }],
       response: { 200: RecoverySchema, ...AUTH_RESPONSES }
     }
   }, async () => app.state.recovery.report)
@@ -47,7 +46,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['operations'],
       summary: 'Run a reaper pass now',
       description: 'The reaper also runs every REAPER_INTERVAL_S; this runs it at once and returns the ghosts it failed.',
-      security: [{ bearer: [] }],
       response: { 200: Type.Object({ reaped: Type.Array(GhostSchema) }), ...AUTH_RESPONSES }
     }
   }, async () => ({ reaped: await app.state.reaper.run() }))

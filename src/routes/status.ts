@@ -38,7 +38,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['workspaces'],
       summary: 'Counts by status and the blocked workspaces',
       querystring: Type.Object(FormatQuery, { additionalProperties: false }),
-      security: [{ bearer: [] }],
       response: { 200: orTextTable(StatusSummarySchema, 'Counts by status, zeros included, and the blocked workspaces.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
   }, async () => workspaces.summary())
@@ -49,7 +48,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getConcurrency',
       tags: ['pools'],
       summary: 'The concurrency snapshot group: running and tracked per pool',
-      security: [{ bearer: [] }],
       response: { 200: ConcurrencySchema, ...AUTH_RESPONSES }
     }
   }, async () => workspaces.concurrency())

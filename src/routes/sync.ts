@@ -32,7 +32,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Answered once the item is stored. The flusher sends `{agent_id, dispatches}` upstream with the item id as `Idempotency-Key`. A repeat with the same `Idempotency-Key` header answers the first item (header `Idempotent-Replayed: true`); the body of a repeat is not compared.' + STORE_NOTE,
       headers: EnqueueHeaders,
       body: SyncPushSchema,
-      security: [{ bearer: [] }],
       response: {
         202: { ...SyncAcceptedSchema, description: 'Queued (or, for a repeat, queued before).' },
         400: problem('Invalid body or `Idempotency-Key` (`validation_failed`, each bad field listed).'),
@@ -52,7 +51,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['sync'],
       summary: 'List queued items in delivery order',
       querystring: ListSyncQuery,
-      security: [{ bearer: [] }],
       response: {
         200: { ...Page(SyncItemSchema), description: 'A page of items, the head first.' },
         400: problem('Invalid `limit` or cursor.'),
@@ -68,7 +66,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['sync'],
       summary: 'Drop every queued item',
       description: 'Dead letters stay. Each dropped item is recorded as an event with the caller.' + STORE_NOTE,
-      security: [{ bearer: [] }],
       response: {
         200: Type.Object({ dropped: Type.Integer({ description: 'Items dropped.' }) }, { description: 'The queue is empty.' }),
         ...AUTH_RESPONSES
@@ -88,7 +85,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         summary: which === 'queue' ? 'Drop one queued item' : 'Drop one dead letter for good',
         description: 'Recorded as an event with the caller. An item being delivered at that moment may still reach upstream.' + STORE_NOTE,
         params: IdParams,
-        security: [{ bearer: [] }],
         response: {
           204: { description: 'Dropped.', type: 'null' },
           ...AUTH_RESPONSES,
@@ -107,7 +103,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getSyncStatus',
       tags: ['sync'],
       summary: 'Queue depth, dead letters and the last delivery',
-      security: [{ bearer: [] }],
       response: { 200: SyncStatusSchema, ...AUTH_RESPONSES }
     }
   }, async () => status())
@@ -119,7 +114,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['sync'],
       summary: 'Try the head of the queue now',
       description: 'Skips the current backoff (or Retry-After) wait and returns at once; watch `GET /v1/sync/status` or the `sync` events for the outcome.',
-      security: [{ bearer: [] }],
       response: {
         202: { ...SyncStatusSchema, description: 'The flusher was woken; the status before it ran.' },
         ...AUTH_RESPONSES,
@@ -140,7 +134,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List dead letters',
       description: 'Items upstream refused (a 4xx other than 408 and 429, or a 3xx) or that failed `SYNC_MAX_ATTEMPTS` times, oldest first, each with its last error. They are kept until replayed or dropped.',
       querystring: ListSyncQuery,
-      security: [{ bearer: [] }],
       response: {
         200: { ...Page(SyncItemSchema), description: 'A page of dead letters.' },
         400: problem('Invalid `limit` or cursor.'),
@@ -157,7 +150,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Queue a dead letter again',
       description: 'The item goes to the tail of the queue with `attempts` 0 and keeps its id, which stays its `Idempotency-Key` upstream. Recorded as an event with the caller.' + STORE_NOTE,
       params: IdParams,
-      security: [{ bearer: [] }],
       response: {
         202: { ...SyncItemSchema, description: 'The item, queued again.' },
         ...AUTH_RESPONSES,

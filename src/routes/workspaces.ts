@@ -41,7 +41,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: WorkspaceParamsSchema,
       headers: IfMatchHeaders,
       body: WorkspaceReportSchema,
-      security: [{ bearer: [] }],
       response: {
         200: { ...WorkspaceSchema, description: 'Updated.' },
         201: { ...WorkspaceSchema, description: 'Created.' },
@@ -64,7 +63,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['workspaces'],
       summary: 'Read one workspace',
       params: WorkspaceParamsSchema,
-      security: [{ bearer: [] }],
       response: {
         200: { ...WorkspaceSchema, description: 'The record; its `ETag` header can be sent back as `If-Match`.' },
         400: problem('Invalid name.'),
@@ -86,7 +84,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['workspaces'],
       summary: 'List workspaces in name order, with filters',
       querystring: ListWorkspacesQuery,
-      security: [{ bearer: [] }],
       response: {
         200: orTextTable(WorkspacePage, 'A page of records.'),
         400: problem('Invalid filter or cursor.'),
@@ -111,7 +108,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Object({
         runs: Type.Optional(Type.Integer({ minimum: 0, description: 'The run the agent belongs to.' }))
       }, { additionalProperties: false, description: 'Optional; an empty or absent body is fine.' }),
-      security: [{ bearer: [] }],
       response: {
         200: Type.Object({
           name: Type.String(),
@@ -149,7 +145,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Answers 204 whether or not the workspace was tracked; deleting an unknown one changes nothing.' + STORE_NOTE,
       params: WorkspaceParamsSchema,
       headers: IfMatchHeaders,
-      security: [{ bearer: [] }],
       response: {
         204: { description: 'Not tracked any more.', type: 'null' },
         400: problem('Invalid name.'),
