@@ -94,7 +94,7 @@ function intEnv (name, dflt) {
   return v
 }
 
-async function main () {
+export async function main () {
   if (!existsSync(SERVER)) {
     process.stderr.write('bench: dist/boot/server.js is missing; run `npm run build` first\n')
     process.exit(2)

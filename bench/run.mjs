@@ -8,6 +8,8 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { fmtNum, fmtPct, guardChildren, spread, table } from './lib.mjs'
 import * as http from './http.mjs'
+import * as orphans from './orphans.mjs'
+import * as startup from './startup.mjs'
 
 // A later suite (e.g. start-up time) is another module with the same exports, added here.
 const SUITES = [http]
@@ -157,6 +159,11 @@ for (const suite of SUITES) {
   }
 }
 
+// Start-up suites: their own rounds and tables (they time process starts, not request rates).
+report.suites.startup = await startup.run(log)
+log(`\n=== ${orphans.title} ===`)
+await orphans.main()
+
 report.finished = new Date().toISOString()
 report.clean = !anyProblem
 const outDir = fileURLToPath(new URL('./results/', import.meta.url))
@@ -164,4 +171,4 @@ mkdirSync(outDir, { recursive: true })
 writeFileSync(outDir + 'latest.json', JSON.stringify(report, null, 2) + '\n')
 log(`\n${anyProblem ? '!! the benchmark saw errors (see above); its figures are not clean' : 'every request of every scenario answered 2xx, no errors'}`)
 log(`summary written to bench/results/latest.json (${((Date.parse(report.finished) - started.getTime()) / 1000).toFixed(0)} s)`)
-process.exitCode = anyProblem ? 1 : 0
+process.exitCode = anyProblem || process.exitCode === 1 ? 1 : 0

@@ -1,7 +1,7 @@
 // Start-up suite: process start → /readyz 200 with 100,000 workspaces in the store and 10,000
 // status.json files on the volume, against an empty data folder measured in the same run.
 // Runnable alone (`npm run build && node bench/startup.mjs`) or from run.mjs.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api'
@@ -70,10 +70,10 @@ export async function seed (dataDir) {
 async function startOnce (dataDir) {
   const port = await freePort()
   const t0 = performance.now()
-  const s = await startNode({ args: [SERVER], env: { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ALLOW_OPEN: '' }, readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 60000, name: 'service' })
+  const s = await startNode({ args: [SERVER], env: { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' }, readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 60000, name: 'service' })
   const ms = performance.now() - t0
   const recovery = await (await fetch(`http://127.0.0.1:${port}/v1/recovery`)).json()
-  const rss = Number(/VmRSS:\s+(\d+)/.exec((await import('node:fs')).readFileSync(`/proc/${s.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
   const stop = await s.stop()
   return { ms, recovery, rssMiB: rss, cleanStop: stop.code === 0 && !stop.killed }
 }

@@ -29,9 +29,9 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
     const db = app.state.db
     if (db !== null) {
       await recovery.step('hydrate_store', async () => {
-        const { groups, lastEventId } = await readEntries(db)
+        const { registry, groups, lastEventId } = await readEntries(db)
         events.resume(lastEventId)
-        const counts = hydrateWorkspaces(workspaces, groups)
+        const counts = hydrateWorkspaces(workspaces, registry, groups)
         pools.hydrate(groups)
         report.hydrated.from_store = counts.registry
         report.hydrated.from_queue = counts.queueOnly

@@ -83,9 +83,9 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   async function reconnect (): Promise<void> {
     if (state.db === null) {
       const opened = await openStore(config)
-      const { groups, lastEventId } = await readEntries(opened)
+      const { registry, groups, lastEventId } = await readEntries(opened)
       events.resume(lastEventId)
-      const loaded = mergeLateStore(workspaces, groups)
+      const loaded = mergeLateStore(workspaces, registry, groups)
       if (pools.config.origin === 'default') pools.hydrate(groups)
       state.db = opened
       writer.attach(opened)

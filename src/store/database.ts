@@ -63,6 +63,11 @@ export class Database {
     return this.#serial(async (c) => (await c.runAndReadAll(sql, params(values))).getRowsJS() as unknown[][])
   }
 
+  /** The first column of a result, read column-wise: for bulk reads, about half the cost of rows(). */
+  async column (sql: string, values: DuckDBValue[] = []): Promise<unknown[]> {
+    return this.#serial(async (c) => (await c.runAndReadAll(sql, params(values))).getColumns()[0] ?? [])
+  }
+
   /** Runs fn inside BEGIN … COMMIT on the serial connection; fn must use the executor it is given, never `this`. */
   async transaction<T> (fn: (run: (sql: string, values?: DuckDBValue[]) => Promise<void>) => Promise<T>): Promise<T> {
     return this.#serial(async (c) => {
