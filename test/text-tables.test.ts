@@ -38,9 +38,10 @@ async function seed (t: Test, app: FastifyInstance): Promise<void> {
   await put(app, 'core/go-io/task-3', report({ status: 'queued', runs: 0, priority: 2 }))
   await put(app, 'core/agent/q-4', report({ status: 'queued', runs: 0, agent: 'gemini' }))
   t.equal((await app.inject({ method: 'PUT', url: '/v1/pools/codex/backoff', ...json({ seconds: 60, reason: 'quota' }) })).statusCode, 200)
+  t.equal((await app.inject({ method: 'POST', url: '/v1/sync/queue', ...json({ agent_id: 'charon', dispatches: [{ id: 'core/go-io/task-1' }, { id: 'core/go-io/task-2' }] }) })).statusCode, 202)
 }
 
-const ROUTES = ['/v1/workspaces', '/v1/status', '/v1/pools', '/v1/queue']
+const ROUTES = ['/v1/workspaces', '/v1/status', '/v1/pools', '/v1/queue', '/v1/sync/queue']
 
 t.test('Accept: text/plain and ?format=text give the same aligned table on every list and snapshot route', async (t) => {
   const { app } = await build(t)
@@ -68,6 +69,7 @@ t.test('the tables carry the data a person looks for', async (t) => {
   t.match(await text('/v1/status'), /blocked:\nNAME +AGENT +QUESTION\ncore\/go-io\/task-2 +claude:opus +which token\?/)
   t.match(await text('/v1/pools'), /codex +1 +unlimited +2 +1 +\S+Z +no +backoff/)
   t.match(await text('/v1/queue'), /core\/go-io\/task-3 +codex:gpt-5\.4 +2 +\S+ +no +backoff/)
+  t.match(await text('/v1/sync/queue'), /^sq_\S+ +charon +2 +\S+Z +0 +- +-$/m)
 })
 
 t.test('JSON stays the default; errors stay problem+json', async (t) => {

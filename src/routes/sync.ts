@@ -1,11 +1,10 @@
 /** /v1/sync: the outbox of finished dispatch reports on their way to the upstream API (API §6). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { DomainError } from '../store/errors.js'
-import { AUTH_RESPONSES, ListQuery, Page, problem } from './schemas.js'
+import { AUTH_RESPONSES, FormatQuery, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
+import { nextPageNote, type Table } from './text-table.js'
 import { SyncAcceptedSchema, SyncItemSchema, SyncPushSchema, SyncStatusSchema } from './sync-schemas.js'
-
-const STORE_NOTE = ' The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).'
 
 const EnqueueHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({
@@ -17,6 +16,16 @@ const EnqueueHeaders = Type.Object({
 })
 
 const ListSyncQuery = Type.Object(ListQuery, { additionalProperties: false })
+const ListSyncQueueQuery = Type.Object({ ...ListQuery, ...FormatQuery }, { additionalProperties: false })
+const SyncPage = Page(SyncItemSchema)
+
+function syncQueueTable (page: Static<typeof SyncPage>): Table[] {
+  return [{
+    columns: ['ID', 'AGENT', 'DISPATCHES', 'QUEUED_AT', 'ATTEMPTS', 'NEXT_ATTEMPT_AT', 'LAST_ERROR'],
+    rows: page.items.map((i) => [i.id, i.agent_id, i.dispatches.length, i.queued_at, i.attempts, i.next_attempt_at, i.last_error]),
+    note: nextPageNote(page.next_cursor)
+  }]
+}
 const IdParams = Type.Object({ id: Type.String({ description: 'Item id (`sq_…`).' }) })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -45,14 +54,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/sync/queue', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: syncQueueTable },
     schema: {
       operationId: 'listSyncQueue',
       tags: ['sync'],
       summary: 'List queued items in delivery order',
-      querystring: ListSyncQuery,
+      querystring: ListSyncQueueQuery,
       response: {
-        200: { ...Page(SyncItemSchema), description: 'A page of items, the head first.' },
+        200: orTextTable(SyncPage, 'A page of items, the head first.'),
         400: problem('Invalid `limit` or cursor.'),
         ...AUTH_RESPONSES
       }
