@@ -7,6 +7,7 @@ import buffers, { type BuffersOptions } from './buffers.js'
 import errors, { sendProblem } from './errors.js'
 import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
+import metrics from './metrics.js'
 import store from './store.js'
 import sync from './sync.js'
 import bufferRoutes from '../routes/buffers.js'
@@ -14,6 +15,7 @@ import textTables from './text-tables.js'
 import eventRoutes from '../routes/events.js'
 import healthRoutes from '../routes/health.js'
 import journalRoutes from '../routes/journal.js'
+import metricsRoutes from '../routes/metrics.js'
 import poolRoutes from '../routes/pools.js'
 import queueRoutes from '../routes/queue.js'
 import recoveryRoutes from '../routes/recovery.js'
@@ -65,7 +67,10 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   // After lifecycle: its onReady hydrates the store first; orphan recovery is the next start-up step.
   await app.register(buffers, { dataDir: config.dataDir, onJournalled: opts.onBufferJournalled })
   await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
+  // Before the routes: its onResponse hook times every one of them.
+  await app.register(metrics)
   await app.register(healthRoutes)
+  await app.register(metricsRoutes)
   await app.register(workspaceRoutes)
   await app.register(statusRoutes)
   await app.register(recoveryRoutes)

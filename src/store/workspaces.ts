@@ -234,15 +234,16 @@ export class Workspaces {
 
   /**
    * Stores a record the service itself produced (the reaper's verdict, a status.json read at start-up)
-   * with all its derived entries; `action` names the event, or null for none. The caller commits.
+   * with all its derived entries; `action` names the event, or null for none, and `detail` adds to its
+   * data (the reaper's reason, so a stream client or the metrics can tell ghosts apart). The caller commits.
    */
-  put (record: Workspace, action: string | null): Tracked {
+  put (record: Workspace, action: string | null, detail: Record<string, unknown> = {}): Tracked {
     const prev = this.#items.get(record.name)?.record
     const tracked = track(record)
     this.#apply(record.name, tracked)
     if (action !== null) {
       for (const l of this.#listeners) l(prev, record)
-      this.#events.record('workspace', record.name, { action, status: record.status, runs: record.runs, agent: record.agent }, record.updated_at)
+      this.#events.record('workspace', record.name, { action, status: record.status, runs: record.runs, agent: record.agent, ...detail }, record.updated_at)
     }
     return tracked
   }

@@ -1,0 +1,124 @@
+/**
+ * Prometheus metrics (API §9): decorates `metrics`, this app's registry. Requests are counted and timed
+ * in onResponse; the state gauges read `app.state` when scraped, so they can never drift from what the
+ * API answers; reaped ghosts and orphan outcomes are counted from the event log, which records both.
+ */
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { ChangeEvent } from '../store/events.js'
+import type { OrphanOutcome, ReapedGhost } from '../store/recovery.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Registry
+  }
+}
+
+const PREFIX = 'agent_state_'
+
+// Every label value a counter can take starts at 0, so a first ghost shows as an increase, not a new series.
+const REAP_REASONS = Object.keys({ pid_dead: 0, pid_reused: 0, lease_expired: 0 } satisfies Record<ReapedGhost['reason'], 0>)
+const ORPHAN_OUTCOMES = Object.keys({ discarded: 0, deleted_committed: 0, quarantined: 0, left_in_place: 0 } satisfies Record<OrphanOutcome['outcome'], 0>)
+
+// Requests take about a millisecond; the upper buckets catch a store that stalls.
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+let processRegistry: Registry | undefined
+
+/**
+ * CPU, memory, event-loop lag, GC: they describe the process, not an app, so they live in one registry per
+ * process. Each collectDefaultMetrics call starts an event-loop monitor and a GC observer that are never
+ * stopped; tests build many apps in one process, and one each would pile up.
+ */
+function processMetrics (): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry, prefix: PREFIX })
+  }
+  return processRegistry
+}
+
+async function metrics (app: FastifyInstance): Promise<void> {
+  const { state } = app
+  const registry = new Registry()
+  const registers = [registry]
+
+  const labelNames = ['method', 'route', 'status_code'] as const
+  const requests = new Counter({ name: `${PREFIX}http_requests_total`, help: 'HTTP requests answered, by method, route pattern and status code.', labelNames, registers })
+  const latency = new Histogram({ name: `${PREFIX}http_request_duration_seconds`, help: 'Time from receiving a request to the end of its answer, by method, route pattern and status code.', labelNames, buckets: LATENCY_BUCKETS, registers })
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the URL: a URL per workspace (or per scanner's guess, for a 404) would be a series each.
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }
+    requests.inc(labels)
+    latency.observe(labels, reply.elapsedTime / 1000)
+  })
+
+  const ghosts = new Counter({ name: `${PREFIX}ghosts_reaped_total`, help: 'Running workspaces the reaper failed, by reason (start-up and every later pass).', labelNames: ['reason'], registers })
+  const orphans = new Counter({ name: `${PREFIX}orphan_buffers_total`, help: 'Buffer files left by an earlier process, by what recovery did with them.', labelNames: ['outcome'], registers })
+  for (const reason of REAP_REASONS) ghosts.inc({ reason }, 0)
+  for (const outcome of ORPHAN_OUTCOMES) orphans.inc({ outcome }, 0)
+  // Listening from registration on: the start-up steps run in onReady, later, so their events are counted too.
+  state.events.on('event', (e: ChangeEvent) => {
+    const data = e.data as { action?: string, reason?: string, outcome?: string }
+    if (e.type === 'workspace' && data.action === 'reaped' && data.reason !== undefined) ghosts.inc({ reason: data.reason })
+    if (e.type === 'buffer' && data.action === 'recovered' && data.outcome !== undefined) orphans.inc({ outcome: data.outcome })
+  })
+
+  new Gauge({
+    name: `${PREFIX}workspaces`,
+    help: 'Tracked workspaces by status.',
+    labelNames: ['status'],
+    registers,
+    collect () {
+      for (const [status, n] of Object.entries(state.workspaces.summary().by_status)) this.set({ status }, n)
+    }
+  })
+
+  const poolViews = () => {
+    const now = state.clock()
+    return state.pools.names().map((pool) => state.pools.view(pool, now))
+  }
+  /** A per-pool gauge; reset at each scrape so a pool that is gone leaves no stale series. */
+  const poolGauge = (name: string, help: string, value: (v: ReturnType<typeof poolViews>[number]) => number | null) => new Gauge({
+    name: `${PREFIX}${name}`,
+    help,
+    labelNames: ['pool'],
+    registers,
+    collect () {
+      this.reset()
+      for (const v of poolViews()) {
+        const n = value(v)
+        if (n !== null) this.set({ pool: v.pool }, n)
+      }
+    }
+  })
+  poolGauge('pool_running', 'Running workspaces per pool.', (v) => v.running)
+  poolGauge('pool_tracked', 'Tracked workspaces per pool, whatever their status.', (v) => v.tracked)
+  poolGauge('pool_limit', 'The pool total from the configuration; no series for an unlimited pool.', (v) => v.limit)
+  poolGauge('pool_backoff_active', '1 while the pool is backed off, else 0.', (v) => v.backoff_until === null ? 0 : 1)
+  poolGauge('pool_fail_count', 'Fast failures in a row counting towards an automatic backoff.', (v) => v.fail_count)
+
+  new Gauge({
+    name: `${PREFIX}sync_queue_depth`,
+    help: 'Dispatch reports waiting in the sync outbox.',
+    registers,
+    collect () { this.set(app.sync.queue.status().queued) }
+  })
+  new Gauge({
+    name: `${PREFIX}sync_dead_letters`,
+    help: 'Dispatch reports that ran out of attempts and wait for a replay or a drop.',
+    registers,
+    collect () { this.set(app.sync.queue.status().dead) }
+  })
+  new Gauge({
+    name: `${PREFIX}store_up`,
+    help: '1 while the DuckDB store takes writes, 0 while degraded (serving from memory).',
+    registers,
+    collect () { this.set(state.writer.mode === 'ok' ? 1 : 0) }
+  })
+
+  app.decorate('metrics', Registry.merge([registry, processMetrics()]))
+}
+
+export default fp(metrics, { name: 'metrics', dependencies: ['store', 'sync'] })
