@@ -1,10 +1,12 @@
 /** The Fastify application: infrastructure plugins first, then the routes. Listening is server.ts's job. */
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import auth from './auth.js'
 import buffers, { type BuffersOptions } from './buffers.js'
 import errors, { sendProblem } from './errors.js'
+import { parseJsonBody } from './json-body.js'
 import openapi from './swagger.js'
 import lifecycle from './lifecycle.js'
 import metrics from './metrics.js'
@@ -32,6 +34,9 @@ export interface AppOptions {
   onBufferJournalled?: BuffersOptions['onJournalled']
 }
 
+// Fastify's own validator compiler (a dependency of fastify), used here with two option sets.
+const buildAjvValidator = AjvCompiler()
+
 export async function buildApp (config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -50,13 +55,29 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
       ? sendProblem(reply, 400, 'invalid_name', 'a name in the path is too long')
       : sendProblem(reply, 400, 'bad_url', 'the URL is malformed'),
     ajv: {
-      // Unknown fields are refused, not dropped, and every bad field is listed (API §1).
-      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }
+      // Unknown fields are refused, not dropped, and every bad field is listed (API §1). strictNumbers: a
+      // query value like `limit=1e400` coerces to Infinity, which plain Ajv counts as an integer within any maximum.
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, strictNumbers: true }
+    },
+    schemaController: {
+      compilersFactory: {
+        // Coercion is for the path, query and headers, where every value arrives as a string. A JSON body has
+        // real types: with coercion `{"runs": null}` was stored as 0, `"runs": "2"` as 2, `"task": ["x"]` as "x".
+        // Bodies get the same Ajv options without it (the compiler Fastify itself uses, pooled by options).
+        buildValidator: (externalSchemas, ajvOptions) => {
+          const strings = buildAjvValidator(externalSchemas, ajvOptions)
+          const bodies = buildAjvValidator(externalSchemas, { ...ajvOptions, customOptions: { ...ajvOptions?.customOptions, coerceTypes: false } } as typeof ajvOptions)
+          return (route) => route.httpPart === 'body' ? bodies(route) : strings(route)
+        }
+      }
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // JSON only: a text body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
+  // Fastify's JSON parser keeps the last of duplicate keys silently; ours refuses them (json-body.ts).
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
   app.decorate('config', config)
   await app.register(errors)
   await app.register(openapi)

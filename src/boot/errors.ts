@@ -93,6 +93,20 @@ async function errors (app: FastifyInstance): Promise<void> {
     return sendProblem(reply, 500, 'internal', 'the server failed to handle this request; the error is in its log')
   })
 
+  // Ajv coerces a query or header value like `1e400` to Infinity and then passes it as an integer within any
+  // maximum (strictNumbers does not cover coerced values): `?limit=1e400` served every item. Validated
+  // query strings and headers therefore must not hold a non-finite number.
+  app.addHook('preHandler', async (request) => {
+    for (const [part, values] of [['query', request.query], ['header', request.headers]] as const) {
+      if (values === null || typeof values !== 'object') continue
+      for (const [key, value] of Object.entries(values)) {
+        if (typeof value === 'number' && !Number.isFinite(value)) {
+          throw new DomainError(400, 'validation_failed', `the request ${part} is invalid`, [{ field: `${part}.${key}`, message: 'must be a finite number' }])
+        }
+      }
+    }
+  })
+
   app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`))
 }
 

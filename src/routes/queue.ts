@@ -57,7 +57,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/queue/claim', {
     config: { scope: 'write' },
-    preValidation: async (request) => { request.body ??= {} },
+    // Only an absent body counts as `{}`: a JSON `null` is a wrong body (it used to be taken as `{}` and acted on).
+    preValidation: async (request) => { if (request.body === undefined) request.body = {} },
     schema: {
       operationId: 'claimQueued',
       tags: ['pools'],

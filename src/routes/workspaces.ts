@@ -98,7 +98,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/workspaces/:org/:repo/:leaf/heartbeat', {
     config: { scope: 'write' },
     // A bare `curl -X POST …/heartbeat` carries no body at all: treat it as an empty object.
-    preValidation: async (request) => { request.body ??= {} },
+    // Only an absent body counts as `{}`: a JSON `null` is a wrong body (it used to be taken as `{}` and acted on).
+    preValidation: async (request) => { if (request.body === undefined) request.body = {} },
     schema: {
       operationId: 'heartbeatWorkspace',
       tags: ['workspaces'],
