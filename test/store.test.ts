@@ -4,7 +4,7 @@ import { build, put, report, storedGroup } from './helper.js'
 t.test('everything survives a restart on the same data folder', async (t) => {
   const { app, dataDir } = await build(t)
   await put(app, 'core/go-io/task-1', report({ status: 'queued', runs: 0, priority: 5 }))
-  await put(app, 'core/go-io/task-2', report({ agent: 'codex:gpt-5.4-mini', pid: 12 }))
+  await put(app, 'core/go-io/task-2', report({ agent: 'codex:gpt-5.4-mini', pid: process.pid }))
   await put(app, 'core/go-io/task-3', report({ status: 'blocked', agent: 'claude', question: 'which branch?' }))
   await put(app, 'core/go-io/task-4', report())
   await app.inject({ method: 'DELETE', url: '/v1/workspaces/core/go-io/task-4' })

@@ -8,7 +8,7 @@ import buffers, { type BuffersOptions } from './buffers.js'
 import errors, { sendProblem } from './errors.js'
 import { parseJsonBody } from './json-body.js'
 import openapi from './swagger.js'
-import lifecycle from './lifecycle.js'
+import lifecycle, { startupReport } from './lifecycle.js'
 import metrics from './metrics.js'
 import store from './store.js'
 import sync from './sync.js'
@@ -88,6 +88,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   // After lifecycle: its onReady hydrates the store first; orphan recovery is the next start-up step.
   await app.register(buffers, { dataDir: config.dataDir, onJournalled: opts.onBufferJournalled })
   await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
+  await app.register(startupReport)
   // Before the routes: its onResponse hook times every one of them.
   await app.register(metrics)
   await app.register(healthRoutes)

@@ -75,11 +75,9 @@ async function buffers (app: FastifyInstance, { dataDir, onJournalled }: Buffers
   app.decorate('buffers', open)
 
   app.addHook('onReady', async () => {
-    const { db, recovery, clock } = state
+    const { db, recovery } = state
     if (db !== null) await recovery.step('hydrate_journal', async () => journal.load(await readJournal(db)))
     await recovery.step('orphans', () => recoverBuffers(state, stateDir(dataDir), app.log.child({ component: 'orphans' })))
-    // Orphan recovery is the last start-up step, so the report is finished only now.
-    recovery.report.finished_at = clock().toISOString()
   })
 
   app.addHook('onClose', async () => {

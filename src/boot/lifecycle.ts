@@ -57,9 +57,6 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
     pools.sweep(clock())
     report.reaped = await recovery.step('reap', () => reaper.run())
     await recovery.step('commit', () => writer.commit())
-    report.store = writer.error === null ? { mode: 'ok' } : { mode: 'degraded', error: writer.error.message }
-    report.finished_at = clock().toISOString()
-    app.log.info({ hydrated: { ...report.hydrated, files_invalid: report.hydrated.files_invalid.length }, reaped: report.reaped.length, timings_ms: report.timings_ms }, 'start-up recovery done')
 
     interval = setInterval(() => {
       const tidy = pools.sweep(clock()) ? writer.commit() : Promise.resolve()
@@ -74,3 +71,19 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
 }
 
 export default fp(lifecycle, { name: 'lifecycle', dependencies: ['store'] })
+
+/**
+ * Closes the start-up report once every start-up step has run: registered after every plugin that adds
+ * an onReady step (buffers, sync), so its hook runs last.
+ */
+async function startupDone (app: FastifyInstance): Promise<void> {
+  const { writer, recovery, clock } = app.state
+  app.addHook('onReady', async () => {
+    const report = recovery.report
+    report.store = writer.error === null ? { mode: 'ok' } : { mode: 'degraded', error: writer.error.message }
+    report.finished_at = clock().toISOString()
+    app.log.info({ hydrated: { ...report.hydrated, files_invalid: report.hydrated.files_invalid.length }, reaped: report.reaped.length, orphans: report.orphans.outcomes.length, timings_ms: report.timings_ms }, 'start-up recovery done')
+  })
+}
+
+export const startupReport = fp(startupDone, { name: 'startup-report', dependencies: ['lifecycle', 'buffers', 'sync'] })

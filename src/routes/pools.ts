@@ -1,5 +1,6 @@
 /** Pools, backoff and configuration: can this agent type take more work now, and if not, why and until when (API §5). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
 import { Type, type Static } from 'typebox'
 import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/agents-config.js'
 import { DomainError, notFound } from '../store/errors.js'
@@ -60,6 +61,11 @@ const ConfigView = Type.Object({
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { pools, writer, clock } = app.state
   const configView = () => ({ config: pools.settings.source, ...pools.config })
+  /** Answers a backoff change once it is stored, with the pool as it now stands. */
+  const committedView = async (pool: string, reply: FastifyReply) => {
+    reply.header('x-store', (await writer.commit()).mode)
+    return pools.view(pool, clock())
+  }
 
   app.get('/v1/pools', {
     config: { scope: 'read', table: poolTable },
@@ -127,9 +133,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const deadline = until !== undefined ? new Date(until) : new Date(now.getTime() + (seconds as number) * 1000)
     if (deadline.getTime() <= now.getTime()) throw new DomainError(400, 'validation_failed', 'the deadline is in the past', [{ field: 'body.until', message: 'must be in the future' }])
     pools.setBackoff(request.params.pool, deadline, reason, request.caller)
-    const store = await writer.commit()
-    reply.header('x-store', store.mode)
-    return pools.view(request.params.pool, clock())
+    return committedView(request.params.pool, reply)
   })
 
   app.delete('/v1/pools/:pool/backoff', {
@@ -144,9 +148,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     pools.clearBackoff(request.params.pool, request.caller)
-    const store = await writer.commit()
-    reply.header('x-store', store.mode)
-    return pools.view(request.params.pool, clock())
+    return committedView(request.params.pool, reply)
   })
 
   app.get('/v1/config', {

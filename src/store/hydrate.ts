@@ -2,6 +2,7 @@
 import type { Workspace } from '../routes/schemas.js'
 import type { Database } from './database.js'
 import { EVENT_GROUP } from './events.js'
+import { POOL_GROUPS } from './pools.js'
 import { toEntry, toScalarNumber, type Entry } from './rows.js'
 import { QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
 
@@ -17,14 +18,15 @@ function byGroup (rows: unknown[][]): Map<string, Entry[]> {
 }
 
 /**
- * Every live entry, by group; the event log is left in the store and only its highest id is read. The
- * registry, by far the largest group, is read as one column of stored JSON and kept as Tracked records
- * (that JSON is reused, not re-encoded): at 100,000 workspaces this halves the read.
+ * What start-up hydration needs from the store: the registry, read as one column of stored JSON and
+ * kept as Tracked records (that JSON is reused, not re-encoded; at 100,000 workspaces this halves the
+ * read), the queue and pool groups, and the highest event id. The sync queue and the journal read their
+ * own groups in their own steps, so nothing is read twice.
  */
 export async function readEntries (db: Database): Promise<{ registry: Tracked[], groups: Map<string, Entry[]>, lastEventId: number }> {
   const registry = (await db.column('SELECT value FROM entries WHERE grp = $1 AND value IS NOT NULL', [REGISTRY_GROUP]))
     .map((json) => new Tracked(JSON.parse(String(json)) as Workspace, String(json)))
-  const groups = byGroup(await db.rows('SELECT grp, key, value, updated_at FROM entries WHERE value IS NOT NULL AND grp NOT IN ($1, $2)', [EVENT_GROUP, REGISTRY_GROUP]))
+  const groups = await readGroups(db, [QUEUE_GROUP, ...POOL_GROUPS])
   const lastEventId = toScalarNumber(await db.rows('SELECT max(key) FROM entries WHERE grp = $1', [EVENT_GROUP]))
   return { registry, groups, lastEventId }
 }

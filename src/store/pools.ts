@@ -4,7 +4,7 @@
  * durable in the same commit.
  */
 import type { Workspace } from '../routes/schemas.js'
-import { toSettings, type AgentsConfig, type PoolLimit, type Settings } from './agents-config.js'
+import { DEFAULT_RESET_UTC, toSettings, type AgentsConfig, type PoolLimit, type Settings } from './agents-config.js'
 import { lastReset, nextReset } from './daily.js'
 import type { EventLog } from './events.js'
 import type { Entry } from './rows.js'
@@ -14,6 +14,8 @@ import type { Writer } from './writer.js'
 export const RUNTIME_GROUP = 'runtime'
 export const DAILY_GROUP = 'daily'
 export const CONFIG_GROUP = 'config'
+/** The groups Pools.hydrate reads. */
+export const POOL_GROUPS = [RUNTIME_GROUP, DAILY_GROUP, CONFIG_GROUP]
 
 export type Reason = 'pool_full' | 'model_full' | 'backoff' | 'daily_budget'
 
@@ -198,7 +200,7 @@ export class Pools {
   }
 
   #rate (pool: string): { dailyLimit: number | null, resetUtc: string } {
-    return this.#settings.rates.get(pool) ?? { dailyLimit: null, resetUtc: '06:00' }
+    return this.#settings.rates.get(pool) ?? { dailyLimit: null, resetUtc: DEFAULT_RESET_UTC }
   }
 
   #budget (pool: string, now: Date): { started: number, limit: number | null, resets_at: string } {

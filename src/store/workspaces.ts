@@ -213,7 +213,7 @@ export class Workspaces {
     for (const l of this.#listeners) l(old, record)
     this.#events.record('workspace', name, { action: prev === undefined ? 'created' : 'updated', status: record.status, runs: record.runs, agent: record.agent }, now)
     const store = await this.#writer.commit()
-    await this.#syncFile(name)
+    await this.syncFile(name)
     return { tracked, created: prev === undefined, store }
   }
 
@@ -265,20 +265,19 @@ export class Workspaces {
     return { tracked, store: await this.#writer.commit() }
   }
 
-  /** Rewrites the workspace's status.json with the current record, if its folder exists. */
-  async #syncFile (name: string): Promise<void> {
-    const { org, repo, leaf } = (this.#items.get(name) as Tracked).record
+  /**
+   * Rewrites the workspace's status.json with the current record, if its folder exists; called after the
+   * commit of every change to it (reports, claims, the reaper). The record may be gone by then (a delete
+   * in between): the write is then skipped.
+   */
+  async syncFile (name: string): Promise<void> {
+    const [org, repo, leaf] = name.split('/') as [string, string, string]
     try {
       await this.#files.write(name, org, repo, leaf, () => this.#items.get(name)?.record)
     } catch (err) {
       // The store already holds the record; a file we cannot write is worth a warning, not a failed report.
       this.#log.warn({ err, workspace: name }, 'could not rewrite status.json')
     }
-  }
-
-  /** Rewrites status.json for a record changed outside `report` (the reaper), after its commit. */
-  syncFile (name: string): Promise<void> {
-    return this.#syncFile(name)
   }
 
   #fence (old: Workspace, body: WorkspaceReport): void {
