@@ -169,15 +169,13 @@ t.test('lists page with a cursor', async (t) => {
   t.equal((await app.inject({ url: '/v1/journal?cursor=nonsense' })).json().code, 'invalid_cursor')
 })
 
-t.test('with the store unavailable a commit is refused 503 and the buffer stays open', async (t) => {
+t.test('with the store unavailable a buffer cannot be opened: 503, and no file is made', async (t) => {
   const dataDir = t.testdir({ '.core': { 'db.duckdb': 'not a database' } })
   const { app } = await build(t, {}, { dataDir })
-  t.equal(app.state.writer.mode, 'degraded')
-  t.equal((await create(app, { name: 'qa-d' })).headers['x-store'], 'degraded')
-  t.equal((await add(app, 'qa-d', { kind: 'finding', data: { tool: 'gosec' } })).statusCode, 201)
-  const res = await app.inject({ method: 'POST', url: '/v1/buffers/qa-d/commit' })
+  t.equal(app.state.handle.mode, 'degraded')
+  const res = await create(app, { name: 'qa-d' })
   t.equal(res.statusCode, 503)
   t.equal(res.json().code, 'store_unavailable')
-  t.match((await app.inject({ url: '/v1/buffers/qa-d' })).json(), { count: 1 })
-  t.equal((await app.inject({ url: '/v1/journal' })).json().items.length, 0)
+  t.equal((await app.inject({ url: '/v1/buffers/qa-d' })).statusCode, 404)
+  t.notOk(existsSync(join(dataDir, '.core', 'state', 'qa-d.duckdb')))
 })

@@ -133,10 +133,10 @@ t.test('a degraded store shows as agent_state_store_up 0', async (t) => {
   mkdirSync(join(dataDir, '.core'))
   writeFileSync(join(dataDir, '.core', 'db.duckdb'), 'this is not a DuckDB file '.repeat(200))
   const { app } = await build(t, {}, { dataDir })
-  await put(app, 'core/a/one', report())
+  t.equal((await put(app, 'core/a/one', report())).statusCode, 503)
   const s = await scrape(app)
   t.equal(value(s, 'agent_state_store_up'), 0)
-  t.equal(value(s, 'agent_state_workspaces', { status: 'running' }), 1, 'served from memory')
+  t.equal(value(s, 'agent_state_workspaces', { status: 'running' }), 0, 'the refused write changed nothing')
 })
 
 t.test('with AUTH_TOKENS set, /metrics needs a read token', async (t) => {

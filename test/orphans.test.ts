@@ -116,8 +116,8 @@ t.test('with the store unavailable, recovery is skipped and reported as skipped'
   t.match(report.orphans, { skipped: /store is unavailable/, outcomes: [] })
   t.ok(existsSync(join(stateDir(dataDir), 'qa-waiting.duckdb')), 'the file waits for a start-up with the store')
   const res = await app.inject({ method: 'POST', url: '/v1/buffers', payload: { name: 'qa-waiting' } })
-  t.equal(res.statusCode, 409, 'its name stays taken meanwhile')
-  t.equal(res.json().code, 'exists')
+  t.equal(res.statusCode, 503, 'no buffer is opened while the store cannot journal it')
+  t.ok(existsSync(join(stateDir(dataDir), 'qa-waiting.duckdb')), 'and the waiting file is untouched')
 })
 
 t.test('shutdown closes open buffers and keeps their files: the next start-up discards them', async (t) => {

@@ -12,6 +12,7 @@ import lifecycle, { startupReport } from './lifecycle.js'
 import metrics from './metrics.js'
 import store from './store.js'
 import sync from './sync.js'
+import writeGuard from './write-guard.js'
 import bufferRoutes from '../routes/buffers.js'
 import textTables from './text-tables.js'
 import eventRoutes from '../routes/events.js'
@@ -84,6 +85,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
+  await app.register(writeGuard, { retryAfterS: config.storeRetryS })
   await app.register(lifecycle, { config })
   // After lifecycle: its onReady hydrates the store first; orphan recovery is the next start-up step.
   await app.register(buffers, { dataDir: config.dataDir, onJournalled: opts.onBufferJournalled })

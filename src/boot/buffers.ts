@@ -59,7 +59,7 @@ async function recoverBuffers (state: State, dir: string, log: FastifyBaseLogger
     const gone = await lstat(join(dir, `${name}.duckdb`)).then(() => false, () => true)
     if (gone) stageMarker(writer, name, null, at)
   }
-  await writer.commit()
+  await state.handle.commitOrHold()
   if (outcomes.length > 0) {
     const counts: Record<string, number> = {}
     for (const o of outcomes) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1

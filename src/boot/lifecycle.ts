@@ -13,14 +13,14 @@ import { applyStatusFiles, hydrateWorkspaces, readEntries } from '../store/works
 import { scanStatusFiles } from '../store/workspaces/status-scan.js'
 
 async function lifecycle (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
-  const { events, workspaces, writer, recovery, reaper, pools, clock } = app.state
+  const { events, workspaces, writer, handle, recovery, reaper, pools, clock } = app.state
   const report = recovery.report
   let interval: NodeJS.Timeout | null = null
 
   /** Keeps the newest EVENT_RETENTION events; nothing to trim while the store is unavailable. */
   async function pruneEventLog (): Promise<void> {
     const db = app.state.db
-    if (db === null || writer.mode !== 'ok') return
+    if (db === null || app.state.handle.mode !== 'ok') return
     const pruned = await pruneEvents(db, config.eventRetention)
     if (pruned > 0) app.log.debug({ pruned, kept: config.eventRetention }, 'event log trimmed')
   }
@@ -55,8 +55,9 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
       }
     })
     pools.sweep(clock())
-    report.reaped = await recovery.step('reap', () => reaper.run())
-    await recovery.step('commit', () => writer.commit())
+    // While degraded, ghosts are failed in memory and held for the store like every start-up write.
+    report.reaped = await recovery.step('reap', () => reaper.run().catch(() => []))
+    await recovery.step('commit', () => handle.commitOrHold())
 
     interval = setInterval(() => {
       const tidy = pools.sweep(clock()) ? writer.commit() : Promise.resolve()
@@ -77,10 +78,11 @@ export default fp(lifecycle, { name: 'lifecycle', dependencies: ['store'] })
  * an onReady step (buffers, sync), so its hook runs last.
  */
 async function startupDone (app: FastifyInstance): Promise<void> {
-  const { writer, recovery, clock } = app.state
+  const { handle, recovery, clock } = app.state
   app.addHook('onReady', async () => {
     const report = recovery.report
-    report.store = writer.error === null ? { mode: 'ok' } : { mode: 'degraded', error: writer.error.message }
+    const error = handle.error
+    report.store = error === null ? { mode: 'ok' } : { mode: 'degraded', error: error.message }
     report.finished_at = clock().toISOString()
     app.log.info({ hydrated: { ...report.hydrated, files_invalid: report.hydrated.files_invalid.length }, reaped: report.reaped.length, orphans: report.orphans.outcomes.length, timings_ms: report.timings_ms }, 'start-up recovery done')
   })

@@ -115,7 +115,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
     name: `${PREFIX}store_up`,
     help: '1 while the DuckDB store takes writes, 0 while degraded (serving from memory).',
     registers,
-    collect () { this.set(state.writer.mode === 'ok' ? 1 : 0) }
+    collect () { this.set(state.handle.mode === 'ok' ? 1 : 0) }
   })
 
   app.decorate('metrics', Registry.merge([registry, processMetrics()]))

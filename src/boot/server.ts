@@ -20,7 +20,7 @@ async function main (): Promise<void> {
   await app.listen({
     host: config.host,
     port: config.port,
-    listenTextResolver: (address) => `agent-state listening on ${address}; data in ${config.dataDir}; store ${app.state.writer.mode}`
+    listenTextResolver: (address) => `agent-state listening on ${address}; data in ${config.dataDir}; store ${app.state.handle.mode}`
   })
 }
 

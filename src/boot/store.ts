@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import { Database, StoreLockedError } from '../store/core/database.js'
+import { StoreHandle } from '../store/core/store-handle.js'
 import { EventLog } from '../store/events/events.js'
 import { mergeLateStore, readEntries } from '../store/workspaces/hydrate.js'
 import { migrate } from '../store/core/migrations.js'
@@ -20,8 +21,10 @@ import { Workspaces } from '../store/workspaces/workspaces.js'
 import { Writer } from '../store/core/writer.js'
 
 export interface State {
-  /** Null while the store could not be opened (degraded); set once a retry opens it. */
-  db: Database | null
+  /** Null while no store is open (degraded); set once a retry opens it. */
+  readonly db: Database | null
+  /** Owns the store handle and degraded mode: writes are refused through it while the store cannot take them. */
+  handle: StoreHandle
   writer: Writer
   events: EventLog
   workspaces: Workspaces
@@ -58,53 +61,47 @@ async function openStore (config: Config): Promise<Database> {
 async function store (app: FastifyInstance, { config, clock }: StoreOptions): Promise<void> {
   const recovery = new Recovery(clock().toISOString())
   const file = storeFile(config.dataDir)
-  let db: Database | null = null
-  let openError: Error | null = null
-  try {
-    db = await recovery.step('store_open', () => openStore(config))
-  } catch (err) {
-    // A second writer is never right: refuse to start. Any other failure leaves the service degraded.
-    if (err instanceof StoreLockedError) throw err
-    openError = err as Error
-    app.log.error({ err, path: file }, 'store unavailable: serving from memory (degraded)')
-  }
-  const writer = new Writer(db, openError)
+  const writer = new Writer(null)
   const events = new EventLog(writer)
   const workspaces = new Workspaces({ writer, events, files: new StatusFiles(config.dataDir), clock, log: app.log })
   const reaper = new Reaper({ workspaces, writer, clock, log: app.log }, { hostname: hostname(), pidCheck: config.reaperPidCheck, leaseS: config.leaseS })
   const pools = new Pools({ workspaces, writer, events, clock })
   const queue = new Queue({ workspaces, pools, writer, clock })
-  const state: State = { db, writer, events, workspaces, reaper, pools, queue, clock, recovery }
-  writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving from memory (degraded)'))
-  writer.on('purge-error', (err) => app.log.warn({ err }, 'tombstone purge failed'))
-  app.decorate('state', state)
-
-  /** One attempt to get out of degraded mode: open the store if it never opened, else retry the failed writes. */
-  async function reconnect (): Promise<void> {
-    if (state.db === null) {
-      const opened = await openStore(config)
-      const { registry, groups, lastEventId } = await readEntries(opened)
+  const handle = new StoreHandle({
+    open: () => openStore(config),
+    writer,
+    // A store that opens late (a degraded start): what only it knew comes back into memory.
+    hydrateLate: async (db) => {
+      const { registry, groups, lastEventId } = await readEntries(db)
       events.resume(lastEventId)
       const loaded = mergeLateStore(workspaces, registry, groups)
       if (pools.config.origin === 'default') pools.hydrate(groups)
-      state.db = opened
-      writer.attach(opened)
-      app.log.info({ path: file, loaded }, 'store reopened: what was held in memory is being stored')
+      app.log.info({ path: file, loaded }, 'store opened late: merged what it holds')
     }
-    await writer.recover()
-    if (writer.mode === 'ok') app.log.info({ path: file }, 'store ok again')
+  })
+  try {
+    await recovery.step('store_open', () => handle.start())
+  } catch (err) {
+    // A second writer is never right: refuse to start. Any other failure leaves the service degraded.
+    if (err instanceof StoreLockedError) throw err
+    app.log.error({ err, path: file }, 'store unavailable: serving reads from memory, refusing writes (degraded)')
   }
+  const state: State = { get db () { return handle.db }, handle, writer, events, workspaces, reaper, pools, queue, clock, recovery }
+  writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving reads from memory, refusing writes (degraded)'))
+  writer.on('purge-error', (err) => app.log.warn({ err }, 'tombstone purge failed'))
+  app.decorate('state', state)
 
   const retry = setInterval(() => {
-    if (writer.mode === 'ok') return
-    reconnect().catch((err: unknown) => app.log.warn({ err: (err as Error).message, path: file }, 'store still unavailable'))
+    if (handle.mode === 'ok') return
+    handle.reconnect().then(
+      () => { if (handle.mode === 'ok') app.log.info({ path: file }, 'store ok again: held writes stored') },
+      (err: unknown) => app.log.warn({ err: (err as Error).message, path: file }, 'store still unavailable'))
   }, config.storeRetryS * 1000)
   retry.unref()
 
   app.addHook('onClose', async () => {
     clearInterval(retry)
-    await writer.drain()
-    await state.db?.close()
+    await handle.close()
   })
 }
 

@@ -45,7 +45,7 @@ async function sync (app: FastifyInstance, { config, backoffBaseMs = 1000 }: Syn
       app.log.info({ sync: counts, upstream: flusher !== null }, 'sync queue hydrated')
     }
     // Stores the deletion of remembered idempotency keys that expired while the service was down.
-    await writer.commit()
+    await app.state.handle.commitOrHold()
     flusher?.start()
   })
 

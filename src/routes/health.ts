@@ -32,8 +32,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async () => {
-    const { writer, pools } = app.state
-    const store = writer.error === null ? { store: 'ok' as const } : { store: 'degraded' as const, error: writer.error.message }
+    const { handle, pools } = app.state
+    // Unauthenticated: the reason is said in general terms; DuckDB's own text (with paths) is in the log.
+    const store = handle.mode === 'ok' ? { store: 'ok' as const } : { store: 'degraded' as const, error: 'the store cannot take writes: reads are served from memory, writes answer 503 until it is back' }
     return pools.config.error === null ? store : { ...store, config_error: pools.config.error }
   })
 

@@ -5,6 +5,7 @@ import { Type, type Static } from 'typebox'
 import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/pools/agents-config.js'
 import { DomainError, notFound } from '../store/core/errors.js'
 import { POOL_PATTERN } from '../store/workspaces/model.js'
+import { parseTime } from '../store/core/time.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import type { Table } from '../boot/text-table.js'
 
@@ -131,7 +132,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if ((until === undefined) === (seconds === undefined)) {
       throw new DomainError(400, 'validation_failed', 'give exactly one of until and seconds', [{ field: 'body', message: 'exactly one of until, seconds' }])
     }
-    const deadline = until !== undefined ? new Date(until) : new Date(now.getTime() + (seconds as number) * 1000)
+    const deadline = until !== undefined ? new Date(parseTime(until)) : new Date(now.getTime() + (seconds as number) * 1000)
     if (deadline.getTime() <= now.getTime()) throw new DomainError(400, 'validation_failed', 'the deadline is in the past', [{ field: 'body.until', message: 'must be in the future' }])
     pools.setBackoff(request.params.pool, deadline, reason, request.caller)
     return committedView(request.params.pool, reply)

@@ -154,14 +154,16 @@ export class Buffers {
     writer.stage(JOURNAL_GROUP, journalKey(row.id), JSON.stringify(row), at)
     stageMarker(writer, name, contents.aggregate, at)
     events.record('buffer', name, { action: 'committed', workspace: b.workspace, journal_id: row.id, aggregate: contents.aggregate }, at)
-    // If the store fails in this very statement, the row is held in memory like any write in degraded mode (X-Store says so).
+    // If the store fails in this very statement the caller gets 503; the row is held and stored once the store is back,
+    // and the buffer stays closing with its file kept, so a crash meanwhile leaves an orphan that is never half-journalled.
     const store = await writer.commit()
     journal.add(row)
     await this.#deps.onJournalled?.(name)
     this.#forget(name)
     if (await this.#removeFile(b)) {
       stageMarker(writer, name, null, clock().toISOString())
-      await writer.commit()
+      // The cycle is journalled: a marker that cannot be cleared now is held, and is harmless if lost.
+      await writer.commit().catch(() => {})
     }
     return { row, store }
   }

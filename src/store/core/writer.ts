@@ -6,11 +6,12 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Database } from './database.js'
+import { storeUnavailable } from './errors.js'
 import { entryListParams, type Entry } from './rows.js'
 
 export type StoreMode = 'ok' | 'degraded'
 
-/** What a write's caller learns: stored durably, or held in memory only while the store is unavailable. */
+/** What a write's caller learns: stored durably (a commit that could not store rejects with `store_unavailable`). */
 export interface CommitResult {
   mode: StoreMode
 }
@@ -49,12 +50,18 @@ export class Writer extends EventEmitter {
     this.#pending.set(grp + '\u0000' + key, { grp, key, value, updatedAt })
   }
 
-  /** Resolves once everything staged so far is durable (or held in memory, when degraded). */
-  commit (): Promise<CommitResult> {
-    return new Promise((resolve) => {
+  /**
+   * Resolves once everything staged so far is durable. When it could not be stored it rejects with
+   * `store_unavailable`: nothing is acknowledged that is not durable. The staged entries are then held
+   * and stored, all of a batch together, once the store is back.
+   */
+  async commit (): Promise<CommitResult> {
+    const result = await new Promise<CommitResult>((resolve) => {
       this.#waiters.push(resolve)
       this.#schedule()
     })
+    if (result.mode === 'degraded') throw storeUnavailable('the store cannot store writes right now; retry later')
+    return result
   }
 
   #schedule (): void {
@@ -114,7 +121,8 @@ export class Writer extends EventEmitter {
   attach (db: Database): void {
     this.#db = db
     this.#error = null
-    if (this.#pending.size > 0) void this.commit()
+    // A failure here is the writer's own degraded state; the retry loop sees it.
+    if (this.#pending.size > 0) void this.commit().catch(() => {})
   }
 
   /** Tries the store again after a failure: ok again if the held entries commit, still degraded if not. */
@@ -122,8 +130,7 @@ export class Writer extends EventEmitter {
     if (this.#db === null || this.#error === null) return
     const error = this.#error
     this.#error = null
-    const { mode } = await this.commit()
-    if (mode === 'degraded' && this.#error === null) this.#error = error
+    await this.commit().catch(() => { this.#error ??= error })
   }
 
   /** Deletes tombstoned rows so emptied groups leave nothing behind. */

@@ -3,6 +3,7 @@ import type { Workspace } from './model.js'
 import type { Pools, Reason } from '../pools/pools.js'
 import type { Tracked, Workspaces } from './workspaces.js'
 import type { CommitResult, Writer } from '../core/writer.js'
+import { toIso } from '../core/time.js'
 
 export interface QueueItem {
   workspace: Workspace
@@ -65,7 +66,7 @@ export class Queue {
       runs: next.runs + 1,
       host: req.host,
       pid: req.pid,
-      pid_started_at: req.pid_started_at === undefined ? undefined : new Date(req.pid_started_at).toISOString(),
+      pid_started_at: req.pid_started_at === undefined ? undefined : toIso(req.pid_started_at),
       question: undefined,
       started_at: at,
       queued_at: undefined,

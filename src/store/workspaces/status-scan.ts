@@ -8,6 +8,7 @@ import { isSegment } from './model.js'
 import { workspaceRoot } from './paths.js'
 import type { InvalidFile } from '../startup/report.js'
 import { poolOf } from './workspaces.js'
+import { toIso } from '../core/time.js'
 
 // What a status.json must hold to be trusted: the Go agent's WorkspaceStatus, or our own record (a superset).
 // Extra fields are allowed: files are written by other programs too.
@@ -41,7 +42,7 @@ const StatusFileSchema = Type.Object({
 const StatusFile = Compile(StatusFileSchema)
 type StatusFileData = Static<typeof StatusFileSchema>
 
-const iso = (t: string | undefined): string | undefined => t === undefined ? undefined : new Date(t).toISOString()
+const iso = toIso
 // Go writes `pid: 0` and empty strings for "none"; a record holds absent fields instead.
 const text = (s: string | undefined): string | undefined => s === undefined || s === '' ? undefined : s
 
@@ -72,7 +73,7 @@ function toRecord (org: string, repo: string, leaf: string, f: StatusFileData, n
     queued_at: f.status === 'queued' ? (iso(f.queued_at) ?? updated) : undefined,
     updated_at: updated,
     heartbeat_at: f.status === 'running' ? iso(f.heartbeat_at) : undefined,
-    reaped: f.reaped === undefined ? undefined : { ...f.reaped, at: new Date(f.reaped.at).toISOString() }
+    reaped: f.reaped === undefined ? undefined : { ...f.reaped, at: toIso(f.reaped.at) }
   }
 }
 

@@ -10,6 +10,7 @@ import { checkIfMatch, etagOf } from '../core/etag.js'
 import { DomainError, illegalTransition, notFound, staleRun } from '../core/errors.js'
 import type { EventLog } from '../events/events.js'
 import { SortedKeys } from '../core/sorted-keys.js'
+import { toIso } from '../core/time.js'
 import type { StatusFiles } from './status-files.js'
 import type { CommitResult, Writer } from '../core/writer.js'
 
@@ -66,7 +67,7 @@ export const poolOf = (agent: string): string => agent.split(':')[0] as string
 
 const track = (record: Workspace): Tracked => new Tracked(record)
 
-const iso = (t: string | undefined): string | undefined => t === undefined ? undefined : new Date(t).toISOString()
+const iso = toIso
 
 export class Workspaces {
   readonly #items = new Map<string, Tracked>()

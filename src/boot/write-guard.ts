@@ -1,0 +1,24 @@
+/**
+ * Degraded mode at the door (API §9): while the store cannot take writes, every write is answered
+ * 503 `store_unavailable` before it touches memory, so nothing is acknowledged that is not durable and
+ * nothing refused is half-applied. Reads go on from memory. Every 503 says when to try again.
+ */
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS: number }): Promise<void> {
+  const { handle } = app.state
+
+  // preHandler: after authentication and validation, so a bad or unauthorised request still gets its own answer.
+  app.addHook('preHandler', async (request) => {
+    if (!READS.has(request.method)) handle.assertWritable()
+  })
+
+  app.addHook('onSend', async (_request, reply) => {
+    if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterS))
+  })
+}
+
+export default fp(writeGuard, { name: 'write-guard', dependencies: ['store'] })

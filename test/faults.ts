@@ -1,0 +1,80 @@
+/** Helpers of the fault suite: a small disk of its own, a client over real HTTP, and waiting for a condition. */
+import { execFileSync } from 'node:child_process'
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmdirSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Test } from 'tap'
+
+/**
+ * Mounts a tmpfs of `sizeMb` for the test (unmounted at teardown); returns its path, or the reason it
+ * cannot (not root, no mount) so the caller skips with that reason printed.
+ */
+export function smallDisk (t: Test, sizeMb: number): { dir: string } | { skip: string } {
+  if (process.getuid?.() !== 0) return { skip: 'the disk-full case mounts a tmpfs and needs root' }
+  // Outside tap's fixture folder, which tap would try to remove while it is still a mount point.
+  const dir = mkdtempSync(join(tmpdir(), 'agent-state-disk-'))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], { stdio: 'pipe' })
+  } catch (err) {
+    rmdirSync(dir)
+    return { skip: `cannot mount a tmpfs: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}` }
+  }
+  t.teardown(() => {
+    // Lazy: a killed service may still hold a file for a moment.
+    execFileSync('umount', ['-l', dir], { stdio: 'pipe' })
+    rmdirSync(dir)
+  })
+  return { dir }
+}
+
+/** Writes a filler file until the disk is full; returns its path (delete it to free the space). */
+export function fillDisk (dir: string): string {
+  const path = join(dir, 'filler')
+  mkdirSync(dir, { recursive: true })
+  const fd = openSync(path, 'w')
+  const chunk = Buffer.alloc(64 * 1024, 1)
+  try {
+    for (;;) writeSync(fd, chunk)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err
+    // Fill the last partial chunk too, byte by byte in halves, so not even a page is left.
+    for (let size = chunk.length / 2; size >= 1; size = Math.floor(size / 2)) {
+      try { for (;;) writeSync(fd, chunk, 0, size) } catch {}
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return path
+}
+
+export async function until (what: string, check: () => Promise<boolean>, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+export interface Answer {
+  status: number
+  headers: Headers
+  body: unknown
+}
+
+/** One request over real HTTP with a JSON body; a refused connection is status 0. */
+export async function call (url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  try {
+    const res = await fetch(url + path, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    const text = await res.text()
+    let parsed: unknown = text
+    try { parsed = JSON.parse(text) } catch {}
+    return { status: res.status, headers: res.headers, body: parsed }
+  } catch {
+    return { status: 0, headers: new Headers(), body: null }
+  }
+}
