@@ -38,9 +38,10 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
       })
     }
     await recovery.step('hydrate_files', async () => {
-      const { records, invalid } = await scanStatusFiles(config.dataDir, clock().toISOString())
+      const at = clock().toISOString()
+      const { records, undated, invalid } = await scanStatusFiles(config.dataDir, at)
       report.hydrated.files_read = records.length
-      report.hydrated.from_files = applyStatusFiles(workspaces, records)
+      report.hydrated.from_files = applyStatusFiles(workspaces, records, undated, at)
       report.hydrated.files_invalid = invalid
       for (const f of invalid) app.log.warn({ file: f.path, error: f.error }, 'skipped an unusable status.json')
     })

@@ -4,6 +4,7 @@ import type { Database } from '../core/database.js'
 import { EVENT_GROUP } from '../events/events.js'
 import { POOL_GROUPS } from '../pools/pools.js'
 import { toEntry, toScalarNumber, type Entry } from '../core/rows.js'
+import { DELETED_GROUP } from './deletions.js'
 import { QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
 
 function byGroup (rows: unknown[][]): Map<string, Entry[]> {
@@ -26,7 +27,7 @@ function byGroup (rows: unknown[][]): Map<string, Entry[]> {
 export async function readEntries (db: Database): Promise<{ registry: Tracked[], groups: Map<string, Entry[]>, lastEventId: number }> {
   const registry = (await db.column('SELECT value FROM entries WHERE grp = $1 AND value IS NOT NULL', [REGISTRY_GROUP]))
     .map((json) => new Tracked(JSON.parse(String(json)) as Workspace, String(json)))
-  const groups = await readGroups(db, [QUEUE_GROUP, ...POOL_GROUPS])
+  const groups = await readGroups(db, [QUEUE_GROUP, DELETED_GROUP, ...POOL_GROUPS])
   const lastEventId = toScalarNumber(await db.rows('SELECT max(key) FROM entries WHERE grp = $1', [EVENT_GROUP]))
   return { registry, groups, lastEventId }
 }
@@ -61,23 +62,41 @@ export function hydrateWorkspaces (workspaces: Workspaces, registry: Tracked[], 
     queueOnly++
   }
   workspaces.load(records.values())
+  workspaces.deletions.load(groups.get(DELETED_GROUP) ?? [])
   return { registry: records.size - queueOnly, queueOnly }
 }
 
+/** What start-up knew of a workspace before reading its file: its stored record, or its deletion. */
+interface Known {
+  runs: number
+  at: string
+}
+
 /**
- * Status files win over the store where they disagree (the Go agent's rule), except that a file from an
- * earlier run never overrides a later one: `runs` fences files exactly as it fences reports.
- * Returns how many records the files changed or added.
+ * A status.json adds a workspace the store does not know, and replaces what it knows (a record or a
+ * deletion) only when provably newer: a higher `runs`, or the same `runs` with a later `updated_at`.
+ * A file without `updated_at` proves nothing by its date. Returns how many records the files changed or added.
  */
-export function applyStatusFiles (workspaces: Workspaces, records: Workspace[]): number {
+export function applyStatusFiles (workspaces: Workspaces, records: Workspace[], undated: ReadonlySet<string>, at: string): number {
   let applied = 0
   for (const record of records) {
-    const stored = workspaces.get(record.name)
-    if (stored !== undefined && (record.runs < stored.record.runs || JSON.stringify(record) === stored.json)) continue
+    const stored = workspaces.get(record.name)?.record
+    const deleted = workspaces.deletions.get(record.name)
+    const known: Known | undefined = stored !== undefined
+      ? { runs: stored.runs, at: stored.updated_at }
+      : deleted === undefined ? undefined : { runs: deleted.runs, at: deleted.deleted_at }
+    if (known !== undefined && !provablyNewer(record, undated.has(record.name), known)) continue
+    if (stored !== undefined && JSON.stringify(record) === workspaces.get(record.name)?.json) continue
     workspaces.put(record, null)
     applied++
   }
+  workspaces.deletions.keepOnly(new Set(records.map((r) => r.name)), at)
   return applied
+}
+
+function provablyNewer (file: Workspace, undated: boolean, known: Known): boolean {
+  if (file.runs !== known.runs) return file.runs > known.runs
+  return !undated && Date.parse(file.updated_at) > Date.parse(known.at)
 }
 
 /**

@@ -89,6 +89,8 @@ async function subdirs (dir: string): Promise<string[]> {
 
 export interface ScanResult {
   records: Workspace[]
+  /** Names whose file has no `updated_at`: its time is then start-up's, which proves nothing about its age. */
+  undated: Set<string>
   invalid: InvalidFile[]
 }
 
@@ -102,6 +104,7 @@ export async function scanStatusFiles (dataDir: string, now: string): Promise<Sc
     }
   }
   const records: Workspace[] = []
+  const undated = new Set<string>()
   const invalid: InvalidFile[] = []
   // Bounded parallel reads: fast on 10,000 files without exhausting file descriptors.
   const BATCH = 256
@@ -127,8 +130,10 @@ export async function scanStatusFiles (dataDir: string, now: string): Promise<Sc
         invalid.push({ path: relative(dataDir, path), error: `invalid: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim() })
         return
       }
-      records.push(toRecord(org, repo, leaf, parsed, now))
+      const record = toRecord(org, repo, leaf, parsed, now)
+      records.push(record)
+      if (parsed.updated_at === undefined) undated.add(record.name)
     }))
   }
-  return { records, invalid }
+  return { records, undated, invalid }
 }

@@ -11,6 +11,7 @@ import { DomainError, illegalTransition, notFound, staleRun } from '../core/erro
 import type { EventLog } from '../events/events.js'
 import { SortedKeys } from '../core/sorted-keys.js'
 import { toIso } from '../core/time.js'
+import { Deletions } from './deletions.js'
 import type { StatusFiles } from './status-files.js'
 import type { CommitResult, Writer } from '../core/writer.js'
 
@@ -84,6 +85,8 @@ export class Workspaces {
   readonly #files: StatusFiles
   readonly #clock: () => Date
   readonly #log: Logger
+  /** Deletions acknowledged through the API, kept so that no file on the volume undoes them at start-up. */
+  readonly deletions: Deletions
 
   constructor (deps: { writer: Writer, events: EventLog, files: StatusFiles, clock: () => Date, log: Logger }) {
     this.#writer = deps.writer
@@ -91,6 +94,7 @@ export class Workspaces {
     this.#files = deps.files
     this.#clock = deps.clock
     this.#log = deps.log
+    this.deletions = new Deletions(deps.writer)
   }
 
   get size (): number { return this.#items.size }
@@ -229,6 +233,7 @@ export class Workspaces {
     checkIfMatch(prev?.etag, ifMatch, 'the workspace')
     const now = this.#clock().toISOString()
     this.#apply(name, undefined)
+    this.deletions.record(name, prev.record.runs, now)
     this.#events.record('workspace', name, { action: 'deleted', status: prev.record.status }, now)
     return { removed: true, store: await this.#writer.commit() }
   }
@@ -310,6 +315,7 @@ export class Workspaces {
       this.#count(next.record, +1)
     }
     if (!live) return
+    if (next !== undefined) this.deletions.clear(name, at)
     this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
     this.#writer.stage(QUEUE_GROUP, name, rec?.status === 'queued' ? JSON.stringify(queueEntry(rec)) : null, at)
     for (const pool of new Set([prev?.pool, rec?.pool])) if (pool !== undefined) this.#snapshot(pool, at)
