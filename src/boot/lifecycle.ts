@@ -79,8 +79,11 @@ export default fp(lifecycle, { name: 'lifecycle', dependencies: ['store'] })
  * an onReady step (buffers, sync), so its hook runs last.
  */
 async function startupDone (app: FastifyInstance): Promise<void> {
-  const { handle, recovery, clock } = app.state
+  const { handle, recovery, clock, reaper } = app.state
+  // Leases count from when agents can reach the service: after start-up (in-process use), and again at listen.
+  app.addHook('onListen', async () => { reaper.startLeaseClock() })
   app.addHook('onReady', async () => {
+    reaper.startLeaseClock()
     const report = recovery.report
     const error = handle.error
     report.store = error === null ? { mode: 'ok' } : { mode: 'degraded', error: error.message }

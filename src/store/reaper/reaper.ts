@@ -25,9 +25,10 @@ export class Reaper {
   readonly #clock: () => Date
   readonly #opts: ReaperOptions
   readonly #log: Logger
-  // The lease clock starts no earlier than this service's start: agents cannot heartbeat a service that
-  // is down, so restarting it never fails a healthy agent.
-  readonly #startedAt: number
+  // The lease clock starts when this service accepts requests again (startLeaseClock): agents cannot
+  // heartbeat a service that is down or still starting, so neither a restart nor a slow start-up fails a
+  // healthy agent. Until then no lease expires.
+  #startedAt = Number.POSITIVE_INFINITY
   #running: Promise<ReapedGhost[]> | null = null
 
   constructor (deps: { workspaces: Workspaces, writer: Writer, clock: () => Date, log: Logger }, opts: ReaperOptions) {
@@ -36,7 +37,11 @@ export class Reaper {
     this.#clock = deps.clock
     this.#log = deps.log
     this.#opts = opts
-    this.#startedAt = deps.clock().getTime()
+  }
+
+  /** Starts (or restarts) the lease clock: called once the service can take heartbeats. */
+  startLeaseClock (): void {
+    this.#startedAt = this.#clock().getTime()
   }
 
   get leaseS (): number { return this.#opts.leaseS }
