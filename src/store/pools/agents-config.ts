@@ -3,12 +3,13 @@
  * with errors that name the bad key; a pool with no limit is unlimited.
  */
 import { randomBytes } from 'node:crypto'
-import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Type, type Static } from 'typebox'
 import Compile from 'typebox/compile'
 import { Document, isMap, parse as parseYaml, parseDocument } from 'yaml'
 import { DomainError, type FieldError } from '../core/errors.js'
+import { readVolumeFile, UnusableFileError, VOLUME_FILE_MAX_BYTES } from '../core/volume-file.js'
 
 const POOL = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
 const Count = Type.Integer({ minimum: 0, maximum: 100000 })
@@ -106,10 +107,11 @@ export const agentsFile = (dataDir: string): string => join(dataDir, 'agents.yam
 export async function readAgentsFile (dataDir: string): Promise<AgentsConfig | undefined> {
   let text: string
   try {
-    text = await readFile(agentsFile(dataDir), 'utf8')
+    text = await readVolumeFile(dataDir, agentsFile(dataDir), VOLUME_FILE_MAX_BYTES)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new DomainError(400, 'invalid_config', `agents.yaml is unreadable: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    if (!(err instanceof UnusableFileError)) throw err
+    if (err.code === 'missing') return undefined
+    throw new DomainError(400, 'invalid_config', `agents.yaml is unusable: ${err.message}`)
   }
   let parsed: unknown
   try {
@@ -130,9 +132,9 @@ export async function writeAgentsFile (dataDir: string, config: AgentsConfig): P
   const path = agentsFile(dataDir)
   let text = ''
   try {
-    text = await readFile(path, 'utf8')
+    text = await readVolumeFile(dataDir, path, VOLUME_FILE_MAX_BYTES)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    if (!(err instanceof UnusableFileError) || err.code !== 'missing') throw err
   }
   // A file that is not a YAML mapping (or not there) is replaced; a mapping keeps its other sections.
   const parsed = parseDocument(text)

@@ -1,5 +1,5 @@
 /** Reads every `workspace/{org}/{repo}/{leaf}/status.json` on the volume into records (API §8.1). */
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { Type, type Static } from 'typebox'
 import Compile from 'typebox/compile'
@@ -9,6 +9,7 @@ import { workspaceRoot } from './paths.js'
 import type { InvalidFile } from '../startup/report.js'
 import { poolOf } from './workspaces.js'
 import { toIso } from '../core/time.js'
+import { readVolumeFile, UnusableFileError, VOLUME_FILE_MAX_BYTES } from '../core/volume-file.js'
 
 // What a status.json must hold to be trusted: the Go agent's WorkspaceStatus, or our own record (a superset).
 // Extra fields are allowed: files are written by other programs too.
@@ -113,9 +114,10 @@ export async function scanStatusFiles (dataDir: string, now: string): Promise<Sc
       const path = join(root, org, repo, leaf, 'status.json')
       let raw: string
       try {
-        raw = await readFile(path, 'utf8')
+        raw = await readVolumeFile(root, path, VOLUME_FILE_MAX_BYTES)
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') invalid.push({ path: relative(dataDir, path), error: `unreadable: ${(err as NodeJS.ErrnoException).code ?? 'error'}` })
+        if (!(err instanceof UnusableFileError)) throw err
+        if (err.code !== 'missing') invalid.push({ path: relative(dataDir, path), error: err.message })
         return
       }
       let parsed: unknown
