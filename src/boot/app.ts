@@ -88,7 +88,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(writeGuard, { retryAfterS: config.storeRetryS })
   await app.register(lifecycle, { config })
   // After lifecycle: its onReady hydrates the store first; orphan recovery is the next start-up step.
-  await app.register(buffers, { dataDir: config.dataDir, onJournalled: opts.onBufferJournalled })
+  await app.register(buffers, { dataDir: config.dataDir, limits: config.limits, onJournalled: opts.onBufferJournalled })
   await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
   await app.register(startupReport)
   // Before the routes: its onResponse hook times every one of them.

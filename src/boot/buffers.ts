@@ -7,12 +7,13 @@ import { join } from 'node:path'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Buffers, type BuffersDeps } from '../store/buffers/buffers.js'
-import { Journal, readJournal } from '../store/buffers/journal.js'
+import { JOURNAL_GROUP, Journal, journalKey, readJournal } from '../store/buffers/journal.js'
 import { readMarkers, stageMarker } from '../store/buffers/markers.js'
 import { recoverOrphans } from '../store/buffers/orphans.js'
 import { stateDir } from '../store/buffers/paths.js'
 import type { OrphanOutcome } from '../store/startup/report.js'
 import type { State } from './store.js'
+import type { Limits } from '../store/core/limits.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,6 +24,7 @@ declare module 'fastify' {
 
 export interface BuffersOptions {
   dataDir: string
+  limits: Limits
   onJournalled?: BuffersDeps['onJournalled']
 }
 
@@ -67,16 +69,22 @@ async function recoverBuffers (state: State, dir: string, log: FastifyBaseLogger
   }
 }
 
-async function buffers (app: FastifyInstance, { dataDir, onJournalled }: BuffersOptions): Promise<void> {
+async function buffers (app: FastifyInstance, { dataDir, limits, onJournalled }: BuffersOptions): Promise<void> {
   const { state } = app
-  const journal = new Journal()
-  const open = new Buffers({ dataDir, writer: state.writer, events: state.events, journal, clock: state.clock, log: app.log, onJournalled })
+  const journal = new Journal(limits.journalBytes)
+  const open = new Buffers({ dataDir, writer: state.writer, events: state.events, journal, clock: state.clock, log: app.log, limits, onJournalled })
   app.decorate('journal', journal)
   app.decorate('buffers', open)
 
   app.addHook('onReady', async () => {
     const { db, recovery } = state
-    if (db !== null) await recovery.step('hydrate_journal', async () => journal.load(await readJournal(db)))
+    if (db !== null) {
+      await recovery.step('hydrate_journal', async () => {
+        // Rows past JOURNAL_MAX_BYTES (lowered since they were stored) leave the store with the next commit.
+        const at = state.clock().toISOString()
+        for (const id of journal.load(await readJournal(db))) state.writer.stage(JOURNAL_GROUP, journalKey(id), null, at)
+      })
+    }
     await recovery.step('orphans', () => recoverBuffers(state, stateDir(dataDir), app.log.child({ component: 'orphans' })))
   })
 

@@ -2,9 +2,12 @@
 import { resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from 'typebox'
+import type { Limits } from '../store/core/limits.js'
 
 export const SCOPES = ['read', 'write', 'admin'] as const
 export type Scope = typeof SCOPES[number]
+
+const MIB = 1024 * 1024
 
 const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
@@ -28,7 +31,13 @@ const EnvSchema = Type.Object({
   STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 }),
   EVENT_RETENTION: Type.Integer({ minimum: 1, default: 100000 }),
   SSE_KEEPALIVE_S: Type.Integer({ minimum: 1, default: 15 }),
-  SSE_QUEUE_MAX: Type.Integer({ minimum: 1, default: 1000 })
+  SSE_QUEUE_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+  BUFFERS_MAX_OPEN: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
+  BUFFER_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 100_000 }),
+  BUFFER_MAX_BYTES: Type.Integer({ minimum: 1024, default: 8 * MIB }),
+  JOURNAL_MAX_BYTES: Type.Integer({ minimum: MIB, default: 64 * MIB }),
+  SYNC_QUEUE_MAX_ITEMS: Type.Integer({ minimum: 1, default: 10_000 }),
+  SYNC_QUEUE_MAX_BYTES: Type.Integer({ minimum: MIB, default: 64 * MIB })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -61,6 +70,8 @@ export interface Config {
   sseKeepaliveS: number
   /** Events a stream client may fall behind by before it is disconnected (it reconnects with Last-Event-ID). */
   sseQueueMax: number
+  /** Bounds on what clients can create. */
+  limits: Limits
 }
 
 declare module 'fastify' {
@@ -115,7 +126,15 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     storeRetryS: env.STORE_RETRY_S,
     eventRetention: env.EVENT_RETENTION,
     sseKeepaliveS: env.SSE_KEEPALIVE_S,
-    sseQueueMax: env.SSE_QUEUE_MAX
+    sseQueueMax: env.SSE_QUEUE_MAX,
+    limits: Object.freeze({
+      buffersOpen: env.BUFFERS_MAX_OPEN,
+      bufferEntries: env.BUFFER_MAX_ENTRIES,
+      bufferBytes: env.BUFFER_MAX_BYTES,
+      journalBytes: env.JOURNAL_MAX_BYTES,
+      syncItems: env.SYNC_QUEUE_MAX_ITEMS,
+      syncBytes: env.SYNC_QUEUE_MAX_BYTES
+    })
   })
 }
 

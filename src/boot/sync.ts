@@ -24,7 +24,7 @@ export interface SyncOptions {
 
 async function sync (app: FastifyInstance, { config, backoffBaseMs = 1000 }: SyncOptions): Promise<void> {
   const { db, writer, events, clock, recovery } = app.state
-  const queue = new SyncQueue({ writer, events, clock })
+  const queue = new SyncQueue({ writer, events, clock, limits: config.limits })
   const flusher = config.syncUrl === undefined
     ? null
     : new SyncFlusher({

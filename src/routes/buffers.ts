@@ -63,7 +63,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         201: { ...BufferSchema, description: 'Created, empty.' },
         400: problem('Invalid name (`invalid_name`) or body (`validation_failed`).'),
         ...AUTH_RESPONSES,
-        409: problem('`exists`: a buffer of that name is open, or its file is on the volume.')
+        409: problem('`exists`: a buffer of that name is open, or its file is on the volume.'),
+        429: problem('`limit_reached`: `BUFFERS_MAX_OPEN` buffers are open; commit or discard one first.')
       }
     }
   }, async (request, reply) => {
@@ -122,7 +123,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...AUTH_RESPONSES,
         404: problem('No open buffer of that name.'),
         409: problem('`buffer_closing`: a commit or discard of the buffer has begun.'),
-        412: problem('`If-Match` does not match the buffer.')
+        412: problem('`If-Match` does not match the buffer.'),
+        413: problem('`too_large`: the buffer would exceed `BUFFER_MAX_ENTRIES` entries or `BUFFER_MAX_BYTES` bytes; commit it and start another.')
       }
     }
   }, async (request, reply) => {

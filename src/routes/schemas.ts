@@ -40,7 +40,7 @@ export const IfMatchHeaders = Type.Object({
 })
 
 /** Appended to the description of every route that writes to the store. */
-export const STORE_NOTE = ' The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).'
+export const STORE_NOTE = ' A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.'
 
 /** The auth failures every protected route can answer. */
 export const AUTH_RESPONSES = {

@@ -44,6 +44,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: {
         202: { ...SyncAcceptedSchema, description: 'Queued (or, for a repeat, queued before).' },
         400: problem('Invalid body or `Idempotency-Key` (`validation_failed`, each bad field listed).'),
+        429: problem('`limit_reached`: the outbox holds `SYNC_QUEUE_MAX_ITEMS` items or `SYNC_QUEUE_MAX_BYTES` bytes (queued and dead together).'),
         ...AUTH_RESPONSES
       }
     }

@@ -6,7 +6,8 @@ import { lstat } from 'node:fs/promises'
 import type { Logger } from '../core/logger.js'
 import { BufferFile, type NewEntry } from './buffer-file.js'
 import { decodeCursor, pageJson } from '../core/cursor.js'
-import { DomainError, exists, invalidName, notFound, storeUnavailable } from '../core/errors.js'
+import { DomainError, exists, invalidName, limitReached, notFound, storeUnavailable, tooLarge } from '../core/errors.js'
+import { UNLIMITED, type Limits } from '../core/limits.js'
 import { checkIfMatch, etagOf } from '../core/etag.js'
 import type { EventLog } from '../events/events.js'
 import { JOURNAL_GROUP, journalKey, type Journal, type JournalRow } from './journal.js'
@@ -34,6 +35,8 @@ interface OpenBuffer {
   /** Kept in step with every append, so reads never touch the file; a commit reads the file itself. */
   aggregate: Record<string, number>
   count: number
+  /** Bytes of entry data appended, against the per-buffer bound. */
+  bytes: number
   /** Set once a commit or discard has begun: later writes are refused. */
   closing: boolean
 }
@@ -50,6 +53,7 @@ export interface BuffersDeps {
   journal: Journal
   clock: () => Date
   log: Logger
+  limits?: Pick<Limits, 'buffersOpen' | 'bufferEntries' | 'bufferBytes'>
   /** Test seam: runs between the journal commit and the file's removal, the window the commit marker covers. */
   onJournalled?: (name: string) => Promise<void> | void
 }
@@ -86,6 +90,10 @@ export class Buffers {
   async create (name: string, workspace: string | undefined): Promise<{ buffer: BufferRead, store: CommitResult }> {
     if (!BUFFER_NAME.test(name)) throw invalidName(`a buffer name must match ${BUFFER_NAME.source}`)
     if (this.#open.has(name) || this.#creating.has(name)) throw exists(`buffer ${name} is open`)
+    const { buffersOpen } = this.#deps.limits ?? UNLIMITED
+    if (this.#open.size + this.#creating.size >= buffersOpen) {
+      throw limitReached(`${buffersOpen} buffers are open, the maximum; commit or discard one first`)
+    }
     const path = bufferFile(this.#deps.dataDir, name)
     this.#creating.add(name)
     let b: OpenBuffer
@@ -94,7 +102,7 @@ export class Buffers {
         throw exists(`a buffer file named ${name} is on the volume, left by an earlier process; start-up recovery removes it`)
       }
       const file = await BufferFile.create(path)
-      b = { name, workspace: workspace ?? name, createdAt: this.#deps.clock().toISOString(), file, aggregate: {}, count: 0, closing: false }
+      b = { name, workspace: workspace ?? name, createdAt: this.#deps.clock().toISOString(), file, aggregate: {}, count: 0, bytes: 0, closing: false }
       this.#open.set(name, b)
       this.#names.add(name)
     } finally {
@@ -125,9 +133,14 @@ export class Buffers {
 
   async append (name: string, entries: readonly NewEntry[], ifMatch?: string): Promise<BufferRead> {
     const b = this.#writable(name, ifMatch)
+    const { bufferEntries, bufferBytes } = this.#deps.limits ?? UNLIMITED
+    const bytes = entries.reduce((n, e) => n + e.kind.length + JSON.stringify(e.data).length, 0)
+    if (b.count + entries.length > bufferEntries) throw tooLarge(`buffer ${name} would exceed its maximum of ${bufferEntries} entries; commit it and start another`)
+    if (b.bytes + bytes > bufferBytes) throw tooLarge(`buffer ${name} would exceed its maximum of ${bufferBytes} bytes of entries; commit it and start another`)
     await b.file.append(entries, this.#deps.clock().getTime())
     for (const e of entries) b.aggregate[e.kind] = (b.aggregate[e.kind] ?? 0) + 1
     b.count += entries.length
+    b.bytes += bytes
     return viewOf(b)
   }
 
@@ -157,14 +170,13 @@ export class Buffers {
     // If the store fails in this very statement the caller gets 503; the row is held and stored once the store is back,
     // and the buffer stays closing with its file kept, so a crash meanwhile leaves an orphan that is never half-journalled.
     const store = await writer.commit()
-    journal.add(row)
+    for (const id of journal.add(row)) writer.stage(JOURNAL_GROUP, journalKey(id), null, at)
     await this.#deps.onJournalled?.(name)
     this.#forget(name)
-    if (await this.#removeFile(b)) {
-      stageMarker(writer, name, null, clock().toISOString())
-      // The cycle is journalled: a marker that cannot be cleared now is held, and is harmless if lost.
-      await writer.commit().catch(() => {})
-    }
+    if (await this.#removeFile(b)) stageMarker(writer, name, null, clock().toISOString())
+    // The cycle is journalled: what follows (the marker cleared, old rows past the bound deleted) is
+    // held if it cannot be stored now, and harmless if lost.
+    await writer.commit().catch(() => {})
     return { row, store }
   }
 

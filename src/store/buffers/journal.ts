@@ -54,13 +54,22 @@ function lowerBound (list: readonly Held[], id: number): number {
 export class Journal {
   readonly #all: Held[] = []
   readonly #byWorkspace = new Map<string, Held[]>()
+  readonly #maxBytes: number
+  #bytes = 0
   #lastId = 0
+
+  /** `maxBytes`: the rows kept, by their JSON size; past it the oldest are dropped (the newest always stays). */
+  constructor (maxBytes = Infinity) {
+    this.#maxBytes = maxBytes
+  }
 
   get size (): number { return this.#all.length }
 
-  /** Start-up hydration: the rows from the store, in any order. */
-  load (rows: Iterable<JournalRow>): void {
-    for (const row of rows) this.add(row)
+  /** Start-up hydration: the rows from the store, in any order. Returns the ids of rows dropped by the bound. */
+  load (rows: Iterable<JournalRow>): number[] {
+    const dropped: number[] = []
+    for (const row of rows) dropped.push(...this.add(row))
+    return dropped
   }
 
   /** The id for the next committed cycle; ids are never reused, even if that commit fails. */
@@ -68,8 +77,10 @@ export class Journal {
     return ++this.#lastId
   }
 
-  add (row: JournalRow): void {
+  /** Adds a stored row; returns the ids of the oldest rows dropped to stay within the bound (the caller deletes them from the store). */
+  add (row: JournalRow): number[] {
     const held = { row, json: JSON.stringify(row) }
+    this.#bytes += held.json.length
     this.#lastId = Math.max(this.#lastId, row.id)
     // Commits resolve in id order, so this is an append; the search keeps the order if one ever does not.
     this.#all.splice(lowerBound(this.#all, row.id), 0, held)
@@ -77,6 +88,21 @@ export class Journal {
     const list = this.#byWorkspace.get(ws)
     if (list === undefined) this.#byWorkspace.set(ws, [held])
     else list.splice(lowerBound(list, row.id), 0, held)
+    return this.#trim()
+  }
+
+  #trim (): number[] {
+    const dropped: number[] = []
+    while (this.#bytes > this.#maxBytes && this.#all.length > 1) {
+      const oldest = this.#all.shift() as Held
+      this.#bytes -= oldest.json.length
+      const list = this.#byWorkspace.get(oldest.row.tags.workspace) as Held[]
+      // The oldest row overall is the oldest of its workspace too.
+      list.shift()
+      if (list.length === 0) this.#byWorkspace.delete(oldest.row.tags.workspace)
+      dropped.push(oldest.row.id)
+    }
+    return dropped
   }
 
   /** A page of rows, newest first, of one workspace or of all; the cursor is the last id returned. */

@@ -16,4 +16,8 @@ export const illegalTransition = (detail: string) => new DomainError(409, 'illeg
 export const preconditionFailed = (detail: string) => new DomainError(412, 'precondition_failed', detail)
 export const exists = (detail: string) => new DomainError(409, 'exists', detail)
 export const invalidName = (detail: string) => new DomainError(400, 'invalid_name', detail)
+/** A bound on what clients may create is reached (open buffers, the outbox): retry once some is freed. */
+export const limitReached = (detail: string) => new DomainError(429, 'limit_reached', detail)
+/** One resource would outgrow its bound (a buffer's entries or bytes). */
+export const tooLarge = (detail: string) => new DomainError(413, 'too_large', detail)
 export const storeUnavailable = (detail: string) => new DomainError(503, 'store_unavailable', detail)

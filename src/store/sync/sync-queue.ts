@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { SyncItem, SyncPush, SyncStatus } from './model.js'
 import { decodeCursor, pageJson } from '../core/cursor.js'
-import { notFound } from '../core/errors.js'
+import { limitReached, notFound } from '../core/errors.js'
+import { UNLIMITED, type Limits } from '../core/limits.js'
 import type { EventLog } from '../events/events.js'
 import type { Entry } from '../core/rows.js'
 import { SortedKeys } from '../core/sorted-keys.js'
@@ -49,6 +50,7 @@ class Lane {
   readonly #held = new Map<string, Held>()
   readonly #keys = new SortedKeys()
   readonly #writer: Writer
+  #bytes = 0
 
   constructor (group: string, writer: Writer) {
     this.group = group
@@ -56,6 +58,8 @@ class Lane {
   }
 
   get size (): number { return this.#held.size }
+  /** The stored JSON of every item together: what the outbox bound counts. */
+  get bytes (): number { return this.#bytes }
 
   get (key: string | undefined): Held | undefined {
     return key === undefined ? undefined : this.#held.get(key)
@@ -72,13 +76,16 @@ class Lane {
 
   set (key: string, item: SyncItem, at: string, stage = true): Held {
     const held = { key, item, json: JSON.stringify(item) }
-    if (!this.#held.has(key)) this.#keys.add(key)
+    const prev = this.#held.get(key)
+    if (prev === undefined) this.#keys.add(key)
+    this.#bytes += held.json.length - (prev?.json.length ?? 0)
     this.#held.set(key, held)
     if (stage) this.#writer.stage(this.group, key, held.json, at)
     return held
   }
 
   delete (key: string, at: string): void {
+    this.#bytes -= this.#held.get(key)?.json.length ?? 0
     this.#held.delete(key)
     this.#keys.delete(key)
     this.#writer.stage(this.group, key, null, at)
@@ -114,8 +121,11 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
   #lastPushAt: string | null = null
   #lastError: string | null = null
 
-  constructor (deps: { writer: Writer, events: EventLog, clock: () => Date }) {
+  readonly #limits: Pick<Limits, 'syncItems' | 'syncBytes'>
+
+  constructor (deps: { writer: Writer, events: EventLog, clock: () => Date, limits?: Pick<Limits, 'syncItems' | 'syncBytes'> }) {
     super()
+    this.#limits = deps.limits ?? UNLIMITED
     this.#writer = deps.writer
     this.#events = deps.events
     this.#clock = deps.clock
@@ -174,6 +184,7 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
       last_error: null,
       idempotency_key: idempotencyKey
     }
+    this.#checkRoom(JSON.stringify(item).length)
     this.#append(item, at)
     this.#events.record('sync', item.id, { action: 'queued', agent_id: item.agent_id, dispatches: item.dispatches.length, by }, at)
     return { accepted: accepted(item), repeat: false, store: await this.#commitChange(item.id) }
@@ -294,6 +305,16 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
       if (r.expires_at > at && this.#remembered.size <= MAX_REMEMBERED_KEYS) break
       this.#remembered.delete(key)
       this.#writer.stage(SYNC_KEYS_GROUP, key, null, at)
+    }
+  }
+
+  #checkRoom (bytes: number): void {
+    const { syncItems, syncBytes } = this.#limits
+    if (this.#queue.size + this.#dead.size >= syncItems) {
+      throw limitReached(`the sync outbox holds its maximum of ${syncItems} items (queued and dead); retry once some are delivered or dropped`)
+    }
+    if (this.#queue.bytes + this.#dead.bytes + bytes > syncBytes) {
+      throw limitReached(`the sync outbox would exceed its maximum of ${syncBytes} bytes; retry once some items are delivered or dropped`)
     }
   }
 
