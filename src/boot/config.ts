@@ -8,6 +8,9 @@ export const SCOPES = ['read', 'write', 'admin'] as const
 export type Scope = typeof SCOPES[number]
 
 const MIB = 1024 * 1024
+// Node's timers hold at most 2^31 - 1 ms; a longer delay fires at once (and warns). Intervals stay below it.
+const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000)
+const DAY_S = 86400
 
 const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
@@ -17,20 +20,21 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   AUTH_TOKENS: Type.String({ default: '' }),
   ALLOW_OPEN: Type.Enum(['', '0', '1', 'false', 'true'], { default: '' }),
-  LEASE_S: Type.Integer({ minimum: 0, default: 300 }),
-  REAPER_INTERVAL_S: Type.Integer({ minimum: 1, default: 30 }),
+  LEASE_S: Type.Integer({ minimum: 0, maximum: 365 * DAY_S, default: 300 }),
+  REAPER_INTERVAL_S: Type.Integer({ minimum: 1, maximum: MAX_TIMER_S, default: 30 }),
   REAPER_PID_CHECK: Type.Union([Type.Literal('local'), Type.Literal('off')], { default: 'local' }),
   SYNC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   SYNC_TOKEN: Type.Optional(Type.String()),
-  SYNC_MAX_ATTEMPTS: Type.Integer({ minimum: 1, default: 100 }),
-  SYNC_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 10000 }),
-  BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1048576 }),
+  SYNC_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
+  SYNC_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1, default: 10000 }),
+  BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 64 * MIB, default: 1048576 }),
   DB_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
-  DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]+(KB|MB|GB)$', default: '256MB' }),
-  CLOSE_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
-  STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 }),
-  EVENT_RETENTION: Type.Integer({ minimum: 1, default: 100000 }),
-  SSE_KEEPALIVE_S: Type.Integer({ minimum: 1, default: 15 }),
+  // At least 64MB (checked below): DuckDB with less cannot open a store of any size, and 0 means no store at all.
+  DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]{1,7}(MB|GB)$', default: '256MB' }),
+  CLOSE_GRACE_MS: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 10000 }),
+  STORE_RETRY_S: Type.Integer({ minimum: 1, maximum: 3600, default: 5 }),
+  EVENT_RETENTION: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100000 }),
+  SSE_KEEPALIVE_S: Type.Integer({ minimum: 1, maximum: 3600, default: 15 }),
   SSE_QUEUE_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
   BUFFERS_MAX_OPEN: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
   BUFFER_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 100_000 }),
@@ -83,6 +87,8 @@ declare module 'fastify' {
 /** Thrown for a configuration value that cannot be used; the message names the variable. */
 export class ConfigError extends Error {}
 
+const BEARER_TOKEN = /^[\x21-\x7e]+$/
+
 function parseTokens (raw: string): Map<string, Scope> {
   const tokens = new Map<string, Scope>()
   for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -92,10 +98,14 @@ function parseTokens (raw: string): Map<string, Scope> {
     if (at <= 0 || !SCOPES.includes(scope)) {
       throw new ConfigError(`AUTH_TOKENS: each entry must be token:scope with scope read, write or admin (got an entry ending in "${item.slice(-8)}")`)
     }
+    // A token with a space or a control character can never arrive whole in an Authorization header.
+    if (!BEARER_TOKEN.test(token)) throw new ConfigError('AUTH_TOKENS: a token may hold only visible ASCII characters, no spaces')
     tokens.set(token, scope)
   }
   return tokens
 }
+
+const megabytes = (limit: string): number => parseInt(limit, 10) * (limit.endsWith('GB') ? 1024 : 1)
 
 /** Reads and validates the environment (or `data`, for tests). Throws ConfigError naming the bad variable. */
 export function loadConfig (data: Record<string, string | undefined> = process.env): Config {
@@ -105,6 +115,7 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
   } catch (err) {
     throw new ConfigError(`invalid configuration: ${(err as Error).message}`)
   }
+  if (megabytes(env.DB_MEMORY_LIMIT) < 64) throw new ConfigError(`invalid configuration: DB_MEMORY_LIMIT must be at least 64MB (got ${env.DB_MEMORY_LIMIT})`)
   return Object.freeze({
     port: env.PORT,
     host: env.HOST,
