@@ -1,6 +1,6 @@
 /** Issue 11, case 10: configuration out of range is refused at start-up, naming the variable. */
 import t from 'tap'
-import { loadConfig } from '../src/boot/config.js'
+import { checkDataDir, loadConfig } from '../src/boot/config.js'
 
 t.test('intervals that would overflow a timer, a memory limit too small to open a store, tokens that can never match', async (t) => {
   for (const [name, value] of [
@@ -23,4 +23,11 @@ t.test('intervals that would overflow a timer, a memory limit too small to open 
   t.equal(loadConfig({ DB_MEMORY_LIMIT: '1GB' }).dbMemoryLimit, '1GB')
   t.equal(loadConfig({ AUTH_TOKENS: 'abc-DEF_1.2~x+y/z==:admin' }).tokens.get('abc-DEF_1.2~x+y/z=='), 'admin')
   t.match(loadConfig({}).limits, { buffersOpen: 64, syncItems: 10000 })
+})
+
+t.test('a data folder that is a file stops start-up with one line naming it', async (t) => {
+  const dataDir = t.testdir({ volume: 'not a folder' })
+  const file = `${dataDir}/volume`
+  t.throws(() => checkDataDir(loadConfig({ DATA_DIR: file })), new RegExp(`DATA_DIR=${file} is not a folder`))
+  t.doesNotThrow(() => checkDataDir(loadConfig({ DATA_DIR: `${dataDir}/not-yet` })), 'a folder not made yet is fine')
 })

@@ -47,6 +47,11 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     // Agents report every few seconds; a line per request would drown the log. Errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
+    // Requests that arrive while closing get a problem+json 503 from the write guard instead of Fastify's own body.
+    return503OnClosing: false,
+    // A request (headers and body) must arrive within 30 s: a slow sender cannot hold a connection for Node's 300 s default.
+    // It bounds receiving only, so long-lived event streams are unaffected.
+    requestTimeout: 30_000,
     // Start-up steps take as long as the volume needs (hydrating 100,000 workspaces, recovering 1,000
     // orphan buffers); Fastify's default 10 s limit on onReady hooks would abort the start.
     pluginTimeout: 0,

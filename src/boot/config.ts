@@ -1,4 +1,5 @@
 /** Service configuration: the environment, validated once at start-up and frozen. */
+import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from 'typebox'
@@ -156,4 +157,15 @@ export function checkExposure (config: Config): void {
   if (config.tokens.size === 0 && !config.allowOpen && !LOOPBACK.test(config.host)) {
     throw new ConfigError(`HOST=${config.host} is not loopback and AUTH_TOKENS is empty: set AUTH_TOKENS, or ALLOW_OPEN=1 to run open on purpose`)
   }
+}
+
+/** The volume must be a folder (or not exist yet): a file there is a mistake to name, not a store to degrade around. */
+export function checkDataDir (config: Config): void {
+  let stat
+  try {
+    stat = statSync(config.dataDir)
+  } catch {
+    return
+  }
+  if (!stat.isDirectory()) throw new ConfigError(`DATA_DIR=${config.dataDir} is not a folder`)
 }

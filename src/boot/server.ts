@@ -1,12 +1,13 @@
 /** Process entry: configuration, the app, signals, listen. The only place that exits the process. */
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { checkExposure, ConfigError, loadConfig } from './config.js'
+import { checkDataDir, checkExposure, ConfigError, loadConfig } from './config.js'
 import { StoreLockedError } from '../store/core/database.js'
 
 async function main (): Promise<void> {
   const config = loadConfig()
   checkExposure(config)
+  checkDataDir(config)
   const app = await buildApp(config)
 
   closeWithGrace({ delay: config.closeGraceMs }, async ({ signal, err }) => {

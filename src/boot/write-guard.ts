@@ -1,15 +1,25 @@
 /**
  * Degraded mode at the door (API §9): while the store cannot take writes, every write is answered
  * 503 `store_unavailable` before it touches memory, so nothing is acknowledged that is not durable and
- * nothing refused is half-applied. Reads go on from memory. Every 503 says when to try again.
+ * nothing refused is half-applied. Reads go on from memory. Every 503 says when to try again, and
+ * so does a request that arrives while the service is closing (problem+json, not Fastify's own body).
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { shuttingDown } from '../store/core/errors.js'
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS: number }): Promise<void> {
   const { handle } = app.state
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) {
+      reply.header('connection', 'close')
+      throw shuttingDown()
+    }
+  })
 
   // preHandler: after authentication and validation, so a bad or unauthorised request still gets its own answer.
   app.addHook('preHandler', async (request) => {

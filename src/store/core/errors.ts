@@ -20,4 +20,5 @@ export const invalidName = (detail: string) => new DomainError(400, 'invalid_nam
 export const limitReached = (detail: string) => new DomainError(429, 'limit_reached', detail)
 /** One resource would outgrow its bound (a buffer's entries or bytes). */
 export const tooLarge = (detail: string) => new DomainError(413, 'too_large', detail)
+export const shuttingDown = () => new DomainError(503, 'shutting_down', 'the service is shutting down; retry against its successor')
 export const storeUnavailable = (detail: string) => new DomainError(503, 'store_unavailable', detail)
