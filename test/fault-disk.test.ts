@@ -8,7 +8,8 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { startService, type Service } from './child.js'
-import { call, fillDisk, smallDisk, until } from './faults.js'
+import { call, fillDisk, smallDisk } from './faults.js'
+import { until } from './helper.js'
 
 interface Sent {
   name: string

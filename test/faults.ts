@@ -1,9 +1,8 @@
-/** Helpers of the fault suite: a small disk of its own, a client over real HTTP, and waiting for a condition. */
+/** Helpers of the fault suite: a small disk of its own, and a client over real HTTP. */
 import { execFileSync } from 'node:child_process'
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmdirSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 
 /**
@@ -46,14 +45,6 @@ export function fillDisk (dir: string): string {
     closeSync(fd)
   }
   return path
-}
-
-export async function until (what: string, check: () => Promise<boolean>, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
 }
 
 export interface Answer {

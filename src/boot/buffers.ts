@@ -1,16 +1,15 @@
 /**
- * QA buffers and the journal (API §7): decorates `buffers` and `journal`; in onReady, after the store
- * is hydrated, loads the journal and recovers the buffers an earlier process left (API §8.3).
+ * QA buffers and the journal (API §7): decorates `buffers` and `journal`, and holds the start-up step that
+ * recovers the buffers an earlier process left (API §8.3), which startup.ts runs.
  */
 import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Buffers, type BuffersDeps } from '../store/buffers/buffers.js'
-import { JOURNAL_GROUP, Journal, journalKey, readJournal } from '../store/buffers/journal.js'
+import { Journal } from '../store/buffers/journal.js'
 import { readMarkers, stageMarker } from '../store/buffers/markers.js'
 import { recoverOrphans } from '../store/buffers/orphans.js'
-import { stateDir } from '../store/buffers/paths.js'
 import type { OrphanOutcome } from '../store/startup/report.js'
 import type { State } from './store.js'
 import type { Limits } from '../store/core/limits.js'
@@ -40,10 +39,10 @@ const MESSAGES: Record<OrphanOutcome['outcome'], string> = {
  * gone are tombstoned. Skipped while the store is unavailable: without the markers, a committed
  * leftover cannot be told from a partial cycle, so the files wait for a start-up with the store.
  */
-async function recoverBuffers (state: State, dir: string, log: FastifyBaseLogger): Promise<void> {
-  const { db, writer, events, clock, recovery } = state
+export async function recoverBuffers (state: State, dir: string, log: FastifyBaseLogger): Promise<void> {
+  const { db, writer, handle, events, clock, recovery } = state
   const report = recovery.report.orphans
-  if (db === null || writer.mode === 'degraded') {
+  if (db === null || handle.mode === 'degraded') {
     report.skipped = 'the store is unavailable: without commit markers a committed leftover cannot be told from a partial cycle, so buffer files are left for a start-up with the store'
     log.warn('orphan recovery skipped: the store is unavailable')
     return
@@ -61,7 +60,7 @@ async function recoverBuffers (state: State, dir: string, log: FastifyBaseLogger
     const gone = await lstat(join(dir, `${name}.duckdb`)).then(() => false, () => true)
     if (gone) stageMarker(writer, name, null, at)
   }
-  await state.handle.commitOrHold()
+  await handle.commitOrHold()
   if (outcomes.length > 0) {
     const counts: Record<string, number> = {}
     for (const o of outcomes) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1
@@ -76,21 +75,9 @@ async function buffers (app: FastifyInstance, { dataDir, limits, onJournalled }:
   app.decorate('journal', journal)
   app.decorate('buffers', open)
 
-  app.addHook('onReady', async () => {
-    const { db, recovery } = state
-    if (db !== null) {
-      await recovery.step('hydrate_journal', async () => {
-        // Rows past JOURNAL_MAX_BYTES (lowered since they were stored) leave the store with the next commit.
-        const at = state.clock().toISOString()
-        for (const id of journal.load(await readJournal(db))) state.writer.stage(JOURNAL_GROUP, journalKey(id), null, at)
-      })
-    }
-    await recovery.step('orphans', () => recoverBuffers(state, stateDir(dataDir), app.log.child({ component: 'orphans' })))
-  })
-
   app.addHook('onClose', async () => {
     await open.closeAll()
   })
 }
 
-export default fp(buffers, { name: 'buffers', dependencies: ['store', 'lifecycle'] })
+export default fp(buffers, { name: 'buffers', dependencies: ['store'] })

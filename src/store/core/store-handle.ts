@@ -18,8 +18,11 @@ export interface StoreHandleOptions {
 
 /** Raised on close when writes are still held in memory: the process must not exit 0 with them unstored. */
 export class UnstoredWritesError extends Error {
-  constructor (readonly count: number) {
+  readonly count: number
+
+  constructor (count: number) {
     super(`${count} staged entries could not be stored before closing; they are lost`)
+    this.count = count
   }
 }
 

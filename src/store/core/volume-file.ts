@@ -13,8 +13,11 @@ export const VOLUME_FILE_MAX_BYTES = 1024 * 1024
 
 /** Why a file on the volume was not read; `code` is stable, the message is for the log and the start-up report. */
 export class UnusableFileError extends Error {
-  constructor (readonly code: 'missing' | 'not_regular' | 'too_large' | 'link_outside' | 'unreadable', message: string) {
+  readonly code: 'missing' | 'not_regular' | 'too_large' | 'link_outside' | 'unreadable'
+
+  constructor (code: UnusableFileError['code'], message: string) {
     super(message)
+    this.code = code
   }
 }
 
