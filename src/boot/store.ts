@@ -10,6 +10,7 @@ import { Database, StoreLockedError } from '../store/core/database.js'
 import { EventLog } from '../store/events/events.js'
 import { mergeLateStore, readEntries } from '../store/workspaces/hydrate.js'
 import { migrate } from '../store/core/migrations.js'
+import { foldLog } from '../store/core/fold.js'
 import { storeFile } from '../store/core/paths.js'
 import { Pools } from '../store/pools/pools.js'
 import { Queue } from '../store/workspaces/queue.js'
@@ -48,6 +49,8 @@ async function openStore (config: Config): Promise<Database> {
   const db = await Database.open(storeFile(config.dataDir), { threads: config.dbThreads, memoryLimit: config.dbMemoryLimit })
   try {
     await migrate(db)
+    // What a killed process committed but never folded: the writer numbers its commits from an empty log.
+    await foldLog(db)
   } catch (err) {
     await db.close()
     throw err
@@ -76,7 +79,7 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   const queue = new Queue({ workspaces, pools, writer, clock })
   const state: State = { db, writer, events, workspaces, reaper, pools, queue, clock, recovery }
   writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving from memory (degraded)'))
-  writer.on('purge-error', (err) => app.log.warn({ err }, 'tombstone purge failed'))
+  writer.on('fold-error', (err) => app.log.warn({ err }, 'folding the change log failed; the next fold retries'))
   app.decorate('state', state)
 
   /** One attempt to get out of degraded mode: open the store if it never opened, else retry the failed writes. */

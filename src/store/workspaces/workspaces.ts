@@ -310,7 +310,9 @@ export class Workspaces {
     }
     if (!live) return
     this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
-    this.#writer.stage(QUEUE_GROUP, name, rec?.status === 'queued' ? JSON.stringify(queueEntry(rec)) : null, at)
+    // A queue entry exists exactly while the record is queued: no tombstone for one that never existed.
+    if (rec?.status === 'queued') this.#writer.stage(QUEUE_GROUP, name, JSON.stringify(queueEntry(rec)), at)
+    else if (prev?.status === 'queued') this.#writer.stage(QUEUE_GROUP, name, null, at)
     for (const pool of new Set([prev?.pool, rec?.pool])) if (pool !== undefined) this.#snapshot(pool, at)
   }
 
