@@ -3,7 +3,9 @@ import t from 'tap'
 import { startService, type Service } from './child.js'
 
 const WORKERS = 16
-const ROUNDS = 3
+// CRASH_ROUNDS raises the count for a longer hunt (e.g. CRASH_ROUNDS=20 npx tap -t 0 test/crash.test.ts).
+const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 3)
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`CRASH_ROUNDS must be a positive integer, not ${process.env.CRASH_ROUNDS}`)
 
 interface Acked {
   created: Set<string>
