@@ -38,5 +38,5 @@ t.test('a schema-1 data folder migrates with every record, entry and event', asy
   t.match((await again.app.inject({ url: '/v1/status' })).json(), { total: 3, by_status: { running: 2, completed: 1, queued: 0, blocked: 0 } })
   t.same((await again.app.inject({ url: '/v1/queue' })).json().items, [], 'the claimed queue entry is gone')
   const later = await readEventsAfter(again.app.state.db as Database, lastBefore, 100)
-  t.same(later.map((e) => e.data.action), ['updated', 'deleted'], 'new events follow the migrated ones')
+  t.same(later.map((e) => (e.data as { action: string }).action), ['updated', 'deleted'], 'new events follow the migrated ones')
 })
