@@ -4,7 +4,7 @@
 // FULL (an fsync per commit: as durable as the service). Env: PORT, DB (file path), SYNCHRONOUS.
 import Fastify from 'fastify'
 import Database from 'better-sqlite3'
-import { WorkspaceReportSchema, WorkspaceParamsSchema } from '../dist/routes/schemas.js'
+import { WorkspaceReportSchema, WorkspaceParamsSchema } from '../dist/store/workspaces/model.js'
 
 const port = Number(process.env.PORT)
 const synchronous = process.env.SYNCHRONOUS ?? 'FULL'
