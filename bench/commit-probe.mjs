@@ -17,7 +17,7 @@ const dir = makeTempDir('agent-state-probe-')
 const db = await Database.open(join(dir, 'probe.duckdb'), { threads: 1, memoryLimit: '256MB' })
 await migrate(db)
 // The schema-1 table beside the new ones, so both statements hit the same file and the same fsyncs.
-await db.run(`CREATE TABLE keyed (grp VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR, updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (grp, key))`)
+await db.run('CREATE TABLE keyed (grp VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR, updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (grp, key))')
 const value = JSON.stringify({ status: 'running', task: 'x'.repeat(200) })
 
 function rows (i) {
