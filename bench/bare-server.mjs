@@ -2,7 +2,7 @@
 // POST /bare validates the body with WorkspaceReportSchema under the service's ajv options; GET /bare
 // answers a small object. No logger, no auth, no store. Env: PORT (required), HOST (127.0.0.1).
 import Fastify from 'fastify'
-import { WorkspaceReportSchema } from '../dist/routes/schemas.js'
+import { WorkspaceReportSchema } from '../dist/store/workspaces/model.js'
 
 const app = Fastify({
   logger: false,

@@ -9,6 +9,7 @@ export const title = 'HTTP throughput'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BARE = fileURLToPath(new URL('./bare-server.mjs', import.meta.url))
+const SQLITE = fileURLToPath(new URL('./sqlite-server.mjs', import.meta.url))
 const WORKSPACES = 10_000
 const CONNECTIONS = 50
 
@@ -29,16 +30,25 @@ export const REPORT = {
 const REPORT_JSON = JSON.stringify(REPORT)
 
 const wsPath = (n) => `/v1/workspaces/bench/repo/ws-${n}`
+const randomWs = () => Math.floor(Math.random() * WORKSPACES)
 const JSON_HEADERS = { 'content-type': 'application/json' }
 
-/** Scenario metadata, in the order they are measured. `baseline` names the ceiling a ratio is taken against. */
+/**
+ * Scenario metadata, in the order they are measured. `baseline` names the ceiling a ratio is taken
+ * against; `peers` name further scenarios of the same round the ratio to which is printed and judged.
+ */
 export const scenarios = [
   { id: 'bare-post', label: 'bare POST /bare (ceiling)', ceiling: true },
   { id: 'bare-get', label: 'bare GET /bare (ceiling)', ceiling: true },
-  { id: 'put', label: 'PUT /v1/workspaces/bench/repo/ws-<n> (durable)', baseline: 'bare-post' },
+  { id: 'sqlite-normal', label: 'peer: Fastify + better-sqlite3 PUT, WAL, synchronous=NORMAL', baseline: 'bare-post' },
+  { id: 'sqlite-full', label: 'peer: Fastify + better-sqlite3 PUT, WAL, synchronous=FULL', baseline: 'bare-post' },
+  { id: 'put', label: 'PUT /v1/workspaces/bench/repo/ws-<n> (durable)', baseline: 'bare-post', peers: ['sqlite-normal', 'sqlite-full'] },
+  { id: 'heartbeat', label: 'POST /v1/workspaces/bench/repo/ws-<n>/heartbeat', baseline: 'bare-post' },
+  { id: 'one', label: 'GET /v1/workspaces/bench/repo/ws-<n>', baseline: 'bare-get' },
   { id: 'list-10', label: 'GET /v1/workspaces?limit=10', baseline: 'bare-get' },
   { id: 'list-100', label: 'GET /v1/workspaces (limit 100)', baseline: 'bare-get' },
-  { id: 'status', label: 'GET /v1/status', baseline: 'bare-get' }
+  { id: 'status', label: 'GET /v1/status', baseline: 'bare-get' },
+  { id: 'pools', label: 'GET /v1/pools', baseline: 'bare-get' }
 ]
 
 /** Columns of the per-scenario tables (run.mjs adds the ratio). */
@@ -52,7 +62,7 @@ export const columns = [
   { key: 'bytesPerResponse', head: 'B/resp', fmt: fmtInt }
 ]
 
-/** Runs one round: the bare server's two ceilings, then the service's four scenarios. */
+/** Runs one round: the bare server's two ceilings, the SQLite peer at both settings, then the service's scenarios. */
 export async function runRound ({ round, seconds, warmupSeconds, log }) {
   const results = {}
   const problems = []
@@ -72,6 +82,29 @@ export async function runRound ({ round, seconds, warmupSeconds, log }) {
     } finally {
       const exit = await bare.stop()
       if (exit.code !== 0) problems.push(`bare server exited with code ${exit.code} signal ${exit.signal}`)
+    }
+  }
+
+  // --- the peer ---------------------------------------------------------------------------------
+  for (const synchronous of ['NORMAL', 'FULL']) {
+    const id = `sqlite-${synchronous.toLowerCase()}`
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    const dir = makeTempDir()
+    const peer = await startNode({
+      name: id,
+      args: [SQLITE],
+      cwd: ROOT,
+      env: { PORT: String(port), DB: `${dir}/peer.sqlite`, SYNCHRONOUS: synchronous },
+      readyUrl: `${base}/ready`
+    }).catch((err) => { removeTempDir(dir); throw err })
+    try {
+      problems.push(...(await preloadWorkspaces(base, WORKSPACES, CONNECTIONS)).problems)
+      results[id] = await run(peer, log, id, putRequests(base), { seconds, warmupSeconds })
+    } finally {
+      const exit = await peer.stop()
+      if (exit.code !== 0) problems.push(`${id} exited with code ${exit.code} signal ${exit.signal}`)
+      removeTempDir(dir)
     }
   }
 
@@ -97,22 +130,22 @@ export async function runRound ({ round, seconds, warmupSeconds, log }) {
       problems.push(...preload.problems)
       log(`  preload: ${WORKSPACES} workspaces in ${fmtNum(info.preloadSeconds, 2)} s (${fmtInt(info.preloadReqPerSec)} PUT/s)`)
 
-      results.put = await run(svc, log, 'put', {
+      results.put = await run(svc, log, 'put', putRequests(base), { seconds, warmupSeconds })
+      // Every workspace is running after the PUTs: a heartbeat for any of them is answered 200.
+      results.heartbeat = await run(svc, log, 'heartbeat', {
         url: base,
-        requests: [{
-          method: 'PUT',
-          path: wsPath(0),
-          headers: JSON_HEADERS,
-          body: REPORT_JSON,
-          setupRequest: (req) => ({ ...req, path: wsPath(Math.floor(Math.random() * WORKSPACES)) })
-        }]
+        requests: [{ method: 'POST', path: `${wsPath(0)}/heartbeat`, setupRequest: (req) => ({ ...req, path: `${wsPath(randomWs())}/heartbeat` }) }]
+      }, { seconds, warmupSeconds })
+      results.one = await run(svc, log, 'one', {
+        url: base,
+        requests: [{ method: 'GET', path: wsPath(0), setupRequest: (req) => ({ ...req, path: wsPath(randomWs()) }) }]
       }, { seconds, warmupSeconds })
 
       const status = await getJson(`${base}/v1/status`)
       info.trackedAfterPut = status?.total ?? null
       if (status?.total !== WORKSPACES) problems.push(`after the PUTs /v1/status says total ${status?.total}, expected ${WORKSPACES}`)
 
-      for (const [id, path] of [['list-10', '/v1/workspaces?limit=10'], ['list-100', '/v1/workspaces'], ['status', '/v1/status']]) {
+      for (const [id, path] of [['list-10', '/v1/workspaces?limit=10'], ['list-100', '/v1/workspaces'], ['status', '/v1/status'], ['pools', '/v1/pools']]) {
         results[id] = await run(svc, log, id, { url: `${base}${path}` }, { seconds, warmupSeconds })
       }
 
@@ -133,12 +166,25 @@ export async function runRound ({ round, seconds, warmupSeconds, log }) {
   for (const s of scenarios) {
     const r = results[s.id]
     if (r === undefined) continue
-    if (s.baseline !== undefined) {
-      const b = results[s.baseline]
-      r.ratio = b && b.reqPerSec > 0 ? r.reqPerSec / b.reqPerSec : null
-    }
+    const ratioTo = (id) => results[id]?.reqPerSec > 0 ? r.reqPerSec / results[id].reqPerSec : null
+    if (s.baseline !== undefined) r.ratio = ratioTo(s.baseline)
+    if (s.peers !== undefined) r.peerRatios = Object.fromEntries(s.peers.map((id) => [id, ratioTo(id)]))
   }
   return { results, problems, notes, info }
+}
+
+/** Random PUTs of the running report over the preloaded workspaces: the service's and the peer's write load. */
+function putRequests (base) {
+  return {
+    url: base,
+    requests: [{
+      method: 'PUT',
+      path: wsPath(0),
+      headers: JSON_HEADERS,
+      body: REPORT_JSON,
+      setupRequest: (req) => ({ ...req, path: wsPath(randomWs()) })
+    }]
+  }
 }
 
 /** One scenario: warm-up + measurement, with the bytes per response and a progress line. */
@@ -206,25 +252,21 @@ function classifyOutput (output) {
   return { notes, problems }
 }
 
-/** The goals, judged on the median same-round ratio; a scenario with any error or non-2xx cannot pass. */
+/** The goals of issue 12, judged on the median same-round ratio (or p99); a scenario with any error or non-2xx cannot pass. */
 export function goals (summary) {
-  const judge = (sid, target) => {
+  const check = (sid, target, spreadOf, atMost = false) => {
     const s = summary[sid]
-    const r = s?.ratio
+    const r = s === undefined ? undefined : spreadOf(s)
     const clean = s !== undefined && s.problemCount === 0
-    const pass = r?.median !== null && r?.median !== undefined && r.median >= target && clean
-    return {
-      scenario: sid,
-      target,
-      median: r?.median ?? null,
-      min: r?.min ?? null,
-      max: r?.max ?? null,
-      clean,
-      pass
-    }
+    const median = r?.median ?? null
+    const pass = median !== null && (atMost ? median <= target : median >= target) && clean
+    return { scenario: sid, target, atMost, median, min: r?.min ?? null, max: r?.max ?? null, clean, pass }
   }
+  const ratio = (sid, target) => check(sid, target, (s) => s.ratio)
+  const peer = (sid, id, target) => ({ ...check(sid, target, (s) => s.peerRatio?.[id]), versus: id })
   return [
-    { goal: 'durable PUT ≥ 50% of the bare POST ceiling', checks: [judge('put', 0.5)] },
-    { goal: 'reads ≥ 80% of the bare GET ceiling', checks: ['list-10', 'list-100', 'status'].map((sid) => judge(sid, 0.8)) }
+    { goal: 'durable PUT ≥ 1.0× the SQLite NORMAL peer and ≥ 3× the FULL peer, p99 ≤ 10 ms', checks: [peer('put', 'sqlite-normal', 1), peer('put', 'sqlite-full', 3), check('put', 10, (s) => s.p99, true)] },
+    { goal: 'heartbeats ≥ 80% of the bare POST ceiling', checks: [ratio('heartbeat', 0.8)] },
+    { goal: 'status, one workspace and pools ≥ 80% of the bare GET ceiling; a list of 10 ≥ 70%', checks: [ratio('status', 0.8), ratio('one', 0.8), ratio('pools', 0.8), ratio('list-10', 0.7)] }
   ]
 }

@@ -79,7 +79,7 @@ export function freePort () {
  * Starts `node <args>` as a child and waits until `readyUrl` answers 2xx.
  * Returns { child, pid, output(), stop() }; `output()` is everything the child wrote so far.
  */
-export async function startNode ({ args, env = {}, cwd, readyUrl, timeoutMs = 20000, name = args[0] }) {
+export async function startNode ({ args, env = {}, cwd, readyUrl, timeoutMs = 60000, name = args[0] }) {
   const child = spawn(process.execPath, args, {
     cwd,
     env: { ...process.env, ...env },

@@ -36,7 +36,8 @@ const versions = {
   node: process.version,
   fastify: require('fastify/package.json').version,
   autocannon: require('autocannon/package.json').version,
-  duckdb: require('@duckdb/node-api/package.json').version
+  duckdb: require('@duckdb/node-api/package.json').version,
+  betterSqlite3: require('better-sqlite3/package.json').version
 }
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memGiB: +(totalmem() / 2 ** 30).toFixed(1), platform: `${process.platform} ${process.arch}` }
 
@@ -45,7 +46,7 @@ const log = (line) => process.stdout.write(line + '\n')
 guardChildren()
 
 log(`agent-state bench: ${config.rounds} rounds, ${config.seconds} s per scenario after a ${config.warmupSeconds} s warm-up, 50 connections`)
-log(`machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGiB} GiB; node ${versions.node}, fastify ${versions.fastify}, autocannon ${versions.autocannon}, @duckdb/node-api ${versions.duckdb}`)
+log(`machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGiB} GiB; node ${versions.node}, fastify ${versions.fastify}, autocannon ${versions.autocannon}, @duckdb/node-api ${versions.duckdb}, better-sqlite3 ${versions.betterSqlite3}`)
 log('the load generator (autocannon) runs in this process; each server is a child process, so on 2 cores they get about one core each')
 
 const started = new Date()
@@ -78,6 +79,7 @@ for (const suite of SUITES) {
     const s = { label: sc.label, baseline: sc.baseline ?? null, problemCount: problems.length, problems }
     for (const c of suite.columns) s[c.key] = spread(rows.map((m) => m?.[c.key]))
     if (sc.baseline !== undefined) s.ratio = spread(rows.map((m) => m?.ratio))
+    if (sc.peers !== undefined) s.peerRatio = Object.fromEntries(sc.peers.map((id) => [id, spread(rows.map((m) => m?.peerRatios?.[id]))]))
     s.statusCodes = rows.map((m) => m?.statusCodes ?? null)
     summary[sc.id] = s
 
@@ -98,6 +100,9 @@ for (const suite of SUITES) {
     log(table(head, body))
     if (sc.baseline !== undefined) {
       log(`ratio to ${sc.baseline}: median ${fmtPct(s.ratio.median)} [${fmtPct(s.ratio.min)}..${fmtPct(s.ratio.max)}]`)
+    }
+    for (const [id, r] of Object.entries(s.peerRatio ?? {})) {
+      log(`ratio to ${id} (same round): median ${fmtNum(r.median)}× [${fmtNum(r.min)}..${fmtNum(r.max)}], per round ${rows.map((m) => fmtNum(m?.peerRatios?.[id])).join(', ')}`)
     }
     if (problems.length > 0) log(`!! ERRORS: ${problems.join('; ')}`)
   }
@@ -134,7 +139,12 @@ for (const suite of SUITES) {
     const pass = g.checks.every((c) => c.pass)
     log(`${pass ? 'PASS' : 'FAIL'}  ${g.goal}`)
     for (const c of g.checks) {
-      log(`      ${c.pass ? 'pass' : 'FAIL'}  ${summary[c.scenario].label}: ${fmtPct(c.median)} [${fmtPct(c.min)}..${fmtPct(c.max)}], target ≥ ${fmtPct(c.target)}${c.clean ? '' : ' (had errors)'}`)
+      const what = c.atMost
+        ? `p99 ${fmtNum(c.median, 1)} ms [${fmtNum(c.min, 1)}..${fmtNum(c.max, 1)}], target ≤ ${c.target} ms`
+        : c.versus !== undefined
+          ? `${fmtNum(c.median)}× ${c.versus} [${fmtNum(c.min)}..${fmtNum(c.max)}], target ≥ ${c.target}×`
+          : `${fmtPct(c.median)} [${fmtPct(c.min)}..${fmtPct(c.max)}], target ≥ ${fmtPct(c.target)}`
+      log(`      ${c.pass ? 'pass' : 'FAIL'}  ${summary[c.scenario].label}: ${what}${c.clean ? '' : ' (had errors)'}`)
     }
     g.pass = pass
   }

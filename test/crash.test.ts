@@ -3,7 +3,9 @@ import t from 'tap'
 import { startService, type Service } from './child.js'
 
 const WORKERS = 16
-const ROUNDS = 3
+// CRASH_ROUNDS raises the count for a longer hunt (e.g. CRASH_ROUNDS=20 npx tap -t 0 test/crash.test.ts).
+const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 3)
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`CRASH_ROUNDS must be a positive integer, not ${process.env.CRASH_ROUNDS}`)
 
 interface Acked {
   created: Set<string>
@@ -11,8 +13,8 @@ interface Acked {
   counters: Map<number, number>
 }
 
-/** PUT loops until the service dies; remembers every write that got a 2xx. */
-async function load (service: Service, round: number, acked: Acked, stop: { dead: boolean }): Promise<number> {
+/** PUT loops until the service dies; remembers every write that got a 2xx and calls `onAck` after each. */
+async function load (service: Service, round: number, acked: Acked, stop: { dead: boolean }, onAck: () => void): Promise<number> {
   let sent = 0
   await Promise.all(Array.from({ length: WORKERS }, async (_, w) => {
     for (let i = 0; !stop.dead; i++) {
@@ -29,6 +31,7 @@ async function load (service: Service, round: number, acked: Acked, stop: { dead
         if (res.status >= 200 && res.status < 300) {
           if (fresh) acked.created.add(name)
           else acked.counters.set(w, counter)
+          onAck()
         }
       } catch {
         return // connection refused or reset: the process is gone
@@ -44,8 +47,13 @@ t.test('SIGKILL under concurrent PUT load loses no acknowledged write, over seve
   for (let round = 0; round < ROUNDS; round++) {
     const service = await startService(t, { DATA_DIR: dataDir })
     const stop = { dead: false }
-    const running = load(service, round, acked, stop)
-    await sleep(300 + Math.floor(Math.random() * 1200))
+    // The kill lands at a random moment once the load is flowing: a fixed delay alone could fall before
+    // the first answer on a loaded machine, and a round without acknowledged writes proves nothing.
+    let firstAck!: () => void
+    const flowing = new Promise<void>((resolve) => { firstAck = resolve })
+    const running = load(service, round, acked, stop, () => firstAck())
+    await flowing
+    await sleep(Math.floor(Math.random() * 1200))
     service.proc.kill('SIGKILL')
     t.equal(await service.exited, 'SIGKILL', `round ${round}: killed`)
     stop.dead = true

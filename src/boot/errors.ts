@@ -1,5 +1,5 @@
 /** problem+json everywhere (RFC 9457): domain errors, validation, unknown routes, and 5xx without internals. */
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { DomainError, PROBLEMS, type FieldError, type ProblemCode } from '../store/core/errors.js'
@@ -98,7 +98,8 @@ async function errors (app: FastifyInstance): Promise<void> {
   // Ajv coerces a query or header value like `1e400` to Infinity and then passes it as an integer within any
   // maximum (strictNumbers does not cover coerced values): `?limit=1e400` served every item. Validated
   // query strings and headers therefore must not hold a non-finite number.
-  app.addHook('preHandler', async (request) => {
+  // Only a route with a query or header schema can coerce, so only those routes get the check.
+  const finiteOnly: preHandlerHookHandler = async (request) => {
     for (const [part, values] of [['query', request.query], ['header', request.headers]] as const) {
       if (values === null || typeof values !== 'object') continue
       for (const [key, value] of Object.entries(values)) {
@@ -107,6 +108,10 @@ async function errors (app: FastifyInstance): Promise<void> {
         }
       }
     }
+  }
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.querystring === undefined && route.schema?.headers === undefined) return
+    route.preHandler = [...[route.preHandler ?? []].flat(), finiteOnly]
   })
 
   app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`))

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import { Database, StoreLockedError } from '../store/core/database.js'
+import { foldLog } from '../store/core/fold.js'
 import { StoreHandle } from '../store/core/store-handle.js'
 import { EventLog } from '../store/events/events.js'
 import { mergeLateStore, readEntries } from '../store/workspaces/hydrate.js'
@@ -51,6 +52,8 @@ async function openStore (config: Config): Promise<Database> {
   const db = await Database.open(storeFile(config.dataDir), { threads: config.dbThreads, memoryLimit: config.dbMemoryLimit })
   try {
     await migrate(db)
+    // What a killed process committed but never folded: the writer numbers its commits from an empty log.
+    await foldLog(db)
   } catch (err) {
     await db.close()
     throw err
@@ -88,7 +91,7 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   }
   const state: State = { get db () { return handle.db }, handle, writer, events, workspaces, reaper, pools, queue, clock, recovery }
   writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving reads from memory, refusing writes (degraded)'))
-  writer.on('purge-error', (err) => app.log.warn({ err }, 'tombstone purge failed'))
+  writer.on('fold-error', (err) => app.log.warn({ err }, 'folding the change log failed; the next fold retries'))
   app.decorate('state', state)
 
   const retry = setInterval(() => {

@@ -1,9 +1,9 @@
 /**
  * Text tables by content negotiation (API §1): a route that sets `config.table` answers `Accept: text/plain`
- * or `?format=text` with its JSON turned into aligned columns. One onSend hook does it for every such route,
+ * or `?format=text` with its JSON turned into aligned columns. An onSend hook added to every such route does it,
  * so a new list or snapshot route only adds its `table` function (and `format` to its querystring).
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { renderTables, type Table } from './text-table.js'
 
@@ -40,16 +40,20 @@ export function wantsText (format: string | undefined, accept: string | undefine
 }
 
 async function textTables (app: FastifyInstance): Promise<void> {
-  app.addHook('onSend', async (request, reply, payload) => {
-    const table = request.routeOptions.config.table
-    if (table === undefined) return payload
-    // One URL answers JSON or text depending on Accept, so caches must keep them apart.
-    reply.header('vary', 'Accept')
-    // Errors stay problem+json; only the JSON body of a success becomes a table.
-    if (reply.statusCode !== 200 || typeof payload !== 'string') return payload
-    if (!wantsText((request.query as { format?: string }).format, request.headers.accept)) return payload
-    reply.type('text/plain; charset=utf-8')
-    return renderTables(table(JSON.parse(payload) as never))
+  // The hook goes only on the routes that declare a table: the hot write and read routes pay nothing for it.
+  app.addHook('onRoute', (route) => {
+    const table = route.config?.table
+    if (table === undefined) return
+    const onSend: onSendHookHandler = async (request, reply, payload) => {
+      // One URL answers JSON or text depending on Accept, so caches must keep them apart.
+      reply.header('vary', 'Accept')
+      // Errors stay problem+json; only the JSON body of a success becomes a table.
+      if (reply.statusCode !== 200 || typeof payload !== 'string') return payload
+      if (!wantsText((request.query as { format?: string }).format, request.headers.accept)) return payload
+      reply.type('text/plain; charset=utf-8')
+      return renderTables(table(JSON.parse(payload) as never))
+    }
+    route.onSend = [...[route.onSend ?? []].flat(), onSend]
   })
 }
 

@@ -102,7 +102,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'heartbeatWorkspace',
       tags: ['workspaces'],
       summary: 'Keep a running workspace alive',
-      description: 'Renews the lease of a running workspace. 409 `not_running` tells an agent it was reaped or has finished; with `runs`, a heartbeat from another run is 409 `stale_run`.' + STORE_NOTE,
+      description: 'Renews the lease of a running workspace. 409 `not_running` tells an agent it was reaped or has finished; with `runs`, a heartbeat from another run is 409 `stale_run`. The lease lives in memory: a restarted service starts every lease afresh, so a heartbeat is answered without waiting for the disk, and `X-Store` only says whether the store is `ok` or `degraded`.',
       params: WorkspaceParamsSchema,
       body: Type.Object({
         runs: Type.Optional(Type.Integer({ minimum: 0, description: 'The run the agent belongs to.' }))
@@ -122,7 +122,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const { tracked, store } = await workspaces.heartbeat(request.params, request.body.runs)
+    const { tracked, store } = workspaces.heartbeat(request.params, request.body.runs)
     const { name, runs, heartbeat_at: at } = tracked.record
     const leaseS = app.state.reaper.leaseS
     reply.header('x-store', store.mode)

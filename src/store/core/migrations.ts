@@ -4,23 +4,48 @@ import type { Database } from './database.js'
 interface Migration {
   version: number
   name: string
-  sql: string
+  statements: string[]
 }
 
-// The main store mirrors go-store's layout: one key/value table partitioned by group, so a
-// whole group-commit batch (registry, queue, snapshots, events, …) is one upsert statement.
-// A NULL value is a tombstone: deletes ride in the same statement and are purged later.
+// The main store mirrors go-store's layout: one key/value space partitioned by group, so a whole
+// group-commit batch (registry, queue, snapshots, events, …) is one statement. A NULL value is a
+// tombstone: deletes ride in the same statement.
 const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'entries',
-    sql: `CREATE TABLE entries (
+    statements: [`CREATE TABLE entries (
       grp VARCHAR NOT NULL,
       key VARCHAR NOT NULL,
       value VARCHAR,
       updated_at TIMESTAMPTZ NOT NULL,
       PRIMARY KEY (grp, key)
-    )`
+    )`]
+  },
+  {
+    // The append log (see fold.ts): version 1's table becomes the snapshot, keeping every row, and
+    // `entries` becomes a view of snapshot and log together, so readers keep one name and one meaning.
+    version: 2,
+    name: 'append log',
+    statements: [
+      'ALTER TABLE entries RENAME TO entry_snapshot',
+      // Tombstones a killed version-1 process left before its purge: the snapshot holds live rows only.
+      'DELETE FROM entry_snapshot WHERE value IS NULL',
+      `CREATE TABLE entry_log (
+        seq BIGINT NOT NULL,
+        grp VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        value VARCHAR,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // A key the log holds is read from the log (its newest row, which may be a NULL tombstone).
+      `CREATE VIEW entries AS
+        SELECT grp, key, value, updated_at FROM entry_snapshot s
+          WHERE NOT EXISTS (SELECT 1 FROM entry_log l WHERE l.grp = s.grp AND l.key = s.key)
+        UNION ALL
+        SELECT grp, key, value, updated_at FROM entry_log
+          QUALIFY row_number() OVER (PARTITION BY grp, key ORDER BY seq DESC) = 1`
+    ]
   }
 ]
 
@@ -32,7 +57,7 @@ export async function migrate (db: Database): Promise<number[]> {
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue
     await db.transaction(async (run) => {
-      await run(m.sql)
+      for (const sql of m.statements) await run(sql)
       await run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
     })
     applied.push(m.version)

@@ -1,7 +1,7 @@
 /** The store boundary: every DuckDB value (BIGINT, TIMESTAMPTZ, lists) is converted here and nowhere else. */
-import { LIST, VARCHAR, listValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
+import { BIGINT, LIST, VARCHAR, listValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
 
-/** One row of the `entries` table; `value` is JSON text, or null for a tombstone. */
+/** One row of the `entries` view; `value` is JSON text, or null for a tombstone. */
 export interface Entry {
   grp: string
   key: string
@@ -14,16 +14,17 @@ export interface Entry {
 // in our probe), so every list parameter is typed explicitly.
 const VARCHAR_LIST: DuckDBType = LIST(VARCHAR)
 
-/** Parameters for one set-based upsert of many entries: four typed lists, zipped by unnest in SQL. */
-export function entryListParams (entries: readonly Entry[]): { values: DuckDBValue[], types: DuckDBType[] } {
+/** Parameters for one append of many entries: the commit's number, then four typed lists zipped by unnest in SQL. */
+export function entryListParams (seq: number, entries: readonly Entry[]): { values: DuckDBValue[], types: DuckDBType[] } {
   return {
     values: [
+      BigInt(seq),
       listValue(entries.map((e) => e.grp)),
       listValue(entries.map((e) => e.key)),
       listValue(entries.map((e) => e.value)),
       listValue(entries.map((e) => e.updatedAt))
     ],
-    types: [VARCHAR_LIST, VARCHAR_LIST, VARCHAR_LIST, VARCHAR_LIST]
+    types: [BIGINT, VARCHAR_LIST, VARCHAR_LIST, VARCHAR_LIST, VARCHAR_LIST]
   }
 }
 

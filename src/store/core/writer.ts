@@ -1,12 +1,15 @@
 /**
- * Group commit. Writers stage (group, key, value) entries; the writer stores every staged entry in
- * one set-based upsert, as soon as the previous commit is done, and resolves each caller only when
- * the statement holding its entry has committed. A DuckDB statement costs the same ~1.5 ms whether
- * it carries one row or fifty, so batching is what makes durable writes fast (reference/perf.md).
+ * Group commit. Writers stage (group, key, value) entries; the writer appends every staged entry to
+ * the change log in one plain INSERT, as soon as the previous commit is done, and resolves each caller
+ * only when the statement holding its entry has committed. A statement costs about the same whether it
+ * carries one row or fifty, so batching is what makes durable writes fast; an append to a table with
+ * no index is the cheapest statement there is (an upsert into a keyed table cost 2–4× as much). The
+ * log is folded into the snapshot in the background (fold.ts), never on a request's path.
  */
 import { EventEmitter } from 'node:events'
 import type { Database } from './database.js'
 import { storeUnavailable } from './errors.js'
+import { foldLog } from './fold.js'
 import { entryListParams, type Entry } from './rows.js'
 
 export type StoreMode = 'ok' | 'degraded'
@@ -16,12 +19,14 @@ export interface CommitResult {
   mode: StoreMode
 }
 
-const UPSERT = `INSERT INTO entries (grp, key, value, updated_at)
-  SELECT unnest($1), unnest($2), unnest($3), unnest($4)::TIMESTAMPTZ
-  ON CONFLICT (grp, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
+// $1 numbers the commit: a commit holds each key once, so (seq, key) orders every version of a key.
+const APPEND = `INSERT INTO entry_log (seq, grp, key, value, updated_at)
+  SELECT $1, unnest($2), unnest($3), unnest($4), unnest($5)::TIMESTAMPTZ`
 
-// Tombstones are purged in the background rather than in the commit, so a commit stays one statement.
-const PURGE_DELAY_MS = 1000
+// A fold runs this long after the first unfolded commit, or sooner once this many rows wait: small
+// folds keep each one short, since it shares the one connection with the commits.
+const FOLD_DELAY_MS = 1000
+const FOLD_ROWS = 4000
 
 export class Writer extends EventEmitter {
   #db: Database | null
@@ -29,11 +34,14 @@ export class Writer extends EventEmitter {
   #waiters: Array<(r: CommitResult) => void> = []
   #flushing: Promise<void> | null = null
   #scheduled = false
-  #tombstones = false
-  #purgeTimer: NodeJS.Timeout | null = null
+  // Commits are numbered from the start of the process: the store opens with an empty log (it is folded at open).
+  #seq = 0
+  #unfolded = 0
+  #foldTimer: NodeJS.Timeout | null = null
+  #folding: Promise<void> | null = null
   #error: Error | null = null
-  /** Statements and rows committed since start: the benchmark reads these to show the batching. */
-  readonly stats = { commits: 0, rows: 0 }
+  /** Statements and rows committed, and folds run, since start: the benchmark reads these to show the batching. */
+  readonly stats = { commits: 0, rows: 0, folds: 0 }
 
   constructor (db: Database | null, error: Error | null = null) {
     super()
@@ -87,11 +95,11 @@ export class Writer extends EventEmitter {
       try {
         if (this.#db === null || this.#error !== null) throw this.#error ?? new Error('store not opened')
         const entries = [...batch.values()]
-        const { values, types } = entryListParams(entries)
-        await this.#db.run(UPSERT, values, types)
+        const { values, types } = entryListParams(++this.#seq, entries)
+        await this.#db.run(APPEND, values, types)
         this.stats.commits++
         this.stats.rows += entries.length
-        if (entries.some((e) => e.value === null)) this.#schedulePurge()
+        this.#scheduleFold(entries.length)
       } catch (err) {
         // Keep the batch: entries staged since take precedence, the rest are stored when the store is back.
         for (const [k, e] of batch) if (!this.#pending.has(k)) this.#pending.set(k, e)
@@ -107,14 +115,30 @@ export class Writer extends EventEmitter {
     for (const w of waiters) w({ mode })
   }
 
-  #schedulePurge (): void {
-    this.#tombstones = true
-    if (this.#purgeTimer !== null) return
-    this.#purgeTimer = setTimeout(() => {
-      this.#purgeTimer = null
-      void this.purgeTombstones().catch((err) => this.emit('purge-error', err))
-    }, PURGE_DELAY_MS)
-    this.#purgeTimer.unref()
+  #scheduleFold (rows: number): void {
+    this.#unfolded += rows
+    if (this.#unfolded >= FOLD_ROWS) {
+      void this.fold()
+      return
+    }
+    if (this.#foldTimer !== null) return
+    this.#foldTimer = setTimeout(() => { void this.fold() }, FOLD_DELAY_MS)
+    this.#foldTimer.unref()
+  }
+
+  /** Folds the log into the snapshot (one at a time); a failed fold is reported and retried with the next one. */
+  fold (): Promise<void> {
+    if (this.#foldTimer !== null) clearTimeout(this.#foldTimer)
+    this.#foldTimer = null
+    if (this.#folding !== null) return this.#folding
+    const db = this.#db
+    if (db === null || this.#error !== null || this.#unfolded === 0) return Promise.resolve()
+    this.#unfolded = 0
+    this.#folding = foldLog(db)
+      .then(() => { this.stats.folds++ })
+      .catch((err: unknown) => { this.#unfolded++; this.emit('fold-error', err) })
+      .finally(() => { this.#folding = null })
+    return this.#folding
   }
 
   /** Starts writing to a store that opened late; everything staged meanwhile goes out in the next commit. */
@@ -133,19 +157,11 @@ export class Writer extends EventEmitter {
     await this.commit().catch(() => { this.#error ??= error })
   }
 
-  /** Deletes tombstoned rows so emptied groups leave nothing behind. */
-  async purgeTombstones (): Promise<void> {
-    if (!this.#tombstones || this.#db === null || this.#error !== null) return
-    this.#tombstones = false
-    await this.#db.run('DELETE FROM entries WHERE value IS NULL')
-  }
-
-  /** Waits for in-flight and staged writes, then purges: used on shutdown before the checkpoint. */
+  /** Waits for in-flight and staged writes, then folds: used on shutdown, so the closed file holds a snapshot and an empty log. */
   async drain (): Promise<void> {
     if (this.#pending.size > 0 || this.#waiters.length > 0) await this.commit()
     while (this.#flushing !== null) await this.#flushing
-    if (this.#purgeTimer !== null) clearTimeout(this.#purgeTimer)
-    this.#purgeTimer = null
-    await this.purgeTombstones()
+    await this.#folding
+    await this.fold()
   }
 }

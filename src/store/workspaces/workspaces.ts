@@ -259,7 +259,7 @@ export class Workspaces {
   }
 
   /** Keeps a running workspace alive (API §3): 404 unknown, 409 `not_running` once it finished or was reaped. */
-  async heartbeat (p: WorkspaceParams, runs: number | undefined): Promise<{ tracked: Tracked, store: CommitResult }> {
+  heartbeat (p: WorkspaceParams, runs: number | undefined): { tracked: Tracked, store: CommitResult } {
     const name = `${p.org}/${p.repo}/${p.leaf}`
     const current = this.#items.get(name)
     if (current === undefined) throw notFound(`workspace ${name}`)
@@ -269,10 +269,12 @@ export class Workspaces {
       throw new DomainError('not_running', `workspace ${name} is ${r.status}${why}`)
     }
     if (runs !== undefined && runs !== r.runs) throw staleRun(`heartbeat for run ${runs}, but the workspace is on run ${r.runs}`)
-    // No event and no status.json rewrite: heartbeats come every few seconds and change nothing but the lease.
+    // No event, no status.json rewrite and no commit: the lease clock restarts with the service (the
+    // reaper never looks further back than its own start), so a heartbeat on disk would never be read.
+    // Memory is the lease's only home; the stamp reaches the store with the workspace's next stored change.
     const tracked = track({ ...r, heartbeat_at: this.#clock().toISOString() })
-    this.#apply(name, tracked)
-    return { tracked, store: await this.#writer.commit() }
+    this.#apply(name, tracked, false)
+    return { tracked, store: { mode: this.#writer.mode } }
   }
 
   /**
@@ -303,7 +305,7 @@ export class Workspaces {
 
   /**
    * Replaces (or with undefined, deletes) one record in memory and, for a live change, stages every
-   * derived entry. Hydration (`live` false) stages nothing and leaves the name index to its caller.
+   * derived entry. Hydration and heartbeats (`live` false) stage nothing; hydration leaves the name index to its caller.
    */
   #apply (name: string, next: Tracked | undefined, live = true): void {
     const prev = this.#items.get(name)?.record
@@ -321,7 +323,9 @@ export class Workspaces {
     if (!live) return
     if (next !== undefined) this.deletions.clear(name, at)
     this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
-    this.#writer.stage(QUEUE_GROUP, name, rec?.status === 'queued' ? JSON.stringify(queueEntry(rec)) : null, at)
+    // A queue entry exists exactly while the record is queued: no tombstone for one that never existed.
+    if (rec?.status === 'queued') this.#writer.stage(QUEUE_GROUP, name, JSON.stringify(queueEntry(rec)), at)
+    else if (prev?.status === 'queued') this.#writer.stage(QUEUE_GROUP, name, null, at)
     for (const pool of new Set([prev?.pool, rec?.pool])) if (pool !== undefined) this.#snapshot(pool, at)
   }
 
