@@ -1,0 +1,25 @@
+/** The dashboard in a real browser: a change made over HTTP reaches the open page within a second. */
+import t from 'tap'
+import { launch } from './browser.js'
+import { startService } from './child.js'
+import { call, report, seed, text } from './ui-fleet.js'
+
+t.test('a PUT made over HTTP shows on the open page within a second, without a reload', async (t) => {
+  const s = await startService(t, { DATA_DIR: t.testdir() })
+  await seed(s)
+  const context = await launch(t)
+  const page = await context.newPage()
+  await page.goto(`${s.url}/ui`)
+  await page.locator('.link-state[data-state="live"]').waitFor()
+  t.equal(await text(page, '.count[data-status="running"]'), '2')
+  await page.evaluate(() => { (window as unknown as { marker: boolean }).marker = true })
+
+  await call(s, 'PUT', '/v1/workspaces/core/go-io/task-7', report('running', 'codex:gpt-5.4'))
+  await page.waitForFunction(() => document.querySelector('.count[data-status="running"]')?.textContent === '3', undefined, { timeout: 1000 })
+  t.match(await text(page, 'tr[data-pool="codex"]'), /3 \/ 3/, 'the pool row follows too')
+  t.ok(await page.evaluate(() => (window as unknown as { marker?: boolean }).marker), 'the same page: no reload')
+
+  await call(s, 'DELETE', '/v1/pools/codex/backoff')
+  await page.waitForFunction(() => !/left/.test(document.querySelector('tr[data-pool="codex"]')?.textContent ?? 'left'), undefined, { timeout: 1000 })
+  t.pass('a cleared backoff leaves the page within a second')
+})
