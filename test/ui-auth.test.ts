@@ -27,7 +27,7 @@ t.test('a read token sees no action; an admin token clears a backoff, which the 
   await reader.reload()
   await reader.locator('tr[data-pool="codex"]').waitFor()
   t.equal(await reader.getByLabel('Bearer token').count(), 0, 'the token is kept for the tab across a reload')
-  t.equal(await reader.evaluate(() => localStorage.length), 0, 'and never in localStorage')
+  t.equal(await reader.evaluate('localStorage.length'), 0, 'and never in localStorage')
 
   const admin = await context.newPage()
   await admin.goto(`${s.url}/ui`)
@@ -47,10 +47,10 @@ t.test('a read token sees no action; an admin token clears a backoff, which the 
   t.match(await text(admin, '.answer'), /DELETE \/v1\/pools\/codex\/backoff → HTTP 200/, 'the page shows what the server answered')
   const pool = await call(s, 'GET', '/v1/pools/codex', undefined, ADMIN) as { backoff_until: unknown, admissible: boolean }
   t.equal(pool.backoff_until, null, 'the API confirms the backoff is gone')
-  await admin.waitForFunction(() => !/left/.test(document.querySelector('tr[data-pool="codex"]')?.textContent ?? 'left'))
+  await admin.locator('tr[data-pool="codex"]', { hasNotText: 'left' }).waitFor()
   const events = await call(s, 'GET', '/v1/events/log?type=backoff&limit=1', undefined, ADMIN) as { items: Array<{ data: { action: string, by: string } }> }
   t.match(events.items[0]?.data, { action: 'cleared', by: /^token:/ }, 'recorded under the admin token\'s fingerprint')
   // The reader's open page learns of the change too, and still offers nothing.
-  await reader.waitForFunction(() => !/left/.test(document.querySelector('tr[data-pool="codex"]')?.textContent ?? 'left'))
+  await reader.locator('tr[data-pool="codex"]', { hasNotText: 'left' }).waitFor()
   t.equal(await reader.locator('button.action').count(), 0)
 })

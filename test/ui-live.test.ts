@@ -12,14 +12,14 @@ t.test('a PUT made over HTTP shows on the open page within a second, without a r
   await page.goto(`${s.url}/ui`)
   await page.locator('.link-state[data-state="live"]').waitFor()
   t.equal(await text(page, '.count[data-status="running"]'), '2')
-  await page.evaluate(() => { (window as unknown as { marker: boolean }).marker = true })
+  await page.evaluate('window.marker = true')
 
   await call(s, 'PUT', '/v1/workspaces/core/go-io/task-7', report('running', 'codex:gpt-5.4'))
-  await page.waitForFunction(() => document.querySelector('.count[data-status="running"]')?.textContent === '3', undefined, { timeout: 1000 })
+  await page.locator('.count[data-status="running"]', { hasText: /^3$/ }).waitFor({ timeout: 1000 })
   t.match(await text(page, 'tr[data-pool="codex"]'), /3 \/ 3/, 'the pool row follows too')
-  t.ok(await page.evaluate(() => (window as unknown as { marker?: boolean }).marker), 'the same page: no reload')
+  t.equal(await page.evaluate('window.marker'), true, 'the same page: no reload')
 
   await call(s, 'DELETE', '/v1/pools/codex/backoff')
-  await page.waitForFunction(() => !/left/.test(document.querySelector('tr[data-pool="codex"]')?.textContent ?? 'left'), undefined, { timeout: 1000 })
+  await page.locator('tr[data-pool="codex"]', { hasNotText: 'left' }).waitFor({ timeout: 1000 })
   t.pass('a cleared backoff leaves the page within a second')
 })

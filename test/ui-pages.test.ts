@@ -36,7 +36,7 @@ t.test('every page shows the seeded fleet, at laptop and phone widths, with noth
   t.equal(await text(page, '.count[data-status="blocked"]'), '1')
   t.match(await text(page, '.blocked'), /core\/api\/task-9.*which staging DB\?/)
   await page.getByText('Dead letters').first().waitFor()
-  await page.waitForFunction(() => document.querySelector('[data-fact="dead"]')?.textContent === '1')
+  await page.locator('[data-fact="dead"]', { hasText: /^1$/ }).waitFor()
   t.match(await text(page, 'main'), /Store: ok/)
   t.match(await text(page, 'main'), /Hydrated/)
   await page.locator('.chart canvas').nth(1).waitFor()
@@ -50,7 +50,7 @@ t.test('every page shows the seeded fleet, at laptop and phone widths, with noth
   t.equal(await page.locator('table.workspaces tbody tr').count(), 5)
   await page.getByLabel('Status').selectOption('blocked')
   await page.getByRole('button', { name: 'Filter' }).click()
-  await page.waitForFunction(() => document.querySelectorAll('table.workspaces tbody tr').length === 1)
+  await page.locator('table.workspaces tbody tr').nth(1).waitFor({ state: 'detached' })
   t.equal(await page.locator('table.workspaces tbody tr').getAttribute('data-name'), 'core/api/task-9')
   t.match(page.url(), /#\/workspaces\?status=blocked/, 'the filter is in the URL')
   await page.screenshot({ path: join(shots, 'workspaces.png'), fullPage: true })
@@ -71,7 +71,7 @@ t.test('every page shows the seeded fleet, at laptop and phone widths, with noth
   await page.locator('tr[data-type="backoff"]').waitFor()
   t.ok(await page.locator('tr[data-type="workspace"]').count() > 0)
   await page.getByLabel('workspace').uncheck()
-  await page.waitForFunction(() => document.querySelectorAll('tr[data-type="workspace"]').length === 0)
+  await page.locator('tr[data-type="workspace"]').first().waitFor({ state: 'detached' })
   t.ok(await page.locator('tr[data-type="backoff"]').count() > 0, 'the other types stay')
   await page.getByLabel('workspace').check()
   await page.locator('tr[data-type="workspace"]').first().waitFor()
@@ -98,11 +98,12 @@ t.test('every page shows the seeded fleet, at laptop and phone widths, with noth
   await phone.goto(`${s.url}/ui`)
   await phone.locator('.chart canvas').nth(1).waitFor()
   // Names whatever sticks out, so a failure says where to look.
-  const wide = await phone.evaluate(() => [...document.querySelectorAll('body *')]
+  // (Strings, not functions: they run in the page, and the tests are type-checked without the DOM's types.)
+  const wide = await phone.evaluate(`[...document.querySelectorAll('body *')]
     .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && el.parentElement?.closest('.scroll') == null)
-    .map((el) => `${el.tagName.toLowerCase()}.${el.className}`))
+    .map((el) => el.tagName.toLowerCase() + '.' + el.className)`)
   t.same(wide, [], 'nothing but a table in its scroll box is wider than a 390 px screen')
-  const [scroll, client] = await phone.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth])
+  const [scroll, client] = await phone.evaluate<number[]>('[document.documentElement.scrollWidth, document.documentElement.clientWidth]')
   t.ok(scroll !== undefined && client !== undefined && scroll <= client, `no sideways scrolling (${scroll} ≤ ${client})`)
   await phone.screenshot({ path: join(shots, 'overview-phone.png'), fullPage: true })
 

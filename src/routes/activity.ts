@@ -4,8 +4,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { DomainError } from '../store/errors.js'
-import { eventStore, finishedPerHour, runningSeries } from '../store/event-queries.js'
+import { DomainError } from '../store/core/errors.js'
+import { eventStore, finishedPerHour, runningSeries } from '../store/events/queries.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 
 const HOUR_MS = 3_600_000

@@ -1,9 +1,9 @@
 /** `GET /v1/events/log`: the stored event log as a JSON page, newest first: a workspace's history, the backlog of a live tail. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { decodeCursor, encodeCursor } from '../store/cursor.js'
-import { eventStore, readEventPage } from '../store/event-queries.js'
-import type { EventType } from '../store/events.js'
+import { decodeCursor, encodeCursor } from '../store/core/cursor.js'
+import { eventStore, readEventPage } from '../store/events/queries.js'
+import type { EventType } from '../store/events/model.js'
 import { TypeFilter } from './events.js'
 import { AUTH_RESPONSES, ListQuery, Page, problem } from './schemas.js'
 

@@ -3,10 +3,11 @@
  * how many workspaces ran per pool over time, and how many runs finished per hour by outcome. The log is the
  * only record of the past the service keeps, so the series are derived from it by DuckDB SQL, not sampled.
  */
-import type { Database } from './database.js'
-import { storeUnavailable } from './errors.js'
-import { EVENT_GROUP, type ChangeEvent, type EventType } from './events.js'
-import { toChangeEvent } from './rows.js'
+import type { Database } from '../core/database.js'
+import { storeUnavailable } from '../core/errors.js'
+import { toChangeEvent } from './event-store.js'
+import { EVENT_GROUP } from './events.js'
+import type { ChangeEvent, EventType } from './model.js'
 
 /** The store to read the log from; a 503 while it is not open (degraded), since memory keeps only the newest events. */
 export function eventStore (db: Database | null): Database {
