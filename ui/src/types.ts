@@ -1,19 +1,9 @@
 /** The shapes of the service's answers the pages read (see /openapi.json for the full ones). */
 
-export interface Pool {
-  pool: string
-  running: number
-  tracked: number
-  limit: number | null
-  model_limits: Record<string, number>
-  running_by_model: Record<string, number>
-  backoff_until: string | null
-  backoff_reason: string | null
-  fail_count: number
-  daily: { started: number, limit: number | null, resets_at: string }
-  admissible: boolean
-  reasons: string[]
-}
+// Where the service has a type for an answer, the page uses it, so the two cannot drift apart. Type-only:
+// nothing of the server ends up in the bundle.
+export type { PoolView as Pool } from '../../src/store/pools/pools.js'
+export type { FinishedHour } from '../../src/store/events/queries.js'
 
 export interface Status {
   total: number
@@ -88,15 +78,6 @@ export interface PoolSeries {
   times: string[]
   step_s: number
   pools: Record<string, number[]>
-}
-
-export interface FinishedHour {
-  hour: string
-  count: number
-  completed: number
-  failed: number
-  reaped: number
-  other: number
 }
 
 export interface JournalRow {
