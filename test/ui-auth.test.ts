@@ -4,6 +4,9 @@ import { launch } from './browser.js'
 import { startService } from './child.js'
 import { ADMIN, READER, call, seed, text } from './ui-fleet.js'
 
+// A browser, a service and its seeding take tens of seconds on a busy 2-core machine: more than the default per file.
+t.setTimeout(300_000)
+
 t.test('a read token sees no action; an admin token clears a backoff, which the API confirms', async (t) => {
   const s = await startService(t, { DATA_DIR: t.testdir(), AUTH_TOKENS: `${READER}:read,${ADMIN}:admin` })
   await seed(s, ADMIN)

@@ -4,6 +4,9 @@ import { launch } from './browser.js'
 import { startService } from './child.js'
 import { call, report, seed, text } from './ui-fleet.js'
 
+// A browser, a service and its seeding take tens of seconds on a busy 2-core machine: more than the default per file.
+t.setTimeout(300_000)
+
 t.test('a PUT made over HTTP shows on the open page within a second, without a reload', async (t) => {
   const s = await startService(t, { DATA_DIR: t.testdir() })
   await seed(s)

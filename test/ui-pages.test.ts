@@ -5,6 +5,9 @@ import { launch, watchedPage } from './browser.js'
 import { startService } from './child.js'
 import { call, refusingUpstream, seed, text } from './ui-fleet.js'
 
+// A browser, a service and its seeding take tens of seconds on a busy 2-core machine: more than the default per file.
+t.setTimeout(300_000)
+
 t.test('every page shows the seeded fleet, at laptop and phone widths, with nothing fetched from elsewhere', async (t) => {
   // The data folder and the screenshots in it are kept after the run (under .tap/fixtures/) for a person to look at.
   t.saveFixture = true

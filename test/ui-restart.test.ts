@@ -4,6 +4,9 @@ import { freePort, launch } from './browser.js'
 import { startService } from './child.js'
 import { call, report, seed } from './ui-fleet.js'
 
+// A browser, a service and its seeding take tens of seconds on a busy 2-core machine: more than the default per file.
+t.setTimeout(300_000)
+
 t.test('the page reconnects after the service restarts and misses nothing', async (t) => {
   const dataDir = t.testdir()
   const env = { DATA_DIR: dataDir, PORT: String(await freePort()) }
