@@ -47,8 +47,11 @@ t.test('the event log pages stored events newest first, by subject and type', as
   const backoffs = (await app.inject({ url: '/v1/events/log?type=backoff,config' })).json()
   t.same(backoffs.items.map((e: { type: string, subject: string }) => [e.type, e.subject]), [['backoff', 'codex']])
 
-  const bad = await app.inject({ url: '/v1/events/log?type=nope' })
-  t.equal(bad.statusCode, 400)
+  for (const q of ['type=nope', 'subject=%zz', 'subject=../x', 'limit=0']) {
+    const bad = await app.inject({ url: `/v1/events/log?${q}` })
+    t.equal(bad.statusCode, 400, q)
+    t.equal(bad.json().code, 'validation_failed', q)
+  }
   t.equal((await app.inject({ url: '/v1/events/log?cursor=xyz' })).json().code, 'invalid_cursor')
 })
 

@@ -7,6 +7,9 @@ import type { EventType } from '../store/events/model.js'
 import { TypeFilter } from './events.js'
 import { AUTH_RESPONSES, ListQuery, Page, problem } from './schemas.js'
 
+// What events are about: workspace, pool and buffer names, sync item ids (`sq_…`), `agents` for the configuration.
+const SUBJECT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:/_-]{0,299}$'
+
 const EventSchema = Type.Object({
   id: Type.Integer({ description: 'The event id; it only grows, across restarts.' }),
   type: Type.String(),
@@ -25,7 +28,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The events the store keeps (the newest `EVENT_RETENTION`), as a page. Events whose commit is still in flight are not listed yet; `GET /v1/events` streams them.',
       querystring: Type.Object({
         type: TypeFilter,
-        subject: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'Only events about this subject, e.g. a workspace `core/go-io/task-5`.' })),
+        subject: Type.Optional(Type.String({ pattern: SUBJECT_PATTERN, description: 'Only events about this subject, e.g. a workspace `core/go-io/task-5`.' })),
         ...ListQuery
       }, { additionalProperties: false }),
       response: { 200: Page(EventSchema), 400: problem('An unknown event type, a bad limit or cursor.'), ...AUTH_RESPONSES, 503: problem('The store is not open.') }
