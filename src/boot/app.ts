@@ -25,6 +25,10 @@ import recoveryRoutes from '../routes/recovery.js'
 import statusRoutes from '../routes/status.js'
 import syncRoutes from '../routes/sync.js'
 import workspaceRoutes from '../routes/workspaces.js'
+import activityRoutes from '../routes/activity.js'
+import eventLogRoutes from '../routes/event-log.js'
+import uiRoutes from '../routes/ui.js'
+import whoamiRoutes from '../routes/whoami.js'
 
 export interface AppOptions {
   /** The time source; tests inject one to cross leases, resets and backoffs without sleeping. */
@@ -107,5 +111,10 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(bufferRoutes)
   await app.register(journalRoutes)
   await app.register(eventRoutes)
+  // The dashboard and the reads it needs.
+  await app.register(whoamiRoutes)
+  await app.register(eventLogRoutes)
+  await app.register(activityRoutes)
+  await app.register(uiRoutes)
   return app
 }

@@ -13,6 +13,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who made the request, for the audit trail: a token fingerprint, or `open` when no tokens are configured. */
     caller: string
+    /** The scope the caller's token grants (`admin` when no tokens are configured); null until auth ran or on open routes. */
+    scope: Scope | null
   }
 }
 
@@ -26,6 +28,7 @@ async function auth (app: FastifyInstance, { tokens }: AuthOptions): Promise<voi
   // Comparing fixed-length digests with timingSafeEqual, over every token, keeps the time independent of the guess.
   const known = [...tokens].map(([token, scope]) => ({ hash: digest(token), scope, caller: `token:${digest(token).toString('hex').slice(0, 8)}` }))
   app.decorateRequest('caller', 'anonymous')
+  app.decorateRequest('scope', null)
 
   // The scope a route declares is also its OpenAPI security requirement (the role names OpenAPI 3.1
   // allows for bearer schemes), so the document and the check can never disagree.
@@ -39,6 +42,7 @@ async function auth (app: FastifyInstance, { tokens }: AuthOptions): Promise<voi
     if (needed === undefined) return
     if (known.length === 0) {
       request.caller = 'open'
+      request.scope = 'admin'
       return
     }
     const header = request.headers.authorization
@@ -58,6 +62,7 @@ async function auth (app: FastifyInstance, { tokens }: AuthOptions): Promise<voi
       return sendProblem(reply, 'forbidden', `this route needs the ${needed} scope; the token has ${found.scope}`)
     }
     request.caller = found.caller
+    request.scope = found.scope
   })
 }
 

@@ -7,6 +7,11 @@ import { EventStream } from './event-stream.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 
 const TYPE_NAME = `(${EVENT_TYPES.join('|')})`
+/** `?type=a,b`: only these event types (the stream and the stored log take the same filter). */
+export const TypeFilter = Type.Optional(Type.String({
+  pattern: `^${TYPE_NAME}(,${TYPE_NAME})*$`,
+  description: `Only these event types, comma-separated: ${EVENT_TYPES.join(', ')}. All when absent.`
+}))
 const EventId = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description })
 
 const DESCRIPTION = [
@@ -58,10 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Every change as server-sent events, with Last-Event-ID replay',
       description: DESCRIPTION,
       querystring: Type.Object({
-        type: Type.Optional(Type.String({
-          pattern: `^${TYPE_NAME}(,${TYPE_NAME})*$`,
-          description: `Only these event types, comma-separated: ${EVENT_TYPES.join(', ')}. All when absent.`
-        })),
+        type: TypeFilter,
         last_event_id: Type.Optional(EventId('Replay the events after this id; the `Last-Event-ID` header wins when both are sent.'))
       }, { additionalProperties: false }),
       headers: Type.Object({

@@ -26,6 +26,6 @@ export async function pruneEvents (db: Database, keep: number): Promise<number> 
 }
 
 /** A row of `SELECT value FROM entries WHERE grp = 'event'` as the event it records. */
-function toChangeEvent (row: readonly unknown[]): ChangeEvent {
+export function toChangeEvent (row: readonly unknown[]): ChangeEvent {
   return JSON.parse(String(row[0])) as ChangeEvent
 }
