@@ -28,7 +28,8 @@ const EnvSchema = Type.Object({
   STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 }),
   EVENT_RETENTION: Type.Integer({ minimum: 1, default: 100000 }),
   SSE_KEEPALIVE_S: Type.Integer({ minimum: 1, default: 15 }),
-  SSE_QUEUE_MAX: Type.Integer({ minimum: 1, default: 1000 })
+  SSE_QUEUE_MAX: Type.Integer({ minimum: 1, default: 1000 }),
+  CLAIM_WAITERS_MAX: Type.Integer({ minimum: 0, default: 1000 })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -61,6 +62,8 @@ export interface Config {
   sseKeepaliveS: number
   /** Events a stream client may fall behind by before it is disconnected (it reconnects with Last-Event-ID). */
   sseQueueMax: number
+  /** Claims that may wait (`wait_s`) at once; one more is 503 `too_many_waiters`. */
+  claimWaitersMax: number
 }
 
 declare module 'fastify' {
@@ -115,7 +118,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     storeRetryS: env.STORE_RETRY_S,
     eventRetention: env.EVENT_RETENTION,
     sseKeepaliveS: env.SSE_KEEPALIVE_S,
-    sseQueueMax: env.SSE_QUEUE_MAX
+    sseQueueMax: env.SSE_QUEUE_MAX,
+    claimWaitersMax: env.CLAIM_WAITERS_MAX
   })
 }
 
