@@ -1,0 +1,71 @@
+/** The real `agent-state` command (built `dist/cli/main.js`) as a child process, for the CLI tests. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Test } from 'tap'
+
+const CLI = 'dist/cli/main.js'
+
+export interface Cli {
+  proc: ChildProcess
+  /** Exit code, or the signal's name. */
+  exited: Promise<number | string>
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Starts `agent-state <args>` against `url`; killed at teardown if still running. */
+export function cli (t: Test, url: string, args: string[], env: Record<string, string> = {}): Cli {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does)`)
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', AGENT_STATE_URL: url, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  t.teardown(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    await exited
+  })
+  return { proc, exited, get stdout () { return stdout }, get stderr () { return stderr } }
+}
+
+/** Runs `agent-state <args>` to its end. */
+export async function cliDone (t: Test, url: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | string, stdout: string, stderr: string }> {
+  const c = cli(t, url, args, env)
+  const code = await c.exited
+  return { code, stdout: c.stdout, stderr: c.stderr }
+}
+
+/** Polls `check` until it returns a value (not undefined), or fails after `ms`. */
+export async function until<T> (what: string, check: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const got = await check()
+    if (got !== undefined) return got
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(25)
+  }
+}
+
+/** GET a JSON answer from the service, or undefined on any failure (the service may be down on purpose). */
+export async function getJson (url: string): Promise<any> {
+  try {
+    const res = await fetch(url)
+    return await res.json()
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A shell command for `run`: writes its PID to `$DIR/<tag>.pid` (the shell is the process run spawns), waits for
+ * `$DIR/<tag>.go`, then exits with `code`; a SIGTERM is noted in `$DIR/<tag>.term` and exits 7.
+ */
+export function child (dir: string, tag: string, code = 0): string[] {
+  const f = `${dir}/${tag}`
+  return ['sh', '-c', `trap 'echo TERM > ${f}.term; exit 7' TERM; echo $$ > ${f}.pid; while [ ! -f ${f}.go ]; do sleep 0.05; done; exit ${code}`]
+}
