@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { startService } from './child.js'
 import { child, cli, getJson, until } from './cli.js'
-import { processStartMs } from '../src/store/liveness.js'
+import { processStartMs } from '../src/store/reaper/liveness.js'
 
 // Short leases so "past several leases" takes seconds; the reaper looks every second.
 const FAST = { LEASE_S: '2', REAPER_INTERVAL_S: '1' }

@@ -2,7 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { checkExposure, ConfigError, loadConfig } from './config.js'
-import { StoreLockedError } from '../store/database.js'
+import { StoreLockedError } from '../store/core/database.js'
 
 async function main (): Promise<void> {
   const config = loadConfig()

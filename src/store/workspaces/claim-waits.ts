@@ -6,9 +6,10 @@
  * configuration) records an event, so the event log is the wake-up signal: no timer polls the queue. Waiters are
  * tried in arrival order, and each try is the ordinary atomic claim, so waiting never lets a claim past a limit.
  */
-import { DomainError } from './errors.js'
-import type { ChangeEvent, EventLog } from './events.js'
-import type { Pools } from './pools.js'
+import { DomainError } from '../core/errors.js'
+import type { EventLog } from '../events/events.js'
+import type { ChangeEvent } from '../events/model.js'
+import type { Pools } from '../pools/pools.js'
 import type { ClaimRequest, Queue, QueueItem } from './queue.js'
 
 type Claimed = Awaited<ReturnType<Queue['claim']>>
