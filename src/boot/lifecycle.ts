@@ -55,6 +55,8 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
       }
     })
     pools.sweep(clock())
+    // Hydration can take seconds on a big volume: no lease runs out before the service could hear from its agents.
+    reaper.restartLeaseClock()
     report.reaped = await recovery.step('reap', () => reaper.run())
     await recovery.step('commit', () => writer.commit())
 
@@ -64,6 +66,9 @@ async function lifecycle (app: FastifyInstance, { config }: { config: Config }):
     }, config.reaperIntervalS * 1000)
     interval.unref()
   })
+
+  // Agents could not heartbeat while the service started: their leases count from when it listens.
+  app.addHook('onListen', async () => reaper.restartLeaseClock())
 
   app.addHook('preClose', async () => {
     if (interval !== null) clearInterval(interval)

@@ -27,7 +27,7 @@ export class Reaper {
   readonly #log: Logger
   // The lease clock starts no earlier than this service's start: agents cannot heartbeat a service that
   // is down, so restarting it never fails a healthy agent.
-  readonly #startedAt: number
+  #startedAt: number
   #running: Promise<ReapedGhost[]> | null = null
 
   constructor (deps: { workspaces: Workspaces, writer: Writer, clock: () => Date, log: Logger }, opts: ReaperOptions) {
@@ -40,6 +40,9 @@ export class Reaper {
   }
 
   get leaseS (): number { return this.#opts.leaseS }
+
+  /** Restarts the lease clock once the service accepts requests: a slow start-up must not eat an agent's lease (API §8). */
+  restartLeaseClock (): void { this.#startedAt = this.#clock().getTime() }
 
   #isLocal (r: Workspace): boolean {
     return r.host === undefined || r.host === this.#opts.hostname
