@@ -1,6 +1,6 @@
 /** The real `agent-state` command (built `dist/cli/main.js`) as a child process, for the CLI tests. */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 
@@ -68,4 +68,30 @@ export async function getJson (url: string): Promise<any> {
 export function child (dir: string, tag: string, code = 0): string[] {
   const f = `${dir}/${tag}`
   return ['sh', '-c', `trap 'echo TERM > ${f}.term; exit 7' TERM; echo $$ > ${f}.pid; while [ ! -f ${f}.go ]; do sleep 0.05; done; exit ${code}`]
+}
+
+// Short leases so "past several leases" takes seconds; the reaper looks every second.
+export const FAST = { LEASE_S: '2', REAPER_INTERVAL_S: '1' }
+export const AGENT = ['--agent', 'codex:gpt-5.4']
+
+/** The PID a `child()` command wrote, once it has. */
+export const pidOf = (dir: string, tag: string) => until(`${tag}'s pid`, () => {
+  try { return Number(readFileSync(`${dir}/${tag}.pid`, 'utf8')) || undefined } catch { return undefined }
+})
+/** Lets a `child()` command end. */
+export const go = (dir: string, tag: string) => writeFileSync(`${dir}/${tag}.go`, '')
+export const record = (url: string, name: string) => getJson(`${url}/v1/workspaces/${name}`)
+/** Waits until the run's report is stored and a heartbeat came after it (commits are in order, so the report is durable). */
+export const beating = (url: string, name: string) => until(`a heartbeat of ${name}`, async () => {
+  const r = await record(url, name)
+  return r?.pid !== undefined && r.heartbeat_at !== r.updated_at ? r : undefined
+})
+
+/** Lets a `child()` command end with 0 and checks the runner exits 0 and the run is `completed`, never reaped. */
+export async function completes (t: Test, runner: Cli, dir: string, url: string, name: string): Promise<void> {
+  go(dir, 'a')
+  t.equal(await runner.exited, 0)
+  const done = await record(url, name)
+  t.match(done, { status: 'completed', runs: 1 })
+  t.notOk('reaped' in done, 'never reaped')
 }

@@ -27,10 +27,10 @@ function onePositional (positionals: string[], what: string): string {
   return positionals[0] as string
 }
 
-const format = (conn: Connection) => conn.json ? 'json' as const : 'text' as const
-const parseAs = (conn: Connection) => conn.json ? 'json' as const : 'text' as const
+/** What to ask the service for: its text table, or JSON under --json (the `format` query and openapi-fetch's `parseAs` alike). */
+const asked = (conn: Connection) => conn.json ? 'json' as const : 'text' as const
 
-/** Prints an answer asked for as `format(conn)`: the service's text table, or JSON under --json. */
+/** Prints an answer asked for as `asked(conn)`: the service's text table, or JSON under --json. */
 function printAnswer (data: unknown): number {
   process.stdout.write(typeof data === 'string' ? data : JSON.stringify(data, null, 2) + '\n')
   return EXIT.ok
@@ -43,7 +43,7 @@ const status: Command = {
     const { values, positionals } = parse(args, {})
     noPositionals(positionals)
     const conn = connect(values)
-    const { data } = await ok(conn.client.GET('/v1/status', { params: { query: { format: format(conn) } }, parseAs: parseAs(conn) }), conn.url)
+    const { data } = await ok(conn.client.GET('/v1/status', { params: { query: { format: asked(conn) } }, parseAs: asked(conn) }), conn.url)
     return printAnswer(data)
   }
 }
@@ -66,8 +66,8 @@ agent-state workspaces <org/repo/leaf>`,
     const { status, pool, agent, org, repo, cursor } = values
     const limit = values.limit === undefined ? undefined : Number(values.limit)
     // The service validates every filter; a bad one comes back as a problem line.
-    const query = { status, pool, agent, org, repo, cursor, limit, format: format(conn) } as Record<string, unknown>
-    const { data } = await ok(conn.client.GET('/v1/workspaces', { params: { query }, parseAs: parseAs(conn) }), conn.url)
+    const query = { status, pool, agent, org, repo, cursor, limit, format: asked(conn) } as Record<string, unknown>
+    const { data } = await ok(conn.client.GET('/v1/workspaces', { params: { query }, parseAs: asked(conn) }), conn.url)
     return printAnswer(data)
   }
 }
@@ -84,7 +84,7 @@ const pools: Command = {
       print(conn, data, () => fieldsTable(data))
       return EXIT.ok
     }
-    const { data } = await ok(conn.client.GET('/v1/pools', { params: { query: { format: format(conn) } }, parseAs: parseAs(conn) }), conn.url)
+    const { data } = await ok(conn.client.GET('/v1/pools', { params: { query: { format: asked(conn) } }, parseAs: asked(conn) }), conn.url)
     return printAnswer(data)
   }
 }
@@ -96,8 +96,8 @@ const queue: Command = {
     const { values, positionals } = parse(args, { limit: { type: 'string' }, cursor: { type: 'string' } })
     noPositionals(positionals)
     const conn = connect(values)
-    const query = { cursor: values.cursor, limit: values.limit === undefined ? undefined : Number(values.limit), format: format(conn) }
-    const { data } = await ok(conn.client.GET('/v1/queue', { params: { query }, parseAs: parseAs(conn) }), conn.url)
+    const query = { cursor: values.cursor, limit: values.limit === undefined ? undefined : Number(values.limit), format: asked(conn) }
+    const { data } = await ok(conn.client.GET('/v1/queue', { params: { query }, parseAs: asked(conn) }), conn.url)
     return printAnswer(data)
   }
 }
