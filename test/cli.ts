@@ -1,8 +1,8 @@
 /** The real `agent-state` command (built `dist/cli/main.js`) as a child process, for the CLI tests. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
+import { until as untilHolds } from './helper.js'
 
 const CLI = 'dist/cli/main.js'
 
@@ -40,15 +40,11 @@ export async function cliDone (t: Test, url: string, args: string[], env: Record
   return { code, stdout: c.stdout, stderr: c.stderr }
 }
 
-/** Polls `check` until it returns a value (not undefined), or fails after `ms`. */
-export async function until<T> (what: string, check: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const got = await check()
-    if (got !== undefined) return got
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(25)
-  }
+/** Polls `check` until it returns a value (not undefined), and returns it (helper.ts's until, for values). */
+export async function until<T> (what: string, check: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
+  let got: T | undefined
+  await untilHolds(what, async () => (got = await check()) !== undefined, ms)
+  return got as T
 }
 
 /** GET a JSON answer from the service, or undefined on any failure (the service may be down on purpose). */

@@ -5,8 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { ChangeEvent } from '../store/events/model.js'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type GaugeConfiguration } from 'prom-client'
 import type { OrphanOutcome, ReapedGhost } from '../store/startup/report.js'
 
 declare module 'fastify' {
@@ -44,6 +43,9 @@ async function metrics (app: FastifyInstance): Promise<void> {
   const registry = new Registry()
   const registers = [registry]
 
+  /** A gauge in this app's registry, computed when scraped. */
+  const gauge = <L extends string>(config: GaugeConfiguration<L>) => new Gauge({ ...config, registers })
+
   const labelNames = ['method', 'route', 'status_code'] as const
   const requests = new Counter({ name: `${PREFIX}http_requests_total`, help: 'HTTP requests answered, by method, route pattern and status code.', labelNames, registers })
   const latency = new Histogram({ name: `${PREFIX}http_request_duration_seconds`, help: 'Time from receiving a request to the end of its answer, by method, route pattern and status code.', labelNames, buckets: LATENCY_BUCKETS, registers })
@@ -59,17 +61,15 @@ async function metrics (app: FastifyInstance): Promise<void> {
   for (const reason of REAP_REASONS) ghosts.inc({ reason }, 0)
   for (const outcome of ORPHAN_OUTCOMES) orphans.inc({ outcome }, 0)
   // Listening from registration on: the start-up steps run in onReady, later, so their events are counted too.
-  state.events.on('event', (e: ChangeEvent) => {
-    const data = e.data as { action?: string, reason?: string, outcome?: string }
-    if (e.type === 'workspace' && data.action === 'reaped' && data.reason !== undefined) ghosts.inc({ reason: data.reason })
-    if (e.type === 'buffer' && data.action === 'recovered' && data.outcome !== undefined) orphans.inc({ outcome: data.outcome })
+  state.events.on('event', (e) => {
+    if (e.type === 'workspace' && e.data.action === 'reaped') ghosts.inc({ reason: e.data.reason })
+    if (e.type === 'buffer' && e.data.action === 'recovered') orphans.inc({ outcome: e.data.outcome })
   })
 
-  new Gauge({
+  gauge({
     name: `${PREFIX}workspaces`,
     help: 'Tracked workspaces by status.',
     labelNames: ['status'],
-    registers,
     collect () {
       for (const [status, n] of Object.entries(state.workspaces.summary().by_status)) this.set({ status }, n)
     }
@@ -80,11 +80,10 @@ async function metrics (app: FastifyInstance): Promise<void> {
     return state.pools.names().map((pool) => state.pools.view(pool, now))
   }
   /** A per-pool gauge; reset at each scrape so a pool that is gone leaves no stale series. */
-  const poolGauge = (name: string, help: string, value: (v: ReturnType<typeof poolViews>[number]) => number | null) => new Gauge({
+  const poolGauge = (name: string, help: string, value: (v: ReturnType<typeof poolViews>[number]) => number | null) => gauge({
     name: `${PREFIX}${name}`,
     help,
     labelNames: ['pool'],
-    registers,
     collect () {
       this.reset()
       for (const v of poolViews()) {
@@ -99,22 +98,19 @@ async function metrics (app: FastifyInstance): Promise<void> {
   poolGauge('pool_backoff_active', '1 while the pool is backed off, else 0.', (v) => v.backoff_until === null ? 0 : 1)
   poolGauge('pool_fail_count', 'Fast failures in a row counting towards an automatic backoff.', (v) => v.fail_count)
 
-  new Gauge({
+  gauge({
     name: `${PREFIX}sync_queue_depth`,
     help: 'Dispatch reports waiting in the sync outbox.',
-    registers,
     collect () { this.set(app.sync.queue.status().queued) }
   })
-  new Gauge({
+  gauge({
     name: `${PREFIX}sync_dead_letters`,
     help: 'Dispatch reports that ran out of attempts and wait for a replay or a drop.',
-    registers,
     collect () { this.set(app.sync.queue.status().dead) }
   })
-  new Gauge({
+  gauge({
     name: `${PREFIX}store_up`,
     help: '1 while the DuckDB store takes writes, 0 while degraded (serving from memory).',
-    registers,
     collect () { this.set(state.writer.mode === 'ok' ? 1 : 0) }
   })
 

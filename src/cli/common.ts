@@ -19,7 +19,11 @@ export const EXIT = {
 export class UsageError extends Error {}
 
 export class ProblemError extends Error {
-  constructor (readonly problem: Problem) { super(problemLine(problem)) }
+  readonly problem: Problem
+  constructor (problem: Problem) {
+    super(problemLine(problem))
+    this.problem = problem
+  }
 }
 
 export class UnreachableError extends Error {}

@@ -54,8 +54,13 @@ const workspaces: Command = {
 agent-state workspaces <org/repo/leaf>`,
   async run (args) {
     const { values, positionals } = parse(args, {
-      status: { type: 'string' }, pool: { type: 'string' }, agent: { type: 'string' }, org: { type: 'string' },
-      repo: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' }
+      status: { type: 'string' },
+      pool: { type: 'string' },
+      agent: { type: 'string' },
+      org: { type: 'string' },
+      repo: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' }
     })
     const conn = connect(values)
     if (positionals.length > 0) {

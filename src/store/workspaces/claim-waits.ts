@@ -57,7 +57,7 @@ export class ClaimWaits {
     const now = await this.#queue.claim(req)
     if (now !== null || waitMs <= 0 || signal.aborted) return now
     if (this.#waiting.size >= this.#max) {
-      throw new DomainError(503, 'too_many_waiters', `${this.#max} claims are already waiting (CLAIM_WAITERS_MAX); retry, or claim without wait_s`)
+      throw new DomainError('too_many_waiters', `${this.#max} claims are already waiting (CLAIM_WAITERS_MAX); retry, or claim without wait_s`)
     }
     return await new Promise<Claimed>((resolve) => {
       const waiter: Waiter = {
