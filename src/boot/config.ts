@@ -42,7 +42,8 @@ const EnvSchema = Type.Object({
   BUFFER_MAX_BYTES: Type.Integer({ minimum: 1024, default: 8 * MIB }),
   JOURNAL_MAX_BYTES: Type.Integer({ minimum: MIB, default: 64 * MIB }),
   SYNC_QUEUE_MAX_ITEMS: Type.Integer({ minimum: 1, default: 10_000 }),
-  SYNC_QUEUE_MAX_BYTES: Type.Integer({ minimum: MIB, default: 64 * MIB })
+  SYNC_QUEUE_MAX_BYTES: Type.Integer({ minimum: MIB, default: 64 * MIB }),
+  CLAIM_WAITERS_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000 })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -77,6 +78,8 @@ export interface Config {
   sseQueueMax: number
   /** Bounds on what clients can create. */
   limits: Limits
+  /** Claims that may wait (`wait_s`) at once; one more is 503 `too_many_waiters`. */
+  claimWaitersMax: number
 }
 
 declare module 'fastify' {
@@ -146,7 +149,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
       journalBytes: env.JOURNAL_MAX_BYTES,
       syncItems: env.SYNC_QUEUE_MAX_ITEMS,
       syncBytes: env.SYNC_QUEUE_MAX_BYTES
-    })
+    }),
+    claimWaitersMax: env.CLAIM_WAITERS_MAX
   })
 }
 

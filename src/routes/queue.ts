@@ -1,6 +1,7 @@
 /** The queue in drain order with admission per entry, and the atomic claim (API §4). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
+import { ClaimWaits } from '../store/workspaces/claim-waits.js'
 import { decodeCursor, encodeCursor } from '../store/core/cursor.js'
 import { AUTH_RESPONSES, FormatQuery, ListQuery, orTextTable, problem } from './schemas.js'
 import { POOL_PATTERN, WorkspaceSchema } from '../store/workspaces/model.js'
@@ -22,15 +23,21 @@ function queueTable (page: Static<typeof QueuePage>): Table[] {
   }]
 }
 
+const MAX_WAIT_S = 60
+
 const ClaimBody = Type.Object({
   pool: Type.Optional(Type.String({ pattern: POOL_PATTERN, description: 'Only claim from this pool.' })),
   host: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Where the agent will run.' })),
   pid: Type.Optional(Type.Integer({ minimum: -1, maximum: 2147483647 })),
-  pid_started_at: Type.Optional(Type.String({ format: 'date-time' }))
+  pid_started_at: Type.Optional(Type.String({ format: 'date-time' })),
+  wait_s: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_S, description: `Long poll: when nothing is admissible, wait up to this many seconds (max ${MAX_WAIT_S}) and answer the moment something is. 0 or absent: answer at once.` }))
 }, { additionalProperties: false })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { queue } = app.state
+  const { queue, pools, events, clock } = app.state
+  const waits = new ClaimWaits({ queue, pools, events, clock }, app.config.claimWaitersMax)
+  // A waiting claim would hold shutdown for up to a minute: answer it 204 first.
+  app.addHook('preClose', async () => waits.close())
 
   app.get('/v1/queue', {
     config: { scope: 'read', table: queueTable },
@@ -64,17 +71,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'claimQueued',
       tags: ['pools'],
       summary: 'Atomically take the first admissible queued workspace and make it running',
-      description: 'The claimed workspace becomes `running` with `runs + 1`. Concurrent claims never get the same workspace and never push a pool past its limit. 204 when nothing is admissible.',
+      description: 'The claimed workspace becomes `running` with `runs + 1`. Concurrent claims never get the same workspace and never push a pool past its limit. 204 when nothing is admissible. With `wait_s`, the answer comes the moment a workspace becomes admissible (waiting claims are served in arrival order), or 204 once the wait is over; a client that disconnects stops waiting.',
       body: ClaimBody,
       response: {
         200: { ...WorkspaceSchema, description: 'The claimed workspace, now running.' },
         204: { type: 'null', description: 'Nothing is admissible now.' },
         400: problem('Invalid body.'),
-        ...AUTH_RESPONSES
+        ...AUTH_RESPONSES,
+        503: problem('`too_many_waiters`: `CLAIM_WAITERS_MAX` claims are already waiting.')
       }
     }
   }, async (request, reply) => {
-    const claimed = await queue.claim(request.body)
+    const { wait_s: waitS = 0, ...claim } = request.body
+    const left = new AbortController()
+    reply.raw.on('close', () => { if (!reply.raw.writableFinished) left.abort() })
+    if (request.raw.socket.destroyed) left.abort()
+    const claimed = await waits.claim(claim, waitS * 1000, left.signal)
     if (claimed === null) return reply.code(204).send(null)
     return reply.header('etag', claimed.tracked.etag).header('x-store', claimed.store.mode).type('application/json').send(claimed.tracked.json)
   })

@@ -35,7 +35,9 @@ export const PROBLEMS = {
   limit_reached: { status: 429, title: 'Too Many Requests' },
   internal: { status: 500, title: 'Internal Server Error' },
   store_unavailable: { status: 503, title: 'Service Unavailable' },
-  shutting_down: { status: 503, title: 'Service Unavailable' }
+  shutting_down: { status: 503, title: 'Service Unavailable' },
+  /** CLAIM_WAITERS_MAX claims are already waiting (long poll). */
+  too_many_waiters: { status: 503, title: 'Service Unavailable' }
 } as const satisfies Record<string, { status: number, title: string }>
 
 export type ProblemCode = keyof typeof PROBLEMS
