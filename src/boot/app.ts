@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import auth from './auth.js'
 import buffers, { type BuffersOptions } from './buffers.js'
 import errors, { sendProblem } from './errors.js'
+import history from './history.js'
 import { parseJsonBody } from './json-body.js'
 import openapi from './swagger.js'
 import lifecycle, { startupReport } from './lifecycle.js'
@@ -14,13 +15,16 @@ import store from './store.js'
 import sync from './sync.js'
 import bufferRoutes from '../routes/buffers.js'
 import textTables from './text-tables.js'
+import backupRoutes from '../routes/backups.js'
 import eventRoutes from '../routes/events.js'
+import exportRoutes from '../routes/export.js'
 import healthRoutes from '../routes/health.js'
 import journalRoutes from '../routes/journal.js'
 import metricsRoutes from '../routes/metrics.js'
 import poolRoutes from '../routes/pools.js'
 import queueRoutes from '../routes/queue.js'
 import recoveryRoutes from '../routes/recovery.js'
+import statsRoutes from '../routes/stats.js'
 import statusRoutes from '../routes/status.js'
 import syncRoutes from '../routes/sync.js'
 import workspaceRoutes from '../routes/workspaces.js'
@@ -88,6 +92,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   // After lifecycle: its onReady hydrates the store first; orphan recovery is the next start-up step.
   await app.register(buffers, { dataDir: config.dataDir, onJournalled: opts.onBufferJournalled })
   await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
+  await app.register(history, { config })
   await app.register(startupReport)
   // Before the routes: its onResponse hook times every one of them.
   await app.register(metrics)
@@ -102,5 +107,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(bufferRoutes)
   await app.register(journalRoutes)
   await app.register(eventRoutes)
+  await app.register(statsRoutes)
+  await app.register(exportRoutes)
+  await app.register(backupRoutes)
   return app
 }

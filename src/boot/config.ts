@@ -28,7 +28,11 @@ const EnvSchema = Type.Object({
   STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 }),
   EVENT_RETENTION: Type.Integer({ minimum: 1, default: 100000 }),
   SSE_KEEPALIVE_S: Type.Integer({ minimum: 1, default: 15 }),
-  SSE_QUEUE_MAX: Type.Integer({ minimum: 1, default: 1000 })
+  SSE_QUEUE_MAX: Type.Integer({ minimum: 1, default: 1000 }),
+  HISTORY_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 90 }),
+  HISTORY_MAX_ROWS: Type.Integer({ minimum: 1, default: 10000000 }),
+  BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  RESTORE_FROM: Type.Optional(Type.String({ pattern: '^(backups/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' }))
 })
 type Env = Static<typeof EnvSchema>
 
@@ -61,6 +65,14 @@ export interface Config {
   sseKeepaliveS: number
   /** Events a stream client may fall behind by before it is disconnected (it reconnects with Last-Event-ID). */
   sseQueueMax: number
+  /** Days of run history kept; 0 records none. */
+  historyRetentionDays: number
+  /** Run history rows kept at most; the periodic pass deletes the oldest beyond. */
+  historyMaxRows: number
+  /** Backups kept in `backups/`; a new one beyond that removes the oldest. */
+  backupKeep: number
+  /** A backup name to start from when there is no store yet (history/restore.ts). */
+  restoreFrom: string | undefined
 }
 
 declare module 'fastify' {
@@ -115,7 +127,11 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     storeRetryS: env.STORE_RETRY_S,
     eventRetention: env.EVENT_RETENTION,
     sseKeepaliveS: env.SSE_KEEPALIVE_S,
-    sseQueueMax: env.SSE_QUEUE_MAX
+    sseQueueMax: env.SSE_QUEUE_MAX,
+    historyRetentionDays: env.HISTORY_RETENTION_DAYS,
+    historyMaxRows: env.HISTORY_MAX_ROWS,
+    backupKeep: env.BACKUP_KEEP,
+    restoreFrom: env.RESTORE_FROM?.replace(/^backups\//, '')
   })
 }
 

@@ -1,4 +1,5 @@
 /** Versioned schema migrations, applied in order at open; each runs in its own transaction. */
+import { RUN_HISTORY_SQL } from '../history/table.js'
 import type { Database } from './database.js'
 
 interface Migration {
@@ -21,6 +22,12 @@ const MIGRATIONS: Migration[] = [
       updated_at TIMESTAMPTZ NOT NULL,
       PRIMARY KEY (grp, key)
     )`
+  },
+  {
+    // Typed and append-only, unlike `entries`: the analytics scan it by column (history/stats.ts).
+    version: 2,
+    name: 'run_history',
+    sql: RUN_HISTORY_SQL
   }
 ]
 

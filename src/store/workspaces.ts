@@ -9,6 +9,7 @@ import { decodeCursor, pageJson } from './cursor.js'
 import { checkIfMatch, etagOf } from './etag.js'
 import { DomainError, illegalTransition, notFound, staleRun } from './errors.js'
 import type { EventLog } from './events.js'
+import { runEnd, type RunEnd } from './run-ends.js'
 import { SortedKeys } from './sorted-keys.js'
 import type { StatusFiles } from './status-files.js'
 import type { CommitResult, Writer } from './writer.js'
@@ -78,6 +79,7 @@ export class Workspaces {
   readonly #pools = new Map<string, PoolSnapshot>()
   readonly #runningByAgent = new Map<string, number>()
   readonly #listeners: Array<(prev: Workspace | undefined, next: Workspace) => void> = []
+  readonly #runEndListeners: Array<(end: RunEnd) => void> = []
   readonly #writer: Writer
   readonly #events: EventLog
   readonly #files: StatusFiles
@@ -164,6 +166,14 @@ export class Workspaces {
   /** Called synchronously, in the same commit, for every live change (reports, claims, the reaper; not hydration). */
   onTransition (listener: (prev: Workspace | undefined, next: Workspace) => void): void {
     this.#listeners.push(listener)
+  }
+
+  /**
+   * Called synchronously for every run that a live change ends (run-ends.ts says which), deletes and
+   * start-up status files included, so whatever the listener stages rides in the same commit.
+   */
+  onRunEnd (listener: (end: RunEnd) => void): void {
+    this.#runEndListeners.push(listener)
   }
 
   concurrency (): Record<string, PoolSnapshot> {
@@ -309,6 +319,8 @@ export class Workspaces {
       this.#count(next.record, +1)
     }
     if (!live) return
+    const end = runEnd(prev, rec, at)
+    if (end !== null) for (const l of this.#runEndListeners) l(end)
     this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
     this.#writer.stage(QUEUE_GROUP, name, rec?.status === 'queued' ? JSON.stringify(queueEntry(rec)) : null, at)
     for (const pool of new Set([prev?.pool, rec?.pool])) if (pool !== undefined) this.#snapshot(pool, at)
