@@ -21,14 +21,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/backups', {
     config: { scope: 'admin' },
+    // A bare POST takes a backup with the default name; a JSON `null` is still a wrong body.
+    preValidation: async (request) => { if (request.body === undefined) request.body = {} },
     schema: {
       operationId: 'createBackup',
       tags: ['history'],
       summary: 'Take a backup of the store while the service keeps serving',
       description: 'Writes a consistent, self-contained copy of the store to `$DATA_DIR/backups/<name>/` and answers once it is on disk. Writes wait only for a checkpoint. Beyond `BACKUP_KEEP` backups, the oldest are removed (named in `pruned`). Start from one with `RESTORE_FROM=<name>`. QA buffers and workspace folders are not part of it.',
-      body: Type.Optional(Type.Object({
+      body: Type.Object({
         name: Type.Optional(Name)
-      }, { additionalProperties: false, description: 'Optional; the default name is `backup-<UTC time>`.' })),
+      }, { additionalProperties: false, description: 'Optional; the default name is `backup-<UTC time>`.' }),
       response: {
         201: Type.Object({ backup: BackupSchema, pruned: Type.Array(Type.String(), { description: 'Older backups removed to keep BACKUP_KEEP.' }) }),
         400: problem('Invalid name.'),
@@ -38,7 +40,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const result = await backups.create(request.body?.name)
+    const result = await backups.create(request.body.name)
     return reply.code(201).send(result)
   })
 
