@@ -1,9 +1,11 @@
 /**
  * Online backups of the store into `$DATA_DIR/backups/<name>/`: `db.duckdb`, a self-contained DuckDB file,
- * and `manifest.json`. A backup is the store file right after a CHECKPOINT, copied while automatic
- * checkpoints are held off: between checkpoints DuckDB only appends commits to the WAL and never rewrites
- * the blocks of the last checkpoint, so the copy is that checkpoint, consistent, and holds every write
- * acknowledged before the CHECKPOINT ran. Writers wait only for the CHECKPOINT itself.
+ * and `manifest.json`. With automatic checkpoints held off, DuckDB only appends commits to the WAL and never
+ * rewrites the store file, so copying the file and then the WAL gives the last checkpoint plus every commit
+ * after it: everything acknowledged before the call (each commit is in the WAL, fsynced, before it is
+ * acknowledged; a commit still being appended is cut off and dropped on replay). The copy is then opened
+ * beside the store, which replays its WAL, and checkpointed into one file. Writers never wait for the copy:
+ * only for the statement that holds off checkpoints, queued behind the commit in flight.
  */
 import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -27,7 +29,7 @@ export interface BackupInfo {
   /** Size of db.duckdb. */
   bytes: number
   duration_ms: number
-  /** How long writes waited: the CHECKPOINT on the writer's connection. */
+  /** How long writes waited: for the statement that holds off checkpoints, on the writer's connection. */
   write_stall_ms: number
   schema_version: number
   /** Rows in the copy, read back from it: it opens on its own. */
@@ -87,6 +89,9 @@ export class Backups {
       const backup = await this.#lane.run(async (conn, db) => {
         const stallMs = await this.#copyStore(conn, db, join(partial, BACKUP_FILE))
         const [entries, historyRows, version] = await this.#check(conn, join(partial, BACKUP_FILE))
+        // Folded into the file by the checkpoint: a WAL left beside it would only be a second copy.
+        await rm(join(partial, BACKUP_FILE + '.wal'), { force: true })
+        await fsyncPath(join(partial, BACKUP_FILE))
         const bytes = (await lstat(join(partial, BACKUP_FILE))).size
         return { entries, historyRows, version, bytes, stallMs }
       })
@@ -114,28 +119,32 @@ export class Backups {
     }
   }
 
-  /** CHECKPOINT with automatic checkpoints held off, copy, restore the threshold; returns how long the CHECKPOINT held writes. */
+  /** Copies the store file and its WAL with automatic checkpoints held off; returns how long writes waited for that. */
   async #copyStore (conn: DuckDBConnection, db: Database, dest: string): Promise<number> {
     const threshold = String((await scalarRow(conn, "SELECT current_setting('checkpoint_threshold')"))[0])
+    const started = performance.now()
     await db.run("SET checkpoint_threshold = '1000TB'")
+    const stallMs = performance.now() - started
     try {
-      const started = performance.now()
-      await db.run('CHECKPOINT')
-      const stallMs = performance.now() - started
-      await copyFile(storeFile(this.#dataDir), dest)
-      await fsyncPath(dest)
-      return stallMs
+      const store = storeFile(this.#dataDir)
+      await copyFile(store, dest)
+      await copyFile(store + '.wal', dest + '.wal').catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
     } finally {
       await db.run(`SET checkpoint_threshold = '${threshold.replaceAll("'", "''")}'`)
     }
+    return stallMs
   }
 
-  /** Opens the copy read-only beside the store and counts what it holds: [entries, history rows, schema version]. */
+  /**
+   * Opens the copy beside the store (replaying its WAL), counts what it holds and checkpoints it into one
+   * file: [entries, history rows, schema version].
+   */
   async #check (conn: DuckDBConnection, file: string): Promise<[number, number, number]> {
-    await conn.run(`ATTACH '${file.replaceAll("'", "''")}' AS backup_check (READ_ONLY)`)
+    await conn.run(`ATTACH '${file.replaceAll("'", "''")}' AS backup_check`)
     try {
       const row = await scalarRow(conn, `SELECT (SELECT count(*) FROM backup_check.entries),
         (SELECT count(*) FROM backup_check.${RUN_HISTORY}), (SELECT max(version) FROM backup_check.schema_migrations)`)
+      await conn.run('CHECKPOINT backup_check')
       return [Number(row[0]), Number(row[1]), Number(row[2])]
     } finally {
       await conn.run('DETACH backup_check')

@@ -8,7 +8,7 @@ const BackupSchema = Type.Object({
   created_at: Type.String({ format: 'date-time', description: 'When the backup was asked for: it holds every write acknowledged before then.' }),
   bytes: Type.Integer({ description: 'Size of its `db.duckdb`.' }),
   duration_ms: Type.Integer({ description: 'How long taking it took.' }),
-  write_stall_ms: Type.Integer({ description: 'How long writes waited meanwhile (the checkpoint before the copy).' }),
+  write_stall_ms: Type.Integer({ description: 'How long writes waited meanwhile: for the statement that holds off checkpoints during the copy.' }),
   schema_version: Type.Integer({ description: 'The store\'s schema version in the copy; a newer service migrates it on start.' }),
   entries: Type.Integer({ description: 'Rows of the key-value table in the copy, read back from it.' }),
   history_rows: Type.Integer({ description: 'Run history rows in the copy.' })
@@ -27,7 +27,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'createBackup',
       tags: ['history'],
       summary: 'Take a backup of the store while the service keeps serving',
-      description: 'Writes a consistent, self-contained copy of the store to `$DATA_DIR/backups/<name>/` and answers once it is on disk. Writes wait only for a checkpoint. Beyond `BACKUP_KEEP` backups, the oldest are removed (named in `pruned`). Start from one with `RESTORE_FROM=<name>`. QA buffers and workspace folders are not part of it.',
+      description: 'Writes a consistent, self-contained copy of the store to `$DATA_DIR/backups/<name>/` and answers once it is on disk. Writes never wait for the copy. Beyond `BACKUP_KEEP` backups, the oldest are removed (named in `pruned`). Start from one with `RESTORE_FROM=<name>`. QA buffers and workspace folders are not part of it.',
       body: Type.Object({
         name: Type.Optional(Name)
       }, { additionalProperties: false, description: 'Optional; the default name is `backup-<UTC time>`.' }),
