@@ -21,7 +21,7 @@ const GOALS = { statsMs: 200, writeRatio: 0.9, backupMs: 5000, stallMs: 100 }
 /** The schema comes from the service itself (its migrations); the rows are bulk-loaded by SQL. */
 async function seed (dataDir) {
   const port = await freePort()
-  const s = await startNode({ args: [SERVER], env: { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' }, readyUrl: `http://127.0.0.1:${port}/readyz`, name: 'service (seed)' })
+  const s = await startNode({ args: [SERVER], env: { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' }, readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 120000, name: 'service (seed)' })
   await s.stop()
   const instance = await DuckDBInstance.create(join(dataDir, '.core', 'db.duckdb'))
   const conn = await instance.connect()

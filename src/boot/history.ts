@@ -8,10 +8,10 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
-import { Backups } from '../history/backups.js'
-import { Lane } from '../history/lane.js'
-import { pruneHistory } from '../history/retention.js'
-import { RUN_HISTORY } from '../history/table.js'
+import { Backups } from '../store/history/backups.js'
+import { Lane } from '../store/history/lane.js'
+import { pruneHistory } from '../store/history/retention.js'
+import { RUN_HISTORY } from '../store/history/table.js'
 
 export interface History {
   lane: Lane

@@ -1,7 +1,8 @@
 /** /v1/backups: take an online backup of the store, list the backups, remove one. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { AUTH_RESPONSES, NAME_PATTERN, problem } from './schemas.js'
+import { AUTH_RESPONSES, problem } from './schemas.js'
+import { NAME_PATTERN } from '../store/workspaces/model.js'
 
 const BackupSchema = Type.Object({
   name: Type.String(),

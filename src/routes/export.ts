@@ -5,9 +5,9 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { EXPORT_DATASETS, EXPORT_FORMATS, exportToFile, type ExportFormat } from '../history/export.js'
-import { parseRange } from '../history/time-range.js'
-import { DomainError } from '../store/errors.js'
+import { EXPORT_DATASETS, EXPORT_FORMATS, exportToFile, type ExportFormat } from '../store/history/export.js'
+import { parseRange } from '../store/history/time-range.js'
+import { DomainError } from '../store/core/errors.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 
 // Each export holds a file under .core/tmp until it is streamed; two at once bounds that space.

@@ -1,11 +1,12 @@
 /** GET /v1/stats/runs: run statistics from the run history, as JSON or a text table. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { STATS_GROUPINGS, runStats } from '../history/stats.js'
-import { parseRange } from '../history/time-range.js'
-import { DomainError } from '../store/errors.js'
-import { AGENT_PATTERN, AUTH_RESPONSES, FormatQuery, NAME_PATTERN, orTextTable, problem } from './schemas.js'
-import type { Table } from './text-table.js'
+import { STATS_GROUPINGS, runStats } from '../store/history/stats.js'
+import { parseRange } from '../store/history/time-range.js'
+import { DomainError } from '../store/core/errors.js'
+import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
+import { AGENT_PATTERN, NAME_PATTERN } from '../store/workspaces/model.js'
+import type { Table } from '../boot/text-table.js'
 
 const DAY_MS = 86_400_000
 

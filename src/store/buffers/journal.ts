@@ -1,0 +1,114 @@
+/**
+ * The journal of committed QA cycles (API §7). Rows live in the store's `journal` group, keyed by a
+ * zero-padded id so the store orders them like their ids; reads are served from memory.
+ */
+import { decodeCursor, invalidCursor, pageJson } from '../core/cursor.js'
+import type { Database } from '../core/database.js'
+import { diffCycles, type Finding, type FindingsDiff } from './findings.js'
+
+export const JOURNAL_GROUP = 'journal'
+
+export const journalKey = (id: number): string => String(id).padStart(16, '0')
+
+/** One committed cycle, shaped like go-store's journal_entries row: measurement, tags, fields. */
+export interface JournalRow {
+  /** Grows by one per committed cycle, across restarts. */
+  id: number
+  /** The buffer's name. */
+  measurement: string
+  tags: { workspace: string }
+  fields: {
+    /** Entries per kind. */
+    aggregate: Record<string, number>
+    /** The data of the buffer's `finding` entries, in the order they were added. */
+    findings: Finding[]
+  }
+  committed_at: string
+}
+
+export interface JournalDiff extends FindingsDiff {
+  workspace: string
+  window: number
+  /** The cycles compared, newest first; the first is the latest. */
+  cycles: Array<{ id: number, measurement: string, committed_at: string }>
+}
+
+/** A row with its serialised form, computed once so a list is a string join. */
+interface Held {
+  row: JournalRow
+  json: string
+}
+
+/** Index of the first held row whose id is at least `id` (rows are kept in id order). */
+function lowerBound (list: readonly Held[], id: number): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((list[mid] as Held).row.id < id) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+export class Journal {
+  readonly #all: Held[] = []
+  readonly #byWorkspace = new Map<string, Held[]>()
+  #lastId = 0
+
+  get size (): number { return this.#all.length }
+
+  /** Start-up hydration: the rows from the store, in any order. */
+  load (rows: Iterable<JournalRow>): void {
+    for (const row of rows) this.add(row)
+  }
+
+  /** The id for the next committed cycle; ids are never reused, even if that commit fails. */
+  nextId (): number {
+    return ++this.#lastId
+  }
+
+  add (row: JournalRow): void {
+    const held = { row, json: JSON.stringify(row) }
+    this.#lastId = Math.max(this.#lastId, row.id)
+    // Commits resolve in id order, so this is an append; the search keeps the order if one ever does not.
+    this.#all.splice(lowerBound(this.#all, row.id), 0, held)
+    const ws = row.tags.workspace
+    const list = this.#byWorkspace.get(ws)
+    if (list === undefined) this.#byWorkspace.set(ws, [held])
+    else list.splice(lowerBound(list, row.id), 0, held)
+  }
+
+  /** A page of rows, newest first, of one workspace or of all; the cursor is the last id returned. */
+  page (workspace: string | undefined, limit: number, cursor: string | undefined): string {
+    const list = workspace === undefined ? this.#all : (this.#byWorkspace.get(workspace) ?? [])
+    const after = decodeCursor(cursor)
+    let i = list.length - 1
+    if (after !== undefined) {
+      const id = Number(after)
+      if (!Number.isSafeInteger(id)) throw invalidCursor()
+      i = lowerBound(list, id) - 1
+    }
+    const items: string[] = []
+    for (; i >= 0 && items.length < limit; i--) items.push((list[i] as Held).json)
+    const last = i >= 0 && items.length > 0 ? (list[i + 1] as Held).row.id : undefined
+    return pageJson(items, last === undefined ? undefined : journalKey(last))
+  }
+
+  /** The latest cycle of `workspace` against the ones before it, over its last `window` cycles. */
+  diff (workspace: string, window: number): JournalDiff {
+    const cycles = (this.#byWorkspace.get(workspace) ?? []).slice(-window).map((h) => h.row)
+    return {
+      workspace,
+      window,
+      cycles: cycles.map(({ id, measurement, committed_at }) => ({ id, measurement, committed_at })).reverse(),
+      ...diffCycles(cycles.map((r) => r.fields.findings))
+    }
+  }
+}
+
+/** Every journal row in the store (start-up hydration). */
+export async function readJournal (db: Database): Promise<JournalRow[]> {
+  const rows = await db.rows('SELECT value FROM entries WHERE grp = $1 AND value IS NOT NULL ORDER BY key', [JOURNAL_GROUP])
+  return rows.map((r) => JSON.parse(String(r[0])) as JournalRow)
+}

@@ -1,0 +1,45 @@
+/** The event log: every change is recorded in the store (group `event`) in the same commit as the change itself. */
+import { EventEmitter } from 'node:events'
+import { EventRing } from './event-ring.js'
+import type { Writer } from '../core/writer.js'
+import type { ChangeEvent, EventType } from './model.js'
+
+export const EVENT_GROUP = 'event'
+
+/** Event keys are zero-padded so the store orders them like their ids. */
+export const eventKey = (id: number): string => String(id).padStart(16, '0')
+
+// How many recent events stay in memory for replay; a client further behind replays from the store.
+const RECENT_EVENTS = 1000
+
+export class EventLog extends EventEmitter {
+  #lastId = 0
+  readonly #writer: Writer
+  /** The newest events, including those whose commit is still in flight. */
+  readonly recent = new EventRing(RECENT_EVENTS)
+
+  constructor (writer: Writer) {
+    super()
+    this.#writer = writer
+  }
+
+  get lastId (): number { return this.#lastId }
+
+  /** Continues numbering after the highest id found in the store; those stored events are not in `recent`. */
+  resume (lastId: number): void {
+    this.#lastId = Math.max(this.#lastId, lastId)
+    this.recent.exclude(lastId)
+  }
+
+  /** Stages the event with the caller's other entries; it is durable when the caller's commit is. */
+  record (type: EventType, subject: string, data: unknown, at: string): ChangeEvent {
+    // Ids never go below microseconds since the epoch, so events recorded while the store could not be
+    // read (degraded start) never reuse an id already stored, and ids keep growing across restarts.
+    this.#lastId = Math.max(this.#lastId + 1, Date.now() * 1000)
+    const event: ChangeEvent = { id: this.#lastId, type, subject, at, data }
+    this.#writer.stage(EVENT_GROUP, eventKey(event.id), JSON.stringify(event), at)
+    this.recent.push(event)
+    this.emit('event', event)
+    return event
+  }
+}

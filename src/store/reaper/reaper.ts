@@ -1,0 +1,94 @@
+/**
+ * Ghost reaping (API §8.2): a `running` workspace whose local process is gone or was replaced, or that
+ * has not reported within its lease, becomes `failed` with the evidence.
+ */
+import type { Logger } from '../core/logger.js'
+import type { Workspace } from '../workspaces/model.js'
+import { checkPid } from './liveness.js'
+import type { ReapedGhost } from '../startup/report.js'
+import type { Workspaces } from '../workspaces/workspaces.js'
+import type { Writer } from '../core/writer.js'
+
+export interface ReaperOptions {
+  /** This host's name: a workspace with no `host` or this one is local, so its PID can be checked. */
+  hostname: string
+  pidCheck: 'local' | 'off'
+  /** Seconds without a report or heartbeat before a running workspace is a ghost; 0 disables the lease. */
+  leaseS: number
+}
+
+type Verdict = Pick<ReapedGhost, 'reason' | 'evidence'>
+
+export class Reaper {
+  readonly #workspaces: Workspaces
+  readonly #writer: Writer
+  readonly #clock: () => Date
+  readonly #opts: ReaperOptions
+  readonly #log: Logger
+  // The lease clock starts no earlier than this service's start: agents cannot heartbeat a service that
+  // is down, so restarting it never fails a healthy agent.
+  readonly #startedAt: number
+  #running: Promise<ReapedGhost[]> | null = null
+
+  constructor (deps: { workspaces: Workspaces, writer: Writer, clock: () => Date, log: Logger }, opts: ReaperOptions) {
+    this.#workspaces = deps.workspaces
+    this.#writer = deps.writer
+    this.#clock = deps.clock
+    this.#log = deps.log
+    this.#opts = opts
+    this.#startedAt = deps.clock().getTime()
+  }
+
+  get leaseS (): number { return this.#opts.leaseS }
+
+  #isLocal (r: Workspace): boolean {
+    return r.host === undefined || r.host === this.#opts.hostname
+  }
+
+  /** Why `r` is a ghost at `now`, or null while it is alive. */
+  judge (r: Workspace, now: number): Verdict | null {
+    if (r.status !== 'running') return null
+    if (this.#opts.pidCheck === 'local' && this.#isLocal(r) && r.pid !== undefined && r.pid > 0) {
+      const pid = checkPid(r.pid, r.pid_started_at)
+      if (!pid.alive) return pid
+    }
+    if (this.#opts.leaseS > 0) {
+      const seen = Math.max(Date.parse(r.heartbeat_at ?? r.updated_at), Date.parse(r.updated_at), this.#startedAt)
+      const silentS = Math.floor((now - seen) / 1000)
+      if (silentS >= this.#opts.leaseS) {
+        return { reason: 'lease_expired', evidence: `no report or heartbeat for ${silentS}s (lease ${this.#opts.leaseS}s), last at ${new Date(seen).toISOString()}` }
+      }
+    }
+    return null
+  }
+
+  /** One pass over the running workspaces; passes never overlap. Returns the ghosts it failed. */
+  run (): Promise<ReapedGhost[]> {
+    this.#running ??= this.#pass().finally(() => { this.#running = null })
+    return this.#running
+  }
+
+  async #pass (): Promise<ReapedGhost[]> {
+    const now = this.#clock()
+    const at = now.toISOString()
+    const ghosts: ReapedGhost[] = []
+    for (const { record } of [...this.#workspaces.all()]) {
+      const verdict = this.judge(record, now.getTime())
+      if (verdict === null) continue
+      this.#workspaces.put({
+        ...record,
+        status: 'failed',
+        question: `agent reaped (${verdict.reason}): ${verdict.evidence}`,
+        reaped: { ...verdict, at },
+        updated_at: at,
+        heartbeat_at: undefined
+      }, 'reaped', { reason: verdict.reason })
+      ghosts.push({ name: record.name, ...verdict, at })
+    }
+    if (ghosts.length === 0) return ghosts
+    await this.#writer.commit()
+    await Promise.all(ghosts.map((g) => this.#workspaces.syncFile(g.name)))
+    for (const g of ghosts) this.#log.warn({ workspace: g.name, reason: g.reason, evidence: g.evidence }, 'reaped a ghost workspace')
+    return ghosts
+  }
+}

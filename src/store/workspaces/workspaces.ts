@@ -1,0 +1,365 @@
+/**
+ * Workspace tracking: the in-memory registry every read is served from, and the one write path that
+ * keeps the registry, the queue entry, the pool's concurrency snapshot and the event log in one commit.
+ */
+import type { Logger } from '../core/logger.js'
+import type { Status, Workspace, WorkspaceParams, WorkspaceReport } from './model.js'
+import { STATUSES } from './model.js'
+import { decodeCursor, pageJson } from '../core/cursor.js'
+import { checkIfMatch, etagOf } from '../core/etag.js'
+import { DomainError, illegalTransition, notFound, staleRun } from '../core/errors.js'
+import type { EventLog } from '../events/events.js'
+import { runEnd, type RunEnd } from './run-ends.js'
+import { SortedKeys } from '../core/sorted-keys.js'
+import type { StatusFiles } from './status-files.js'
+import type { CommitResult, Writer } from '../core/writer.js'
+
+export const REGISTRY_GROUP = 'registry'
+export const QUEUE_GROUP = 'queue'
+export const CONCURRENCY_GROUP = 'concurrency'
+
+/** A stored record with its serialised form, computed once per write and reused by every read. */
+export class Tracked {
+  readonly record: Workspace
+  readonly json: string
+  #etag: string | undefined
+
+  constructor (record: Workspace, json = JSON.stringify(record)) {
+    this.record = record
+    this.json = json
+  }
+
+  /** A strong ETag: a hash of the stored JSON, so it is stable across restarts. Computed on first use. */
+  get etag (): string {
+    this.#etag ??= etagOf(this.json)
+    return this.#etag
+  }
+}
+
+export interface PoolSnapshot {
+  running: number
+  tracked: number
+  snapshot_at: string
+}
+
+export interface WorkspaceFilter {
+  status?: Status
+  pool?: string
+  agent?: string
+  org?: string
+  repo?: string
+}
+
+/** The queue entry kept while a workspace is `queued`, as the Go agent kept it. */
+export interface QueueEntry {
+  name: string
+  org: string
+  repo: string
+  branch?: string
+  task: string
+  agent: string
+  pool: string
+  priority: number
+  queued_at: string
+}
+
+export const poolOf = (agent: string): string => agent.split(':')[0] as string
+
+const track = (record: Workspace): Tracked => new Tracked(record)
+
+const iso = (t: string | undefined): string | undefined => t === undefined ? undefined : new Date(t).toISOString()
+
+export class Workspaces {
+  readonly #items = new Map<string, Tracked>()
+  readonly #names = new SortedKeys()
+  readonly #byStatus = new Map<Status, number>(STATUSES.map((s) => [s, 0]))
+  // Names per status for the two that are read as lists: the blocked summary and the queue.
+  readonly #blocked = new Set<string>()
+  readonly #queued = new Set<string>()
+  readonly #pools = new Map<string, PoolSnapshot>()
+  readonly #runningByAgent = new Map<string, number>()
+  readonly #listeners: Array<(prev: Workspace | undefined, next: Workspace) => void> = []
+  readonly #runEndListeners: Array<(end: RunEnd) => void> = []
+  readonly #writer: Writer
+  readonly #events: EventLog
+  readonly #files: StatusFiles
+  readonly #clock: () => Date
+  readonly #log: Logger
+
+  constructor (deps: { writer: Writer, events: EventLog, files: StatusFiles, clock: () => Date, log: Logger }) {
+    this.#writer = deps.writer
+    this.#events = deps.events
+    this.#files = deps.files
+    this.#clock = deps.clock
+    this.#log = deps.log
+  }
+
+  get size (): number { return this.#items.size }
+
+  get (name: string): Tracked | undefined {
+    return this.#items.get(name)
+  }
+
+  all (): IterableIterator<Tracked> {
+    return this.#items.values()
+  }
+
+  /**
+   * Loads records without writing them back (start-up hydration); the pool snapshots are recomputed.
+   * Records read from the store come with their stored JSON, which is reused rather than re-encoded.
+   */
+  load (records: Iterable<Workspace | Tracked>): void {
+    const names: string[] = []
+    for (const r of records) {
+      const tracked = r instanceof Tracked ? r : track(r)
+      if (!this.#items.has(tracked.record.name)) names.push(tracked.record.name)
+      this.#apply(tracked.record.name, tracked, false)
+    }
+    this.#names.addAll(names)
+    const at = this.#clock().toISOString()
+    for (const pool of this.#pools.keys()) this.#snapshot(pool, at)
+  }
+
+  /** A page of records in name order, as a ready JSON body. */
+  page (filter: WorkspaceFilter, limit: number, cursor: string | undefined): string {
+    const items: string[] = []
+    let last: string | undefined
+    let more = false
+    for (const name of this.#names.after(decodeCursor(cursor))) {
+      const t = this.#items.get(name) as Tracked
+      const r = t.record
+      if ((filter.status !== undefined && r.status !== filter.status) ||
+        (filter.pool !== undefined && r.pool !== filter.pool) ||
+        (filter.agent !== undefined && r.agent !== filter.agent) ||
+        (filter.org !== undefined && r.org !== filter.org) ||
+        (filter.repo !== undefined && r.repo !== filter.repo)) continue
+      if (items.length === limit) { more = true; break }
+      items.push(t.json)
+      last = name
+    }
+    return pageJson(items, more ? last : undefined)
+  }
+
+  summary (): { total: number, by_status: Record<string, number>, blocked: Array<{ name: string, repo: string, agent: string, question: string }> } {
+    const blocked = [...this.#blocked].sort().map((name) => {
+      const r = (this.#items.get(name) as Tracked).record
+      return { name, repo: r.repo, agent: r.agent, question: r.question ?? '' }
+    })
+    return { total: this.#items.size, by_status: Object.fromEntries(this.#byStatus), blocked }
+  }
+
+  /** Running and tracked counts of one pool (undefined when nothing of it is tracked). */
+  pool (pool: string): PoolSnapshot | undefined {
+    return this.#pools.get(pool)
+  }
+
+  /** Running workspaces per exact agent string, e.g. `codex:gpt-5.4`. */
+  runningOf (agent: string): number {
+    return this.#runningByAgent.get(agent) ?? 0
+  }
+
+  /** Queued records, unordered. */
+  queued (): Workspace[] {
+    return [...this.#queued].map((n) => (this.#items.get(n) as Tracked).record)
+  }
+
+  /** Called synchronously, in the same commit, for every live change (reports, claims, the reaper; not hydration). */
+  onTransition (listener: (prev: Workspace | undefined, next: Workspace) => void): void {
+    this.#listeners.push(listener)
+  }
+
+  /**
+   * Called synchronously for every run that a live change ends (run-ends.ts says which), deletes and
+   * start-up status files included, so whatever the listener stages rides in the same commit.
+   */
+  onRunEnd (listener: (end: RunEnd) => void): void {
+    this.#runEndListeners.push(listener)
+  }
+
+  concurrency (): Record<string, PoolSnapshot> {
+    return Object.fromEntries([...this.#pools].sort(([a], [b]) => a < b ? -1 : 1))
+  }
+
+  /** Applies a full status report (API §3): fencing, If-Match, then one durable commit of every effect. */
+  async report (p: WorkspaceParams, body: WorkspaceReport, ifMatch?: string): Promise<{ tracked: Tracked, created: boolean, store: CommitResult }> {
+    const name = `${p.org}/${p.repo}/${p.leaf}`
+    const prev = this.#items.get(name)
+    checkIfMatch(prev?.etag, ifMatch, 'the workspace')
+    if (prev !== undefined) this.#fence(prev.record, body)
+
+    const now = this.#clock().toISOString()
+    const old = prev?.record
+    const sameRun = old !== undefined && old.runs === body.runs
+    const record: Workspace = {
+      name,
+      org: p.org,
+      repo: p.repo,
+      leaf: p.leaf,
+      status: body.status,
+      agent: body.agent,
+      pool: poolOf(body.agent),
+      runs: body.runs,
+      task: body.task ?? '',
+      branch: body.branch,
+      issue: body.issue,
+      pid: body.pid,
+      pid_started_at: iso(body.pid_started_at),
+      host: body.host,
+      process_id: body.process_id,
+      question: body.question,
+      priority: body.priority ?? 0,
+      pr_url: body.pr_url,
+      note: body.note,
+      runtime: body.runtime,
+      started_at: iso(body.started_at) ?? (sameRun ? old.started_at : now),
+      queued_at: body.status === 'queued' ? (old?.status === 'queued' ? old.queued_at : now) : undefined,
+      updated_at: now,
+      heartbeat_at: body.status === 'running' ? now : undefined,
+      // A verdict stays on the run it was given to; a new run starts clean.
+      reaped: sameRun ? old.reaped : undefined
+    }
+    const tracked = track(record)
+    this.#apply(name, tracked)
+    for (const l of this.#listeners) l(old, record)
+    this.#events.record('workspace', name, { action: prev === undefined ? 'created' : 'updated', status: record.status, runs: record.runs, agent: record.agent }, now)
+    const store = await this.#writer.commit()
+    await this.syncFile(name)
+    return { tracked, created: prev === undefined, store }
+  }
+
+  /** Stops tracking a workspace; a no-op (but still an answer) when it is unknown. */
+  async remove (p: WorkspaceParams, ifMatch?: string): Promise<{ removed: boolean, store: CommitResult }> {
+    const name = `${p.org}/${p.repo}/${p.leaf}`
+    const prev = this.#items.get(name)
+    if (prev === undefined) {
+      if (ifMatch !== undefined) checkIfMatch(undefined, ifMatch, 'the workspace')
+      return { removed: false, store: { mode: this.#writer.mode } }
+    }
+    checkIfMatch(prev?.etag, ifMatch, 'the workspace')
+    const now = this.#clock().toISOString()
+    this.#apply(name, undefined)
+    this.#events.record('workspace', name, { action: 'deleted', status: prev.record.status }, now)
+    return { removed: true, store: await this.#writer.commit() }
+  }
+
+  /**
+   * Stores a record the service itself produced (the reaper's verdict, a status.json read at start-up)
+   * with all its derived entries; `action` names the event, or null for none, and `detail` adds to its
+   * data (the reaper's reason, so a stream client or the metrics can tell ghosts apart). The caller commits.
+   */
+  put (record: Workspace, action: string | null, detail: Record<string, unknown> = {}): Tracked {
+    const prev = this.#items.get(record.name)?.record
+    const tracked = track(record)
+    this.#apply(record.name, tracked)
+    if (action !== null) {
+      for (const l of this.#listeners) l(prev, record)
+      this.#events.record('workspace', record.name, { action, status: record.status, runs: record.runs, agent: record.agent, ...detail }, record.updated_at)
+    }
+    return tracked
+  }
+
+  /** Keeps a running workspace alive (API §3): 404 unknown, 409 `not_running` once it finished or was reaped. */
+  async heartbeat (p: WorkspaceParams, runs: number | undefined): Promise<{ tracked: Tracked, store: CommitResult }> {
+    const name = `${p.org}/${p.repo}/${p.leaf}`
+    const current = this.#items.get(name)
+    if (current === undefined) throw notFound(`workspace ${name}`)
+    const r = current.record
+    if (r.status !== 'running') {
+      const why = r.reaped === undefined ? '' : ` (reaped: ${r.reaped.evidence})`
+      throw new DomainError(409, 'not_running', `workspace ${name} is ${r.status}${why}`)
+    }
+    if (runs !== undefined && runs !== r.runs) throw staleRun(`heartbeat for run ${runs}, but the workspace is on run ${r.runs}`)
+    // No event and no status.json rewrite: heartbeats come every few seconds and change nothing but the lease.
+    const tracked = track({ ...r, heartbeat_at: this.#clock().toISOString() })
+    this.#apply(name, tracked)
+    return { tracked, store: await this.#writer.commit() }
+  }
+
+  /**
+   * Rewrites the workspace's status.json with the current record, if its folder exists; called after the
+   * commit of every change to it (reports, claims, the reaper). The record may be gone by then (a delete
+   * in between): the write is then skipped.
+   */
+  async syncFile (name: string): Promise<void> {
+    const [org, repo, leaf] = name.split('/') as [string, string, string]
+    try {
+      await this.#files.write(name, org, repo, leaf, () => this.#items.get(name)?.record)
+    } catch (err) {
+      // The store already holds the record; a file we cannot write is worth a warning, not a failed report.
+      this.#log.warn({ err, workspace: name }, 'could not rewrite status.json')
+    }
+  }
+
+  #fence (old: Workspace, body: WorkspaceReport): void {
+    if (body.runs < old.runs) throw staleRun(`report for run ${body.runs} is older than the stored run ${old.runs}`)
+    if (old.reaped !== undefined && body.runs === old.runs) {
+      throw staleRun(`run ${old.runs} was reaped (${old.reaped.reason}); report a higher runs to resume`)
+    }
+    const resumable = old.status !== 'running' && old.status !== 'queued'
+    if (body.status === 'running' && resumable && body.runs === old.runs) {
+      throw illegalTransition(`moving a ${old.status} workspace back to running needs a higher runs than ${old.runs}`)
+    }
+  }
+
+  /**
+   * Replaces (or with undefined, deletes) one record in memory and, for a live change, stages every
+   * derived entry. Hydration (`live` false) stages nothing and leaves the name index to its caller.
+   */
+  #apply (name: string, next: Tracked | undefined, live = true): void {
+    const prev = this.#items.get(name)?.record
+    const rec = next?.record
+    const at = rec?.updated_at ?? this.#clock().toISOString()
+    if (prev !== undefined) this.#count(prev, -1)
+    if (next === undefined) {
+      this.#items.delete(name)
+      this.#names.delete(name)
+    } else {
+      if (prev === undefined && live) this.#names.add(name)
+      this.#items.set(name, next)
+      this.#count(next.record, +1)
+    }
+    if (!live) return
+    const end = runEnd(prev, rec, at)
+    if (end !== null) for (const l of this.#runEndListeners) l(end)
+    this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
+    this.#writer.stage(QUEUE_GROUP, name, rec?.status === 'queued' ? JSON.stringify(queueEntry(rec)) : null, at)
+    for (const pool of new Set([prev?.pool, rec?.pool])) if (pool !== undefined) this.#snapshot(pool, at)
+  }
+
+  #count (r: Workspace, delta: 1 | -1): void {
+    this.#byStatus.set(r.status, (this.#byStatus.get(r.status) ?? 0) + delta)
+    const names = r.status === 'blocked' ? this.#blocked : r.status === 'queued' ? this.#queued : undefined
+    if (delta > 0) names?.add(r.name)
+    else names?.delete(r.name)
+    const snap = this.#pools.get(r.pool) ?? { running: 0, tracked: 0, snapshot_at: '' }
+    snap.tracked += delta
+    if (r.status === 'running') {
+      snap.running += delta
+      this.#runningByAgent.set(r.agent, (this.#runningByAgent.get(r.agent) ?? 0) + delta)
+    }
+    this.#pools.set(r.pool, snap)
+  }
+
+  /** Refreshes a pool's stored snapshot; a pool with nothing tracked leaves the group, as in the Go agent. */
+  #snapshot (pool: string, at: string): void {
+    const snap = this.#pools.get(pool)
+    if (snap === undefined) return
+    snap.snapshot_at = at
+    if (snap.tracked === 0) this.#pools.delete(pool)
+    this.#writer.stage(CONCURRENCY_GROUP, pool, snap.tracked === 0 ? null : JSON.stringify(snap), at)
+  }
+}
+
+export function queueEntry (r: Workspace): QueueEntry {
+  return {
+    name: r.name,
+    org: r.org,
+    repo: r.repo,
+    branch: r.branch,
+    task: r.task,
+    agent: r.agent,
+    pool: r.pool,
+    priority: r.priority,
+    queued_at: r.queued_at ?? r.updated_at
+  }
+}
