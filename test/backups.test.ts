@@ -1,22 +1,12 @@
 /** Online backups: taken under concurrent writes, opened on their own, listed, bounded, removed. */
 import { mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
 import t from 'tap'
+import { duckRows } from './duck.js'
 import { build, json, listFiles, put, report } from './helper.js'
 
 /** Opens a backup file with an instance of its own: no service, no WAL, just the file. */
-async function openBackup (file: string, sql: string): Promise<unknown[][]> {
-  const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' })
-  try {
-    const conn = await instance.connect()
-    const rows = (await conn.runAndReadAll(sql)).getRowsJS()
-    conn.closeSync()
-    return rows
-  } finally {
-    instance.closeSync()
-  }
-}
+const openBackup = async (file: string, sql: string) => (await duckRows(file, sql, { readOnly: true })).map((r) => Object.values(r))
 
 t.test('a backup taken under concurrent writes opens on its own and holds every write acknowledged before it began', async (t) => {
   const { app, dataDir } = await build(t)

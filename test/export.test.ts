@@ -1,9 +1,9 @@
 /** GET /v1/export/{dataset}: each format read back by an independent reader (DuckDB for Parquet, csv-parse for CSV). */
 import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
+import { duckRows } from './duck.js'
 import { build, json, put, report } from './helper.js'
 
 const T0 = Date.parse('2026-11-30T10:00:00.000Z')
@@ -29,19 +29,6 @@ async function seeded (t: Parameters<typeof build>[0]) {
   return { ...built, get }
 }
 
-/** Rows of a query over a file, by a DuckDB instance of the test's own (no service involved). */
-async function duckRows (sql: string): Promise<Array<Record<string, unknown>>> {
-  const instance = await DuckDBInstance.create(':memory:')
-  try {
-    const conn = await instance.connect()
-    const rows = (await conn.runAndReadAll(sql)).getRowObjectsJS() as Array<Record<string, unknown>>
-    conn.closeSync()
-    return rows
-  } finally {
-    instance.closeSync()
-  }
-}
-
 t.test('runs as Parquet, read back by DuckDB; the range applies to ended_at', async (t) => {
   const { get, dataDir } = await seeded(t)
   const res = await get('/v1/export/runs?format=parquet')
@@ -50,7 +37,7 @@ t.test('runs as Parquet, read back by DuckDB; the range applies to ended_at', as
   t.equal(res.headers['content-disposition'], 'attachment; filename="runs.parquet"')
   const file = join(dataDir, 'runs.parquet')
   writeFileSync(file, res.rawPayload)
-  const rows = await duckRows(`SELECT workspace, agent, model, outcome, duration_s, ended_at FROM read_parquet('${file}') ORDER BY ended_at`)
+  const rows = await duckRows(':memory:', `SELECT workspace, agent, model, outcome, duration_s, ended_at FROM read_parquet('${file}') ORDER BY ended_at`)
   t.same(rows.map((r) => [r.workspace, r.agent, r.model, r.outcome, r.duration_s, (r.ended_at as Date).toISOString()]), [
     ['core/go-io/t1', 'codex:gpt-5.4', 'gpt-5.4', 'completed', 60, '2026-11-30T10:01:00.000Z'],
     ['core/go-io/t2', 'claude:opus', 'opus', 'failed', 7200, '2026-11-30T12:00:00.000Z']
@@ -58,7 +45,7 @@ t.test('runs as Parquet, read back by DuckDB; the range applies to ended_at', as
   const later = await get('/v1/export/runs?format=parquet&since=2026-11-30T11:00:00Z&until=2026-11-30T13:00:00Z')
   t.equal(later.statusCode, 200, later.statusCode === 200 ? '' : later.body)
   writeFileSync(file, later.rawPayload)
-  t.same((await duckRows(`SELECT workspace FROM read_parquet('${file}')`)).map((r) => r.workspace), ['core/go-io/t2'])
+  t.same((await duckRows(':memory:', `SELECT workspace FROM read_parquet('${file}')`)).map((r) => r.workspace), ['core/go-io/t2'])
   t.same(readdirSync(join(dataDir, '.core', 'tmp')), [], 'the export file is gone once streamed')
 })
 

@@ -1,23 +1,13 @@
 /** The run history: one row for each way a run ends, recorded in the commit of the change that ends it. */
 import t from 'tap'
+import { duckRows } from './duck.js'
 import { build, json, put, report } from './helper.js'
-import { DuckDBInstance } from '@duckdb/node-api'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** The run_history table straight from the file (the app must be closed: it holds the lock). */
-async function historyRows (dataDir: string): Promise<Array<Record<string, unknown>>> {
-  const instance = await DuckDBInstance.create(join(dataDir, '.core', 'db.duckdb'))
-  try {
-    const conn = await instance.connect()
-    const reader = await conn.runAndReadAll('SELECT * FROM run_history ORDER BY ended_at, workspace')
-    conn.closeSync()
-    return reader.getRowObjectsJS() as Array<Record<string, unknown>>
-  } finally {
-    instance.closeSync()
-  }
-}
+const historyRows = (dataDir: string) => duckRows(join(dataDir, '.core', 'db.duckdb'), 'SELECT * FROM run_history ORDER BY ended_at, workspace')
 
 t.test('a report ending a run appends one row with the run\'s figures', async (t) => {
   let now = new Date('2026-11-30T10:00:00.000Z')

@@ -4,9 +4,9 @@
  */
 import { renameSync } from 'node:fs'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
 import t from 'tap'
 import { spawnService, startService } from './child.js'
+import { duckRows } from './duck.js'
 
 async function call (url: string, method = 'GET', body?: unknown): Promise<{ status: number, text: string }> {
   const res = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
@@ -28,12 +28,8 @@ t.test('start from a backup: the same state; a store already there is never over
   t.equal((await call(`${first.url}/v1/workspaces/core/web/b`, 'PUT', { ...running, status: 'failed' })).status, 200)
   await first.kill('SIGKILL')
 
-  const instance = await DuckDBInstance.create(join(dataDir, '.core', 'db.duckdb'))
-  const conn = await instance.connect()
-  const rows = (await conn.runAndReadAll('SELECT workspace, outcome FROM run_history ORDER BY ended_at')).getRowsJS()
-  conn.closeSync()
-  instance.closeSync()
-  t.same(rows, [['core/web/a', 'completed'], ['core/web/b', 'failed']], 'both run ends survived the kill')
+  const rows = await duckRows(join(dataDir, '.core', 'db.duckdb'), 'SELECT workspace, outcome FROM run_history ORDER BY ended_at')
+  t.same(rows, [{ workspace: 'core/web/a', outcome: 'completed' }, { workspace: 'core/web/b', outcome: 'failed' }], 'both run ends survived the kill')
 
   const refused = spawnService(t, { DATA_DIR: dataDir, RESTORE_FROM: 'nightly' })
   refused.listening.catch(() => {})
