@@ -63,7 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         model: Filter(NAME_PATTERN, 'Only this model (the part of the agent after `:`).'),
         org: Filter(NAME_PATTERN, 'Only this organisation.'),
         repo: Filter(NAME_PATTERN, 'Only this repository (with `org` to tell same-named repositories apart).'),
-        host: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Only runs on this host.' })),
+        host: Filter('^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$', 'Only runs on this host (a host name or address).'),
         ...FormatQuery
       }, { additionalProperties: false }),
       response: {
