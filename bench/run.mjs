@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { fmtNum, fmtPct, guardChildren, spread, table } from './lib.mjs'
+import * as history from './history.mjs'
 import * as http from './http.mjs'
 import * as orphans from './orphans.mjs'
 import * as startup from './startup.mjs'
@@ -173,6 +174,7 @@ for (const suite of SUITES) {
 report.suites.startup = await startup.run(log)
 log(`\n=== ${orphans.title} ===`)
 await orphans.main()
+report.suites.history = await history.run(log)
 
 report.finished = new Date().toISOString()
 report.clean = !anyProblem

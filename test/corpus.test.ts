@@ -44,13 +44,14 @@ const VALID_BODY: Record<string, unknown> = {
   claimQueued: { pool: 'codex' },
   enqueueSync: { agent_id: 'corpus', dispatches: [{ id: 2 }] },
   createBuffer: { name: 'qa-corpus' },
-  addBufferEntries: { kind: 'finding', data: { tool: 'vet' } }
+  addBufferEntries: { kind: 'finding', data: { tool: 'vet' } },
+  createBackup: { name: 'corpus-backup' }
 }
 
 const STREAM = 'streamEvents'
 
 function validParams (syncId: string): Record<string, string> {
-  return { org: 'core', repo: 'go-io', leaf: 'task-1', pool: 'codex', name: 'qa-core-go-io-task-1', id: syncId }
+  return { org: 'core', repo: 'go-io', leaf: 'task-1', pool: 'codex', name: 'qa-core-go-io-task-1', id: syncId, dataset: 'runs' }
 }
 
 function urlOf (op: Op, params: Record<string, string>, query = ''): string {

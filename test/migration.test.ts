@@ -16,7 +16,7 @@ t.test('a schema-1 data folder migrates with every record, entry and event', asy
   const { app } = await build(t, { REAPER_PID_CHECK: 'off' }, { dataDir })
   const db = app.state.db as Database
 
-  t.same(await db.rows('SELECT version FROM schema_migrations ORDER BY version'), [[1], [2]], 'both versions recorded')
+  t.same(await db.rows('SELECT version FROM schema_migrations ORDER BY version'), [[1], [2], [3]], 'every version recorded')
   t.match((await app.inject({ url: '/v1/status' })).json(), { total: 4, by_status: { running: 1, queued: 1, blocked: 1, completed: 1 } })
   t.match((await app.inject({ url: '/v1/workspaces/core/api/task-3' })).json(), { status: 'blocked', runs: 2, question: 'which staging DB?' })
   t.equal((await app.inject({ url: '/v1/workspaces/core/api/task-5' })).statusCode, 404, 'the deleted workspace stays deleted')

@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import auth from './auth.js'
 import buffers, { type BuffersOptions } from './buffers.js'
 import errors, { sendProblem } from './errors.js'
+import history from './history.js'
 import { parseJsonBody } from './json-body.js'
 import openapi from './swagger.js'
 import metrics from './metrics.js'
@@ -15,13 +16,16 @@ import sync from './sync.js'
 import writeGuard from './write-guard.js'
 import bufferRoutes from '../routes/buffers.js'
 import textTables from './text-tables.js'
+import backupRoutes from '../routes/backups.js'
 import eventRoutes from '../routes/events.js'
+import exportRoutes from '../routes/export.js'
 import healthRoutes from '../routes/health.js'
 import journalRoutes from '../routes/journal.js'
 import metricsRoutes from '../routes/metrics.js'
 import poolRoutes from '../routes/pools.js'
 import queueRoutes from '../routes/queue.js'
 import recoveryRoutes from '../routes/recovery.js'
+import statsRoutes from '../routes/stats.js'
 import statusRoutes from '../routes/status.js'
 import syncRoutes from '../routes/sync.js'
 import workspaceRoutes from '../routes/workspaces.js'
@@ -97,6 +101,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(writeGuard, { retryAfterS: config.storeRetryS })
   await app.register(buffers, { dataDir: config.dataDir, limits: config.limits, onJournalled: opts.onBufferJournalled })
   await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
+  await app.register(history, { config })
   await app.register(startup, { config })
   // Before the routes: its onResponse hook times every one of them.
   await app.register(metrics)
@@ -116,5 +121,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(eventLogRoutes)
   await app.register(activityRoutes)
   await app.register(uiRoutes)
+  await app.register(statsRoutes)
+  await app.register(exportRoutes)
+  await app.register(backupRoutes)
   return app
 }

@@ -43,7 +43,11 @@ const EnvSchema = Type.Object({
   JOURNAL_MAX_BYTES: Type.Integer({ minimum: MIB, default: 64 * MIB }),
   SYNC_QUEUE_MAX_ITEMS: Type.Integer({ minimum: 1, default: 10_000 }),
   SYNC_QUEUE_MAX_BYTES: Type.Integer({ minimum: MIB, default: 64 * MIB }),
-  CLAIM_WAITERS_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000 })
+  CLAIM_WAITERS_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000 }),
+  HISTORY_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 90 }),
+  HISTORY_MAX_ROWS: Type.Integer({ minimum: 1, default: 10000000 }),
+  BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  RESTORE_FROM: Type.Optional(Type.String({ pattern: '^(backups/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' }))
 })
 type Env = Static<typeof EnvSchema>
 
@@ -80,6 +84,14 @@ export interface Config {
   limits: Limits
   /** Claims that may wait (`wait_s`) at once; one more is 503 `too_many_waiters`. */
   claimWaitersMax: number
+  /** Days of run history kept; 0 records none. */
+  historyRetentionDays: number
+  /** Run history rows kept at most; the periodic pass deletes the oldest beyond. */
+  historyMaxRows: number
+  /** Backups kept in `backups/`; a new one beyond that removes the oldest. */
+  backupKeep: number
+  /** A backup name to start from when there is no store yet (history/restore.ts). */
+  restoreFrom: string | undefined
 }
 
 declare module 'fastify' {
@@ -150,7 +162,11 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
       syncItems: env.SYNC_QUEUE_MAX_ITEMS,
       syncBytes: env.SYNC_QUEUE_MAX_BYTES
     }),
-    claimWaitersMax: env.CLAIM_WAITERS_MAX
+    claimWaitersMax: env.CLAIM_WAITERS_MAX,
+    historyRetentionDays: env.HISTORY_RETENTION_DAYS,
+    historyMaxRows: env.HISTORY_MAX_ROWS,
+    backupKeep: env.BACKUP_KEEP,
+    restoreFrom: env.RESTORE_FROM?.replace(/^backups\//, '')
   })
 }
 

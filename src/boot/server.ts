@@ -2,13 +2,16 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { checkDataDir, checkExposure, ConfigError, loadConfig } from './config.js'
+import { RestoreError, restoreBackup } from '../store/history/restore.js'
 import { StoreLockedError } from '../store/core/database.js'
 
 async function main (): Promise<void> {
   const config = loadConfig()
   checkExposure(config)
   checkDataDir(config)
+  const restored = config.restoreFrom === undefined ? null : await restoreBackup(config.dataDir, config.restoreFrom)
   const app = await buildApp(config)
+  if (restored !== null) app.log.warn({ from: restored }, 'store restored from a backup (RESTORE_FROM)')
 
   closeWithGrace({ delay: config.closeGraceMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after an error')
@@ -27,7 +30,7 @@ async function main (): Promise<void> {
 
 main().catch((err: unknown) => {
   // Configuration mistakes and a locked store get one clear line; anything else its stack.
-  const message = err instanceof ConfigError || err instanceof StoreLockedError ? err.message : (err as Error).stack ?? String(err)
+  const message = err instanceof ConfigError || err instanceof StoreLockedError || err instanceof RestoreError ? err.message : (err as Error).stack ?? String(err)
   process.stderr.write(`agent-state: ${message}\n`)
   process.exit(1)
 })

@@ -72,11 +72,11 @@ export class Database {
   }
 
   /** Runs fn inside BEGIN … COMMIT on the serial connection; fn must use the executor it is given, never `this`. */
-  async transaction<T> (fn: (run: (sql: string, values?: DuckDBValue[]) => Promise<void>) => Promise<T>): Promise<T> {
+  async transaction<T> (fn: (run: (sql: string, values?: DuckDBValue[], types?: DuckDBType[]) => Promise<void>) => Promise<T>): Promise<T> {
     return this.#serial(async (c) => {
       await c.run('BEGIN TRANSACTION')
       try {
-        const out = await fn(async (sql, values = []) => { await c.run(sql, params(values)) })
+        const out = await fn(async (sql, values = [], types) => { await c.run(sql, params(values), types) })
         await c.run('COMMIT')
         return out
       } catch (err) {
@@ -84,6 +84,15 @@ export class Database {
         throw err
       }
     })
+  }
+
+  /**
+   * A further connection to the same instance, outside the serial queue, for long reads (analytics, exports)
+   * that must not hold up the writer: DuckDB gives it its own snapshot. The caller closes it.
+   */
+  connect (): Promise<DuckDBConnection> {
+    if (this.#closed) return Promise.reject(new Error('store is closed'))
+    return this.#instance.connect()
   }
 
   /**

@@ -1,4 +1,5 @@
 /** Versioned schema migrations, applied in order at open; each runs in its own transaction. */
+import { RUN_HISTORY_SQL } from '../history/table.js'
 import type { Database } from './database.js'
 
 interface Migration {
@@ -46,6 +47,12 @@ const MIGRATIONS: Migration[] = [
         SELECT grp, key, value, updated_at FROM entry_log
           QUALIFY row_number() OVER (PARTITION BY grp, key ORDER BY seq DESC) = 1`
     ]
+  },
+  {
+    // Typed and append-only, unlike `entries`: the analytics scan it by column (history/stats.ts).
+    version: 3,
+    name: 'run_history',
+    statements: [RUN_HISTORY_SQL]
   }
 ]
 

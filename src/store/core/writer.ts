@@ -7,6 +7,7 @@
  * log is folded into the snapshot in the background (fold.ts), never on a request's path.
  */
 import { EventEmitter } from 'node:events'
+import { appendStatements, type Append, type AppendRow } from './appends.js'
 import type { Database } from './database.js'
 import { storeUnavailable } from './errors.js'
 import { foldLog } from './fold.js'
@@ -31,6 +32,7 @@ const FOLD_ROWS = 4000
 export class Writer extends EventEmitter {
   #db: Database | null
   #pending = new Map<string, Entry>()
+  #appends: Append[] = []
   #waiters: Array<(r: CommitResult) => void> = []
   #flushing: Promise<void> | null = null
   #scheduled = false
@@ -51,11 +53,19 @@ export class Writer extends EventEmitter {
 
   get mode (): StoreMode { return this.#error === null ? 'ok' : 'degraded' }
   get error (): Error | null { return this.#error }
-  get pendingCount (): number { return this.#pending.size }
+  get pendingCount (): number { return this.#pending.size + this.#appends.length }
 
   /** Stages an entry; a later stage of the same key in the same batch replaces it (one row per key per statement). */
   stage (grp: string, key: string, value: string | null, updatedAt: string): void {
     this.#pending.set(grp + '\u0000' + key, { grp, key, value, updatedAt })
+  }
+
+  /**
+   * Stages a row for an append-only table; it is inserted in the same transaction as the entries of the
+   * same commit, so it is durable exactly when they are. Commits without appends stay one statement.
+   */
+  stageAppend (table: string, row: AppendRow): void {
+    this.#appends.push({ table, row })
   }
 
   /**
@@ -87,22 +97,33 @@ export class Writer extends EventEmitter {
 
   async #flush (): Promise<void> {
     const batch = this.#pending
+    const appends = this.#appends
     const waiters = this.#waiters
     this.#pending = new Map()
+    this.#appends = []
     this.#waiters = []
     let mode: StoreMode = 'ok'
-    if (batch.size > 0) {
+    if (batch.size > 0 || appends.length > 0) {
       try {
         if (this.#db === null || this.#error !== null) throw this.#error ?? new Error('store not opened')
         const entries = [...batch.values()]
         const { values, types } = entryListParams(++this.#seq, entries)
-        await this.#db.run(APPEND, values, types)
+        if (appends.length === 0) {
+          await this.#db.run(APPEND, values, types)
+        } else {
+          const inserts = appendStatements(appends)
+          await this.#db.transaction(async (run) => {
+            if (entries.length > 0) await run(APPEND, values, types)
+            for (const s of inserts) await run(s.sql, s.values, s.types)
+          })
+        }
         this.stats.commits++
-        this.stats.rows += entries.length
+        this.stats.rows += entries.length + appends.length
         this.#scheduleFold(entries.length)
       } catch (err) {
         // Keep the batch: entries staged since take precedence, the rest are stored when the store is back.
         for (const [k, e] of batch) if (!this.#pending.has(k)) this.#pending.set(k, e)
+        this.#appends = [...appends, ...this.#appends]
         if (this.#error === null) {
           this.#error = err as Error
           this.emit('degraded', err)
@@ -146,7 +167,7 @@ export class Writer extends EventEmitter {
     this.#db = db
     this.#error = null
     // A failure here is the writer's own degraded state; the retry loop sees it.
-    if (this.#pending.size > 0) void this.commit().catch(() => {})
+    if (this.pendingCount > 0) void this.commit().catch(() => {})
   }
 
   /** Tries the store again after a failure: ok again if the held entries commit, still degraded if not. */
@@ -159,7 +180,7 @@ export class Writer extends EventEmitter {
 
   /** Waits for in-flight and staged writes, then folds: used on shutdown, so the closed file holds a snapshot and an empty log. */
   async drain (): Promise<void> {
-    if (this.#pending.size > 0 || this.#waiters.length > 0) await this.commit()
+    if (this.pendingCount > 0 || this.#waiters.length > 0) await this.commit()
     while (this.#flushing !== null) await this.#flushing
     await this.#folding
     await this.fold()

@@ -10,6 +10,7 @@ import { checkIfMatch, etagOf } from '../core/etag.js'
 import { DomainError, illegalTransition, notFound, staleRun } from '../core/errors.js'
 import type { EventLog } from '../events/events.js'
 import type { ReapedGhost } from '../startup/report.js'
+import { runEnd, type RunEnd } from './run-ends.js'
 import { SortedKeys } from '../core/sorted-keys.js'
 import { toIso } from '../core/time.js'
 import { Deletions } from './deletions.js'
@@ -84,6 +85,7 @@ export class Workspaces {
   readonly #pools = new Map<string, PoolSnapshot>()
   readonly #runningByAgent = new Map<string, number>()
   readonly #listeners: Array<(prev: Workspace | undefined, next: Workspace) => void> = []
+  readonly #runEndListeners: Array<(end: RunEnd) => void> = []
   readonly #writer: Writer
   readonly #events: EventLog
   readonly #files: StatusFiles
@@ -173,6 +175,14 @@ export class Workspaces {
   /** Called synchronously, in the same commit, for every live change (reports, claims, the reaper; not hydration). */
   onTransition (listener: (prev: Workspace | undefined, next: Workspace) => void): void {
     this.#listeners.push(listener)
+  }
+
+  /**
+   * Called synchronously for every run that a live change ends (run-ends.ts says which), deletes and
+   * start-up status files included, so whatever the listener stages rides in the same commit.
+   */
+  onRunEnd (listener: (end: RunEnd) => void): void {
+    this.#runEndListeners.push(listener)
   }
 
   concurrency (): Record<string, PoolSnapshot> {
@@ -322,6 +332,8 @@ export class Workspaces {
     }
     if (!live) return
     if (next !== undefined) this.deletions.clear(name, at)
+    const end = runEnd(prev, rec, at)
+    if (end !== null) for (const l of this.#runEndListeners) l(end)
     this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
     // A queue entry exists exactly while the record is queued: no tombstone for one that never existed.
     if (rec?.status === 'queued') this.#writer.stage(QUEUE_GROUP, name, JSON.stringify(queueEntry(rec)), at)

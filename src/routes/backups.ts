@@ -1,0 +1,78 @@
+/** /v1/backups: take an online backup of the store, list the backups, remove one. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { AUTH_RESPONSES, problem } from './schemas.js'
+import { NAME_PATTERN } from '../store/workspaces/model.js'
+
+const BackupSchema = Type.Object({
+  name: Type.String(),
+  created_at: Type.String({ format: 'date-time', description: 'When the backup was asked for: it holds every write acknowledged before then.' }),
+  bytes: Type.Integer({ description: 'Size of its `db.duckdb`.' }),
+  duration_ms: Type.Integer({ description: 'How long taking it took.' }),
+  write_stall_ms: Type.Integer({ description: 'How long writes waited meanwhile: for the statement that holds off checkpoints during the copy.' }),
+  schema_version: Type.Integer({ description: 'The store\'s schema version in the copy; a newer service migrates it on start.' }),
+  entries: Type.Integer({ description: 'Rows of the key-value table in the copy, read back from it.' }),
+  history_rows: Type.Integer({ description: 'Run history rows in the copy.' })
+}, { description: 'A backup: `$DATA_DIR/backups/<name>/db.duckdb`, a DuckDB file that opens on its own, and its `manifest.json`.' })
+
+const Name = Type.String({ pattern: NAME_PATTERN, description: 'A plain name: letters, digits, `.`, `_`, `-`, at most 100 characters.' })
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { backups } = app.history
+
+  app.post('/v1/backups', {
+    config: { scope: 'admin' },
+    // A bare POST takes a backup with the default name; a JSON `null` is still a wrong body.
+    preValidation: async (request) => { if (request.body === undefined) request.body = {} },
+    schema: {
+      operationId: 'createBackup',
+      tags: ['history'],
+      summary: 'Take a backup of the store while the service keeps serving',
+      description: 'Writes a consistent, self-contained copy of the store to `$DATA_DIR/backups/<name>/` and answers once it is on disk. Writes never wait for the copy. Beyond `BACKUP_KEEP` backups, the oldest are removed (named in `pruned`). Start from one with `RESTORE_FROM=<name>`. QA buffers and workspace folders are not part of it.',
+      body: Type.Object({
+        name: Type.Optional(Name)
+      }, { additionalProperties: false, description: 'Optional; the default name is `backup-<UTC time>`.' }),
+      response: {
+        201: Type.Object({ backup: BackupSchema, pruned: Type.Array(Type.String(), { description: 'Older backups removed to keep BACKUP_KEEP.' }) }),
+        400: problem('Invalid name.'),
+        409: problem('`exists`: a backup of that name exists; `backup_in_progress`: another backup is being taken; `backups_folder_invalid`: `backups/` is not a plain folder.'),
+        503: problem('The store is unavailable (degraded), or too many analytics calls are waiting.'),
+        ...AUTH_RESPONSES
+      }
+    }
+  }, async (request, reply) => {
+    const result = await backups.create(request.body.name)
+    return reply.code(201).send(result)
+  })
+
+  app.get('/v1/backups', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'listBackups',
+      tags: ['history'],
+      summary: 'The backups, newest first',
+      response: { 200: Type.Object({ items: Type.Array(BackupSchema) }), ...AUTH_RESPONSES }
+    }
+  }, async () => ({ items: await backups.list() }))
+
+  app.delete('/v1/backups/:name', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'deleteBackup',
+      tags: ['history'],
+      summary: 'Remove a backup',
+      params: Type.Object({ name: Name }),
+      response: {
+        204: { description: 'Removed.', type: 'null' },
+        400: problem('Invalid name.'),
+        404: problem('No such backup.'),
+        ...AUTH_RESPONSES
+      }
+    }
+  }, async (request, reply) => {
+    await backups.remove(request.params.name)
+    return reply.code(204).send(null)
+  })
+}
+
+export default routes

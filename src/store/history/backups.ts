@@ -1,0 +1,206 @@
+/**
+ * Online backups of the store into `$DATA_DIR/backups/<name>/`: `db.duckdb`, a self-contained DuckDB file,
+ * and `manifest.json`. With automatic checkpoints held off, DuckDB only appends commits to the WAL and never
+ * rewrites the store file, so copying the file and then the WAL gives the last checkpoint plus every commit
+ * after it: everything acknowledged before the call (each commit is in the WAL, fsynced, before it is
+ * acknowledged; a commit still being appended is cut off and dropped on replay). The copy is then opened
+ * beside the store, which replays its WAL, and checkpointed into one file. Writers never wait for the copy:
+ * only for the statement that holds off checkpoints, queued behind the commit in flight.
+ */
+import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import type { Database } from '../core/database.js'
+import { DomainError, exists, invalidName, notFound } from '../core/errors.js'
+import { inside, storeFile } from '../core/paths.js'
+import { isSegment } from '../workspaces/model.js'
+import type { Lane } from './lane.js'
+import { RUN_HISTORY } from './table.js'
+
+export const BACKUP_FILE = 'db.duckdb'
+const MANIFEST = 'manifest.json'
+// An interrupted backup leaves this folder; start-up removes it. The dot keeps it out of every listing.
+const PARTIAL = '.partial-'
+// A manifest is a few hundred bytes; a bigger file is not ours and is not read.
+const MANIFEST_MAX_BYTES = 64 * 1024
+
+export interface BackupInfo {
+  name: string
+  created_at: string
+  /** Size of db.duckdb. */
+  bytes: number
+  duration_ms: number
+  /** How long writes waited: for the statement that holds off checkpoints, on the writer's connection. */
+  write_stall_ms: number
+  schema_version: number
+  /** Rows in the copy, read back from it: it opens on its own. */
+  entries: number
+  history_rows: number
+}
+
+export const backupsDir = (dataDir: string): string => join(dataDir, 'backups')
+
+/** `<name>/db.duckdb` under the backups folder; the name must be a plain segment. */
+export function backupFile (dataDir: string, name: string): string {
+  if (!isSegment(name)) throw invalidName(`backup name ${JSON.stringify(name)} must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+  return inside(backupsDir(dataDir), name, BACKUP_FILE)
+}
+
+async function fsyncPath (path: string): Promise<void> {
+  const handle = await open(path, 'r')
+  try { await handle.sync() } finally { await handle.close() }
+}
+
+const defaultName = (at: Date): string => 'backup-' + at.toISOString().replace(/[-:]/g, '').replace('.', '')
+
+async function scalarRow (conn: DuckDBConnection, sql: string): Promise<unknown[]> {
+  return (await conn.runAndReadAll(sql)).getRowsJS()[0] as unknown[]
+}
+
+export class Backups {
+  readonly #dataDir: string
+  readonly #keep: number
+  readonly #lane: Lane
+  readonly #clock: () => Date
+  #creating = false
+
+  constructor (deps: { dataDir: string, keep: number, lane: Lane, clock: () => Date }) {
+    this.#dataDir = deps.dataDir
+    this.#keep = deps.keep
+    this.#lane = deps.lane
+    this.#clock = deps.clock
+  }
+
+  get #dir (): string { return backupsDir(this.#dataDir) }
+
+  /** Takes a backup named `name` (default `backup-<UTC time>`), then removes the oldest beyond BACKUP_KEEP. */
+  async create (name?: string): Promise<{ backup: BackupInfo, pruned: string[] }> {
+    const at = this.#clock()
+    const chosen = name ?? defaultName(at)
+    const target = join(backupFile(this.#dataDir, chosen), '..')
+    if (this.#creating) throw new DomainError(409, 'backup_in_progress', 'a backup is being taken; try again when it is done')
+    this.#creating = true
+    const partial = inside(this.#dir, PARTIAL + chosen)
+    try {
+      await this.#ensureDir()
+      if (await lstat(target).then(() => true, () => false)) throw exists(`backup ${chosen} already exists`)
+      await rm(partial, { recursive: true, force: true })
+      await mkdir(partial)
+      const started = performance.now()
+      const backup = await this.#lane.run(async (conn, db) => {
+        const stallMs = await this.#copyStore(conn, db, join(partial, BACKUP_FILE))
+        const [entries, historyRows, version] = await this.#check(conn, join(partial, BACKUP_FILE))
+        // Folded into the file by the checkpoint: a WAL left beside it would only be a second copy.
+        await rm(join(partial, BACKUP_FILE + '.wal'), { force: true })
+        await fsyncPath(join(partial, BACKUP_FILE))
+        const bytes = (await lstat(join(partial, BACKUP_FILE))).size
+        return { entries, historyRows, version, bytes, stallMs }
+      })
+      const info: BackupInfo = {
+        name: chosen,
+        created_at: at.toISOString(),
+        bytes: backup.bytes,
+        duration_ms: Math.round(performance.now() - started),
+        write_stall_ms: Math.round(backup.stallMs),
+        schema_version: backup.version,
+        entries: backup.entries,
+        history_rows: backup.historyRows
+      }
+      await writeFile(join(partial, MANIFEST), JSON.stringify(info, null, 2) + '\n')
+      await fsyncPath(join(partial, MANIFEST))
+      await fsyncPath(partial)
+      await rename(partial, target)
+      await fsyncPath(this.#dir)
+      return { backup: info, pruned: await this.#prune() }
+    } catch (err) {
+      await rm(partial, { recursive: true, force: true })
+      throw err
+    } finally {
+      this.#creating = false
+    }
+  }
+
+  /** Copies the store file and its WAL with automatic checkpoints held off; returns how long writes waited for that. */
+  async #copyStore (conn: DuckDBConnection, db: Database, dest: string): Promise<number> {
+    const threshold = String((await scalarRow(conn, "SELECT current_setting('checkpoint_threshold')"))[0])
+    const started = performance.now()
+    await db.run("SET checkpoint_threshold = '1000TB'")
+    const stallMs = performance.now() - started
+    try {
+      const store = storeFile(this.#dataDir)
+      await copyFile(store, dest)
+      await copyFile(store + '.wal', dest + '.wal').catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
+    } finally {
+      await db.run(`SET checkpoint_threshold = '${threshold.replaceAll("'", "''")}'`)
+    }
+    return stallMs
+  }
+
+  /**
+   * Opens the copy beside the store (replaying its WAL), counts what it holds and checkpoints it into one
+   * file: [entries, history rows, schema version].
+   */
+  async #check (conn: DuckDBConnection, file: string): Promise<[number, number, number]> {
+    await conn.run(`ATTACH '${file.replaceAll("'", "''")}' AS backup_check`)
+    try {
+      const row = await scalarRow(conn, `SELECT (SELECT count(*) FROM backup_check.entries),
+        (SELECT count(*) FROM backup_check.${RUN_HISTORY}), (SELECT max(version) FROM backup_check.schema_migrations)`)
+      await conn.run('CHECKPOINT backup_check')
+      return [Number(row[0]), Number(row[1]), Number(row[2])]
+    } finally {
+      await conn.run('DETACH backup_check')
+    }
+  }
+
+  /** The backups folder, created when missing; a symlink or a file in its place is refused, never followed. */
+  async #ensureDir (): Promise<void> {
+    await mkdir(this.#dir, { recursive: true })
+    const stat = await lstat(this.#dir)
+    if (!stat.isDirectory()) throw new DomainError(409, 'backups_folder_invalid', 'backups/ under the data folder is not a plain folder (a symlink or a file?); backups are not written through it')
+  }
+
+  /** Every backup, newest first: plain folders with a readable manifest; anything else in the folder is ignored. */
+  async list (): Promise<BackupInfo[]> {
+    let names: string[]
+    try {
+      const stat = await lstat(this.#dir)
+      if (!stat.isDirectory()) return []
+      names = (await readdir(this.#dir, { withFileTypes: true })).filter((d) => d.isDirectory() && isSegment(d.name)).map((d) => d.name)
+    } catch {
+      return []
+    }
+    const found = await Promise.all(names.map((n) => this.#read(n)))
+    return found.filter((b): b is BackupInfo => b !== null).sort((a, b) => b.created_at.localeCompare(a.created_at) || b.name.localeCompare(a.name))
+  }
+
+  async #read (name: string): Promise<BackupInfo | null> {
+    try {
+      const path = join(this.#dir, name, MANIFEST)
+      const stat = await lstat(path)
+      if (!stat.isFile() || stat.size > MANIFEST_MAX_BYTES) return null
+      const info = JSON.parse(await readFile(path, 'utf8')) as BackupInfo
+      return info.name === name && typeof info.created_at === 'string' ? info : null
+    } catch {
+      return null
+    }
+  }
+
+  /** Removes one backup; 404 unless it is one `list` shows. */
+  async remove (name: string): Promise<void> {
+    const dir = join(backupFile(this.#dataDir, name), '..')
+    if (await this.#read(name) === null) throw notFound(`backup ${name}`)
+    await rm(dir, { recursive: true, force: true })
+  }
+
+  async #prune (): Promise<string[]> {
+    const old = (await this.list()).slice(this.#keep).map((b) => b.name)
+    for (const name of old) await this.remove(name)
+    return old
+  }
+
+  /** Removes what an interrupted backup left (start-up). */
+  async clean (): Promise<void> {
+    const entries = await readdir(this.#dir, { withFileTypes: true }).catch(() => [])
+    for (const d of entries) if (d.isDirectory() && d.name.startsWith(PARTIAL)) await rm(join(this.#dir, d.name), { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The analytics lane: stats queries, export queries and backups run one at a time on side connections.
+ * Each long DuckDB call holds a libuv worker thread (4 by default); letting analytics take them all would
+ * leave the group-commit writer waiting for a thread, so analytics queue here and a full queue is a 503.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api'
+import pLimit, { type LimitFunction } from 'p-limit'
+import type { Database } from '../core/database.js'
+import { DomainError, storeUnavailable } from '../core/errors.js'
+import type { Writer } from '../core/writer.js'
+
+// Enough for a dashboard's refreshes and a few people with curl; beyond it callers are told to come back.
+const MAX_WAITING = 16
+
+export class Lane {
+  readonly #limit: LimitFunction = pLimit(1)
+  readonly #store: () => Database | null
+  readonly #writer: Writer
+
+  constructor (store: () => Database | null, writer: Writer) {
+    this.#store = store
+    this.#writer = writer
+  }
+
+  /** Runs fn with a fresh side connection, after the calls queued before it; 503 when the store is unavailable or the queue is full. */
+  run<T> (fn: (conn: DuckDBConnection, db: Database) => Promise<T>): Promise<T> {
+    if (this.#limit.pendingCount >= MAX_WAITING) {
+      return Promise.reject(new DomainError(503, 'analytics_busy', `${MAX_WAITING} analytics calls are already waiting; try again shortly`))
+    }
+    return this.#limit(async () => {
+      const db = this.#store()
+      if (db === null || this.#writer.mode !== 'ok') throw storeUnavailable('the store is unavailable (degraded): history, exports and backups need it')
+      const conn = await db.connect()
+      try {
+        // Exports print timestamps in the session's zone; UTC whatever the host's TZ.
+        await conn.run("SET TimeZone = 'UTC'")
+        return await fn(conn, db)
+      } finally {
+        conn.closeSync()
+      }
+    })
+  }
+
+  /** Resolves once every queued call has run: the store waits for this before it closes. */
+  async idle (): Promise<void> {
+    await this.#limit(async () => {})
+  }
+}

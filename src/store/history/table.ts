@@ -1,0 +1,25 @@
+/** The run history table: one row per ended run (store/run-ends.ts decides when a run ends and how). */
+import type { AppendRow } from '../core/appends.js'
+import type { RunEnd } from '../workspaces/run-ends.js'
+
+export const RUN_HISTORY = 'run_history'
+
+// Rows arrive in commit order, so `ended_at` grows with the row number and DuckDB's per-row-group
+// min/max lets a time-range scan skip most of the table without an index.
+export const RUN_HISTORY_SQL = `CREATE TABLE ${RUN_HISTORY} (
+  workspace VARCHAR NOT NULL,
+  org VARCHAR NOT NULL,
+  repo VARCHAR NOT NULL,
+  pool VARCHAR NOT NULL,
+  agent VARCHAR NOT NULL,
+  model VARCHAR NOT NULL,
+  runs INTEGER NOT NULL,
+  host VARCHAR NOT NULL,
+  started_at TIMESTAMPTZ NOT NULL,
+  ended_at TIMESTAMPTZ NOT NULL,
+  duration_s DOUBLE NOT NULL,
+  outcome VARCHAR NOT NULL,
+  reap_reason VARCHAR
+)`
+
+export const toHistoryRow = (end: RunEnd): AppendRow => ({ ...end })
