@@ -12,10 +12,13 @@ RUN npm run build \
 
 # ---- runtime: production dependencies and compiled output only ----
 FROM node:22.21.1-bookworm-slim AS runtime
+# REAPER_PID_CHECK=host: agents run outside this container's PID namespace, so a PID is only checked for a
+# workspace whose `host` is this container; one without `host` is left to its lease.
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    REAPER_PID_CHECK=host
 WORKDIR /app
 # Application files stay root-owned (read-only to the service user); only /data is writable.
 COPY --from=build /app/package.json ./package.json

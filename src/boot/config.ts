@@ -16,7 +16,7 @@ const EnvSchema = Type.Object({
   ALLOW_OPEN: Type.Enum(['', '0', '1', 'false', 'true'], { default: '' }),
   LEASE_S: Type.Integer({ minimum: 0, default: 300 }),
   REAPER_INTERVAL_S: Type.Integer({ minimum: 1, default: 30 }),
-  REAPER_PID_CHECK: Type.Union([Type.Literal('local'), Type.Literal('off')], { default: 'local' }),
+  REAPER_PID_CHECK: Type.Union([Type.Literal('local'), Type.Literal('host'), Type.Literal('off')], { default: 'local' }),
   SYNC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   SYNC_TOKEN: Type.Optional(Type.String()),
   SYNC_MAX_ATTEMPTS: Type.Integer({ minimum: 1, default: 100 }),
@@ -43,7 +43,8 @@ export interface Config {
   allowOpen: boolean
   leaseS: number
   reaperIntervalS: number
-  reaperPidCheck: 'local' | 'off'
+  /** Which PIDs the reaper may check: see ReaperOptions.pidCheck. */
+  reaperPidCheck: Env['REAPER_PID_CHECK']
   syncUrl: string | undefined
   syncToken: string | undefined
   syncMaxAttempts: number
