@@ -1,13 +1,12 @@
 # agent-state: Fastify + DuckDB (@duckdb/node-api ships glibc native binaries, so a Debian base, not Alpine).
 
-# ---- build: full install, compile TypeScript, then drop dev dependencies ----
+# ---- build: full install (which compiles TypeScript), then drop dev dependencies ----
 FROM node:22.21.1-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build \
+# npm ci compiles too (the `prepare` script), so src/ is copied first.
+RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: production dependencies and compiled output only ----

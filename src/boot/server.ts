@@ -2,17 +2,20 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { checkExposure, ConfigError, loadConfig } from './config.js'
+import { assertPortFree, portInUse, PortInUseError } from './port-check.js'
 import { StoreLockedError } from '../store/database.js'
 
 async function main (): Promise<void> {
   const config = loadConfig()
   checkExposure(config)
+  await assertPortFree(config.host, config.port)
   const app = await buildApp(config)
 
   closeWithGrace({ delay: config.closeGraceMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after an error')
     else app.log.info({ signal }, 'closing: finishing requests, flushing and checkpointing the store')
     await app.close()
+    app.log.info('closed: every write is stored and the store checkpointed')
   })
 
   if (config.tokens.size === 0) app.log.warn('AUTH_TOKENS is empty: every route is open to whoever can reach this address')
@@ -21,12 +24,17 @@ async function main (): Promise<void> {
     host: config.host,
     port: config.port,
     listenTextResolver: (address) => `agent-state listening on ${address}; data in ${config.dataDir}; store ${app.state.writer.mode}`
+  }).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err
+    // Taken after the probe: close what start-up opened (the store's lock above all) before saying so.
+    await app.close()
+    throw portInUse(config.host, config.port)
   })
 }
 
 main().catch((err: unknown) => {
-  // Configuration mistakes and a locked store get one clear line; anything else its stack.
-  const message = err instanceof ConfigError || err instanceof StoreLockedError ? err.message : (err as Error).stack ?? String(err)
-  process.stderr.write(`agent-state: ${message}\n`)
+  // Configuration mistakes, a locked store and a busy port get one clear line; anything else its stack.
+  const known = err instanceof ConfigError || err instanceof StoreLockedError || err instanceof PortInUseError
+  process.stderr.write(`agent-state: ${known ? err.message : (err as Error).stack ?? String(err)}\n`)
   process.exit(1)
 })
