@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import type { FastifyInstance, InjectOptions } from 'fastify'
-import { decodeCursor } from '../src/store/cursor.js'
+import { decodeCursor } from '../src/store/core/cursor.js'
 import { ADMIN, AUTH, BODY_LIMIT, READER, dump, notAProblem, seededApp } from './corpus-helpers.js'
 
 const SEED = process.env.CORPUS_SEED !== undefined ? Number(process.env.CORPUS_SEED) : 20300115

@@ -1,9 +1,9 @@
 import t from 'tap'
-import type { Database } from '../src/store/database.js'
-import { EventRing } from '../src/store/event-ring.js'
-import { readEventsAfter } from '../src/store/event-store.js'
-import type { ChangeEvent } from '../src/store/events.js'
-import { toScalarNumber } from '../src/store/rows.js'
+import type { Database } from '../src/store/core/database.js'
+import { EventRing } from '../src/store/events/event-ring.js'
+import { readEventsAfter } from '../src/store/events/event-store.js'
+import type { ChangeEvent } from '../src/store/events/model.js'
+import { toScalarNumber } from '../src/store/core/rows.js'
 import { build, put, report, storedGroup } from './helper.js'
 
 const ev = (id: number): ChangeEvent => ({ id, type: 'workspace', subject: `core/a/t${id}`, at: '2026-01-01T00:00:00.000Z', data: {} })

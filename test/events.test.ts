@@ -1,7 +1,7 @@
 import { connect } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import type { ChangeEvent } from '../src/store/events.js'
+import type { ChangeEvent } from '../src/store/events/model.js'
 import { build, json, put, report } from './helper.js'
 
 interface Frame {

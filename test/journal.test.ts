@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { fingerprint } from '../src/store/findings.js'
+import { fingerprint } from '../src/store/buffers/findings.js'
 import { build, json } from './helper.js'
 
 const A = { tool: 'gosec', file: 'main.go', line: 42, code: 'G101', message: 'hardcoded secret' }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { openApiDocument } from '../src/boot/openapi-document.js'
+import { openApiDocument } from '../src/scripts/openapi-document.js'
 import { build } from './helper.js'
 
 t.test('the committed openapi/openapi.json is the document the routes generate', async (t) => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { processStartMs } from '../src/store/liveness.js'
+import { processStartMs } from '../src/store/reaper/liveness.js'
 import { build, put, report, storedGroup } from './helper.js'
 
 /** The PID of a process that has already exited. */

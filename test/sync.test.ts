@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { backoffMs, retryAfterMs } from '../src/store/sync-flusher.js'
+import { backoffMs, retryAfterMs } from '../src/store/sync/sync-flusher.js'
 import { build, rowCount, storedGroup } from './helper.js'
 
 /** What the scripted upstream does with one request: answer, never answer, or cut the connection. */

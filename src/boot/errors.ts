@@ -1,8 +1,20 @@
 /** problem+json everywhere (RFC 9457): domain errors, validation, unknown routes, and 5xx without internals. */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
-import { DomainError, type FieldError } from '../store/errors.js'
-import { ProblemSchema } from '../routes/schemas.js'
+import { Type } from 'typebox'
+import { DomainError, type FieldError } from '../store/core/errors.js'
+
+export const ProblemSchema = Type.Object({
+  type: Type.String({ description: 'A URI naming the problem type.' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String({ description: 'Stable snake_case code, e.g. `not_found`, `stale_run`.' }),
+  errors: Type.Optional(Type.Array(Type.Object({
+    field: Type.String({ description: 'Where: `body.runs`, `params.org`, `query.limit`, `header.if-match`.' }),
+    message: Type.String()
+  })))
+}, { $id: 'Problem', description: 'RFC 9457 problem details.' })
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',

@@ -6,11 +6,11 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
-import { readAgentsFile } from '../store/agents-config.js'
-import type { DomainError } from '../store/errors.js'
-import { pruneEvents } from '../store/event-store.js'
-import { applyStatusFiles, hydrateWorkspaces, readEntries } from '../store/hydrate.js'
-import { scanStatusFiles } from '../store/status-scan.js'
+import { readAgentsFile } from '../store/pools/agents-config.js'
+import type { DomainError } from '../store/core/errors.js'
+import { pruneEvents } from '../store/events/event-store.js'
+import { applyStatusFiles, hydrateWorkspaces, readEntries } from '../store/workspaces/hydrate.js'
+import { scanStatusFiles } from '../store/workspaces/status-scan.js'
 
 async function lifecycle (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   const { events, workspaces, writer, recovery, reaper, pools, clock } = app.state

@@ -6,9 +6,9 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { ChangeEvent } from '../store/events.js'
+import type { ChangeEvent } from '../store/events/model.js'
+import type { OrphanOutcome, ReapedGhost } from '../store/startup/report.js'
 import { packageInfo } from './package-info.js'
-import type { OrphanOutcome, ReapedGhost } from '../store/recovery.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,8 +2,8 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { checkExposure, ConfigError, loadConfig } from './config.js'
+import { StoreLockedError } from '../store/core/database.js'
 import { assertPortFree, portInUse, PortInUseError } from './port-check.js'
-import { StoreLockedError } from '../store/database.js'
 
 async function main (): Promise<void> {
   const config = loadConfig()

@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
-import { readGroups } from '../store/hydrate.js'
-import { SyncFlusher } from '../store/sync-flusher.js'
-import { SYNC_GROUPS, SyncQueue } from '../store/sync-queue.js'
+import { readGroups } from '../store/workspaces/hydrate.js'
+import { SyncFlusher } from '../store/sync/sync-flusher.js'
+import { SYNC_GROUPS, SyncQueue } from '../store/sync/sync-queue.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

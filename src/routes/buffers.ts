@@ -1,10 +1,9 @@
 /** /v1/buffers: a QA cycle collects its findings in a buffer, then commits it to the journal or discards it (API §7). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { notFound } from '../store/errors.js'
-import {
-  AUTH_RESPONSES, BUFFER_NAME_PATTERN, IfMatchHeaders, ListQuery, Page, STORE_NOTE, WORKSPACE_TAG_PATTERN, problem
-} from './schemas.js'
+import { notFound } from '../store/core/errors.js'
+import { AUTH_RESPONSES, IfMatchHeaders, ListQuery, Page, STORE_NOTE, problem } from './schemas.js'
+import { BUFFER_NAME_PATTERN, WORKSPACE_TAG_PATTERN } from '../store/buffers/model.js'
 
 /** At most this many entries per request: one statement each, bounded in time and memory. */
 export const MAX_ENTRIES = 10000

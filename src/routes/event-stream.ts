@@ -2,9 +2,10 @@
 import type { ServerResponse } from 'node:http'
 import type { SSEReplyInterface } from '@fastify/sse'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Database } from '../store/database.js'
-import { readEventsAfter } from '../store/event-store.js'
-import type { ChangeEvent, EventLog, EventType } from '../store/events.js'
+import type { Database } from '../store/core/database.js'
+import { readEventsAfter } from '../store/events/event-store.js'
+import type { EventLog } from '../store/events/events.js'
+import type { ChangeEvent, EventType } from '../store/events/model.js'
 
 // Store replay reads this many events per statement, so a client far behind never holds the log in memory.
 const REPLAY_PAGE = 500

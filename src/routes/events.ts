@@ -2,7 +2,7 @@
 import { fastifySSE } from '@fastify/sse'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { EVENT_TYPES, type ChangeEvent, type EventType } from '../store/events.js'
+import { EVENT_TYPES, type ChangeEvent, type EventType } from '../store/events/model.js'
 import { EventStream } from './event-stream.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 

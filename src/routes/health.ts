@@ -1,7 +1,7 @@
 /** Liveness, readiness and the API description (OpenAPI and the /docs page); open to everyone, so orchestrators need no token. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { renderDocs, type OpenApiDocument } from './docs-page.js'
+import { renderDocs, type OpenApiDocument } from './docs/docs-page.js'
 
 // The page allows its own inline styles and nothing else: no scripts, no requests elsewhere.
 const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"

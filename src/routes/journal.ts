@@ -2,7 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { AggregateSchema } from './buffers.js'
-import { AUTH_RESPONSES, ListQuery, Page, WORKSPACE_TAG_PATTERN, problem } from './schemas.js'
+import { AUTH_RESPONSES, ListQuery, Page, problem } from './schemas.js'
+import { WORKSPACE_TAG_PATTERN } from '../store/buffers/model.js'
 
 const Workspace = (description: string) => Type.String({ pattern: WORKSPACE_TAG_PATTERN, description })
 

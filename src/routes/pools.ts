@@ -2,12 +2,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type, type Static } from 'typebox'
-import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/agents-config.js'
-import { DomainError, notFound } from '../store/errors.js'
+import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/pools/agents-config.js'
+import { DomainError, notFound } from '../store/core/errors.js'
+import { POOL_PATTERN } from '../store/workspaces/model.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
-import type { Table } from './text-table.js'
+import type { Table } from '../boot/text-table.js'
 
-const PoolParams = Type.Object({ pool: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Pool (agent base), e.g. `codex`.' }) })
+const PoolParams = Type.Object({ pool: Type.String({ pattern: POOL_PATTERN, description: 'Pool (agent base), e.g. `codex`.' }) })
 const Reasons = Type.Array(Type.Enum(['pool_full', 'model_full', 'backoff', 'daily_budget']), { description: 'Why it is not admissible now; empty when it is.' })
 const Time = Type.String({ format: 'date-time' })
 const NullableTime = Type.Union([Time, Type.Null()])

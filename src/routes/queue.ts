@@ -1,9 +1,10 @@
 /** The queue in drain order with admission per entry, and the atomic claim (API §4). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { decodeCursor, encodeCursor } from '../store/cursor.js'
-import { AUTH_RESPONSES, FormatQuery, ListQuery, WorkspaceSchema, orTextTable, problem } from './schemas.js'
-import { nextPageNote, type Table } from './text-table.js'
+import { decodeCursor, encodeCursor } from '../store/core/cursor.js'
+import { AUTH_RESPONSES, FormatQuery, ListQuery, orTextTable, problem } from './schemas.js'
+import { POOL_PATTERN, WorkspaceSchema } from '../store/workspaces/model.js'
+import { nextPageNote, type Table } from '../boot/text-table.js'
 
 const QueueItemSchema = Type.Object({
   workspace: WorkspaceSchema,
@@ -22,7 +23,7 @@ function queueTable (page: Static<typeof QueuePage>): Table[] {
 }
 
 const ClaimBody = Type.Object({
-  pool: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Only claim from this pool.' })),
+  pool: Type.Optional(Type.String({ pattern: POOL_PATTERN, description: 'Only claim from this pool.' })),
   host: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Where the agent will run.' })),
   pid: Type.Optional(Type.Integer({ minimum: -1, maximum: 2147483647 })),
   pid_started_at: Type.Optional(Type.String({ format: 'date-time' }))

@@ -1,7 +1,8 @@
 /** The start-up report and an on-demand reaper pass, for operators (API §8.4). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { AUTH_RESPONSES, ReapedSchema } from './schemas.js'
+import { AUTH_RESPONSES } from './schemas.js'
+import { ReapedSchema } from '../store/workspaces/model.js'
 
 const GhostSchema = Type.Object({ name: Type.String(), ...ReapedSchema.properties })
 

@@ -1,8 +1,9 @@
 /** Snapshots for dashboards: the status summary and the per-pool concurrency group (API §3, §5). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { AUTH_RESPONSES, FormatQuery, STATUSES, orTextTable, problem } from './schemas.js'
-import type { Table } from './text-table.js'
+import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
+import { STATUSES } from '../store/workspaces/model.js'
+import type { Table } from '../boot/text-table.js'
 
 const StatusSummarySchema = Type.Object({
   total: Type.Integer({ description: 'Workspaces tracked.' }),

@@ -1,10 +1,10 @@
 /** /v1/sync: the outbox of finished dispatch reports on their way to the upstream API (API §6). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { DomainError } from '../store/errors.js'
+import { DomainError } from '../store/core/errors.js'
 import { AUTH_RESPONSES, FormatQuery, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
-import { nextPageNote, type Table } from './text-table.js'
-import { SyncAcceptedSchema, SyncItemSchema, SyncPushSchema, SyncStatusSchema } from './sync-schemas.js'
+import { nextPageNote, type Table } from '../boot/text-table.js'
+import { SyncAcceptedSchema, SyncItemSchema, SyncPushSchema, SyncStatusSchema } from '../store/sync/model.js'
 
 const EnqueueHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({

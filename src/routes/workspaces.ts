@@ -1,16 +1,14 @@
 /** /v1/workspaces: agents and dispatchers report status; dashboards read it (API §3). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { notFound } from '../store/errors.js'
-import {
-  AGENT_PATTERN, AUTH_RESPONSES, FormatQuery, IfMatchHeaders, ListQuery, NAME_PATTERN, Page, STORE_NOTE, StatusSchema,
-  WorkspaceParamsSchema, WorkspaceReportSchema, WorkspaceSchema, orTextTable, problem
-} from './schemas.js'
-import { nextPageNote, type Table } from './text-table.js'
+import { notFound } from '../store/core/errors.js'
+import { AUTH_RESPONSES, FormatQuery, IfMatchHeaders, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
+import { AGENT_PATTERN, NAME_PATTERN, POOL_PATTERN, StatusSchema, WorkspaceParamsSchema, WorkspaceReportSchema, WorkspaceSchema } from '../store/workspaces/model.js'
+import { nextPageNote, type Table } from '../boot/text-table.js'
 
 const ListWorkspacesQuery = Type.Object({
   status: Type.Optional(StatusSchema),
-  pool: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'Agent pool (base), e.g. `codex`.' })),
+  pool: Type.Optional(Type.String({ pattern: POOL_PATTERN, description: 'Agent pool (base), e.g. `codex`.' })),
   agent: Type.Optional(Type.String({ pattern: AGENT_PATTERN, description: 'Exact agent string, e.g. `codex:gpt-5.4`.' })),
   org: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
   repo: Type.Optional(Type.String({ pattern: NAME_PATTERN })),

@@ -1,23 +1,8 @@
 /** The event log: every change is recorded in the store (group `event`) in the same commit as the change itself. */
 import { EventEmitter } from 'node:events'
 import { EventRing } from './event-ring.js'
-import type { Writer } from './writer.js'
-
-/**
- * Every event type the service records; `GET /v1/events?type=` is validated against this list, so a new
- * kind of change adds its type here (record() accepts nothing else).
- */
-export const EVENT_TYPES = ['workspace', 'pool', 'backoff', 'config', 'sync', 'buffer', 'recovery'] as const
-export type EventType = typeof EVENT_TYPES[number]
-
-export interface ChangeEvent {
-  /** Only grows, across restarts. */
-  id: number
-  type: EventType
-  subject: string
-  at: string
-  data: unknown
-}
+import type { Writer } from '../core/writer.js'
+import type { ChangeEvent, EventType } from './model.js'
 
 export const EVENT_GROUP = 'event'
 

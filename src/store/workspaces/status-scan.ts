@@ -3,9 +3,10 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { Type, type Static } from 'typebox'
 import Compile from 'typebox/compile'
-import { AGENT_PATTERN, StatusSchema, type Workspace } from '../routes/schemas.js'
-import { isSegment, workspaceRoot } from './paths.js'
-import type { InvalidFile } from './recovery.js'
+import { AGENT_PATTERN, StatusSchema, type Workspace } from './model.js'
+import { isSegment } from './model.js'
+import { workspaceRoot } from './paths.js'
+import type { InvalidFile } from '../startup/report.js'
 import { poolOf } from './workspaces.js'
 
 // What a status.json must hold to be trusted: the Go agent's WorkspaceStatus, or our own record (a superset).

@@ -2,12 +2,12 @@
  * Ghost reaping (API §8.2): a `running` workspace whose local process is gone or was replaced, or that
  * has not reported within its lease, becomes `failed` with the evidence.
  */
-import type { FastifyBaseLogger } from 'fastify'
-import type { Workspace } from '../routes/schemas.js'
+import type { Logger } from '../core/logger.js'
+import type { Workspace } from '../workspaces/model.js'
 import { checkPid } from './liveness.js'
-import type { ReapedGhost } from './recovery.js'
-import type { Workspaces } from './workspaces.js'
-import type { Writer } from './writer.js'
+import type { ReapedGhost } from '../startup/report.js'
+import type { Workspaces } from '../workspaces/workspaces.js'
+import type { Writer } from '../core/writer.js'
 
 export interface ReaperOptions {
   /** This host's name: a workspace on this host is local, so its PID can be checked. */
@@ -28,13 +28,13 @@ export class Reaper {
   readonly #writer: Writer
   readonly #clock: () => Date
   readonly #opts: ReaperOptions
-  readonly #log: FastifyBaseLogger
+  readonly #log: Logger
   // The lease clock starts no earlier than this service's start: agents cannot heartbeat a service that
   // is down, so restarting it never fails a healthy agent.
   readonly #startedAt: number
   #running: Promise<ReapedGhost[]> | null = null
 
-  constructor (deps: { workspaces: Workspaces, writer: Writer, clock: () => Date, log: FastifyBaseLogger }, opts: ReaperOptions) {
+  constructor (deps: { workspaces: Workspaces, writer: Writer, clock: () => Date, log: Logger }, opts: ReaperOptions) {
     this.#workspaces = deps.workspaces
     this.#writer = deps.writer
     this.#clock = deps.clock

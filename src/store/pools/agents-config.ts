@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { Type, type Static } from 'typebox'
 import Compile from 'typebox/compile'
 import { Document, isMap, parse as parseYaml, parseDocument } from 'yaml'
-import { DomainError, type FieldError } from './errors.js'
+import { DomainError, type FieldError } from '../core/errors.js'
 
 const POOL = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
 const Count = Type.Integer({ minimum: 0, maximum: 100000 })

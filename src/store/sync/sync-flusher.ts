@@ -4,8 +4,8 @@
  * the outcome was stored) upstream can drop the repeat. Network errors, timeouts, 5xx, 408 and 429 are
  * retried with backoff; any other non-2xx answer, or the last allowed attempt, makes a dead letter.
  */
-import type { FastifyBaseLogger } from 'fastify'
-import type { SyncItem } from '../routes/sync-schemas.js'
+import type { Logger } from '../core/logger.js'
+import type { SyncItem } from './model.js'
 import type { SyncQueue } from './sync-queue.js'
 
 export interface FlusherOptions {
@@ -17,7 +17,7 @@ export interface FlusherOptions {
   backoffBaseMs: number
   queue: SyncQueue
   clock: () => Date
-  log: FastifyBaseLogger
+  log: Logger
 }
 
 /** The delay after the n-th failed attempt: `min(base · 2^(n−1), 30 · base)`, i.e. 1, 2, 4, 8, 16, 30, 30 … s. */

@@ -1,5 +1,5 @@
 /** The most recent events in memory, so a client that reconnects after a short gap replays without touching the store. */
-import type { ChangeEvent } from './events.js'
+import type { ChangeEvent } from './model.js'
 
 export class EventRing {
   readonly #capacity: number

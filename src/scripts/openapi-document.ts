@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildApp } from './app.js'
-import { loadConfig } from './config.js'
+import { buildApp } from '../boot/app.js'
+import { loadConfig } from '../boot/config.js'
 
 export async function openApiDocument (): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-state-openapi-'))

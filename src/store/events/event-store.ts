@@ -1,7 +1,8 @@
 /** The event log as stored: paged reads after an id (replay for clients further behind than memory) and retention. */
-import type { Database } from './database.js'
-import { EVENT_GROUP, eventKey, type ChangeEvent } from './events.js'
-import { toChangeEvent, toScalarNumber } from './rows.js'
+import type { Database } from '../core/database.js'
+import { EVENT_GROUP, eventKey } from './events.js'
+import type { ChangeEvent } from './model.js'
+import { toScalarNumber } from '../core/rows.js'
 
 /** Up to `limit` stored events with an id above `afterId`, oldest first. */
 export async function readEventsAfter (db: Database, afterId: number, limit: number): Promise<ChangeEvent[]> {
@@ -22,4 +23,9 @@ export async function pruneEvents (db: Database, keep: number): Promise<number> 
       SELECT key FROM entries WHERE grp = $1 ORDER BY key DESC LIMIT 1 OFFSET $2)`,
     [EVENT_GROUP, keep]
   ))
+}
+
+/** A row of `SELECT value FROM entries WHERE grp = 'event'` as the event it records. */
+function toChangeEvent (row: readonly unknown[]): ChangeEvent {
+  return JSON.parse(String(row[0])) as ChangeEvent
 }

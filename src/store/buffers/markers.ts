@@ -7,8 +7,8 @@
  * (`qa-<workspace>`), and a marker left behind would make a later, crashed cycle of the same name look
  * committed. The aggregate itself stays in the journal row.
  */
-import type { Database } from './database.js'
-import type { Writer } from './writer.js'
+import type { Database } from '../core/database.js'
+import type { Writer } from '../core/writer.js'
 
 const PREFIX = 'workspace:'
 const KEY = 'summary'

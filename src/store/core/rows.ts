@@ -1,6 +1,5 @@
 /** The store boundary: every DuckDB value (BIGINT, TIMESTAMPTZ, lists) is converted here and nowhere else. */
 import { LIST, VARCHAR, listValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
-import type { ChangeEvent } from './events.js'
 
 /** One row of the `entries` table; `value` is JSON text, or null for a tombstone. */
 export interface Entry {
@@ -42,11 +41,6 @@ export function toEntry (row: readonly unknown[]): Entry {
 /** Rows of `SELECT entry_kind, count(*)::INTEGER … GROUP BY entry_kind` as a buffer aggregate `{kind: n}`. */
 export function toAggregate (rows: ReadonlyArray<readonly unknown[]>): Record<string, number> {
   return Object.fromEntries(rows.map(([kind, n]) => [String(kind), Number(n)]))
-}
-
-/** A row of `SELECT value FROM entries WHERE grp = 'event'` as the event it records. */
-export function toChangeEvent (row: readonly unknown[]): ChangeEvent {
-  return JSON.parse(String(row[0])) as ChangeEvent
 }
 
 /** The first column of a one-row result (a count, a max) as a number, 0 when NULL: DuckDB returns them as bigint or VARCHAR. */

@@ -3,13 +3,13 @@
  * admission rule with its reasons. Runtime state is staged with the change that caused it, so it is
  * durable in the same commit.
  */
-import type { Workspace } from '../routes/schemas.js'
+import type { Workspace } from '../workspaces/model.js'
 import { DEFAULT_RESET_UTC, toSettings, type AgentsConfig, type PoolLimit, type Settings } from './agents-config.js'
 import { lastReset, nextReset } from './daily.js'
-import type { EventLog } from './events.js'
-import type { Entry } from './rows.js'
-import type { Workspaces } from './workspaces.js'
-import type { Writer } from './writer.js'
+import type { EventLog } from '../events/events.js'
+import type { Entry } from '../core/rows.js'
+import type { Workspaces } from '../workspaces/workspaces.js'
+import type { Writer } from '../core/writer.js'
 
 export const RUNTIME_GROUP = 'runtime'
 export const DAILY_GROUP = 'daily'

@@ -2,16 +2,16 @@
  * Workspace tracking: the in-memory registry every read is served from, and the one write path that
  * keeps the registry, the queue entry, the pool's concurrency snapshot and the event log in one commit.
  */
-import type { FastifyBaseLogger } from 'fastify'
-import type { Status, Workspace, WorkspaceParams, WorkspaceReport } from '../routes/schemas.js'
-import { STATUSES } from '../routes/schemas.js'
-import { decodeCursor, pageJson } from './cursor.js'
-import { checkIfMatch, etagOf } from './etag.js'
-import { DomainError, illegalTransition, notFound, staleRun } from './errors.js'
-import type { EventLog } from './events.js'
-import { SortedKeys } from './sorted-keys.js'
+import type { Logger } from '../core/logger.js'
+import type { Status, Workspace, WorkspaceParams, WorkspaceReport } from './model.js'
+import { STATUSES } from './model.js'
+import { decodeCursor, pageJson } from '../core/cursor.js'
+import { checkIfMatch, etagOf } from '../core/etag.js'
+import { DomainError, illegalTransition, notFound, staleRun } from '../core/errors.js'
+import type { EventLog } from '../events/events.js'
+import { SortedKeys } from '../core/sorted-keys.js'
 import type { StatusFiles } from './status-files.js'
-import type { CommitResult, Writer } from './writer.js'
+import type { CommitResult, Writer } from '../core/writer.js'
 
 export const REGISTRY_GROUP = 'registry'
 export const QUEUE_GROUP = 'queue'
@@ -82,9 +82,9 @@ export class Workspaces {
   readonly #events: EventLog
   readonly #files: StatusFiles
   readonly #clock: () => Date
-  readonly #log: FastifyBaseLogger
+  readonly #log: Logger
 
-  constructor (deps: { writer: Writer, events: EventLog, files: StatusFiles, clock: () => Date, log: FastifyBaseLogger }) {
+  constructor (deps: { writer: Writer, events: EventLog, files: StatusFiles, clock: () => Date, log: Logger }) {
     this.#writer = deps.writer
     this.#events = deps.events
     this.#files = deps.files

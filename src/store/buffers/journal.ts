@@ -2,8 +2,8 @@
  * The journal of committed QA cycles (API §7). Rows live in the store's `journal` group, keyed by a
  * zero-padded id so the store orders them like their ids; reads are served from memory.
  */
-import { decodeCursor, invalidCursor, pageJson } from './cursor.js'
-import type { Database } from './database.js'
+import { decodeCursor, invalidCursor, pageJson } from '../core/cursor.js'
+import type { Database } from '../core/database.js'
 import { diffCycles, type Finding, type FindingsDiff } from './findings.js'
 
 export const JOURNAL_GROUP = 'journal'

@@ -3,17 +3,18 @@
  * file, and the commit that turns a buffer into one journal row.
  */
 import { lstat } from 'node:fs/promises'
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from '../core/logger.js'
 import { BufferFile, type NewEntry } from './buffer-file.js'
-import { decodeCursor, pageJson } from './cursor.js'
-import { DomainError, exists, invalidName, notFound, storeUnavailable } from './errors.js'
-import { checkIfMatch, etagOf } from './etag.js'
-import type { EventLog } from './events.js'
+import { decodeCursor, pageJson } from '../core/cursor.js'
+import { DomainError, exists, invalidName, notFound, storeUnavailable } from '../core/errors.js'
+import { checkIfMatch, etagOf } from '../core/etag.js'
+import type { EventLog } from '../events/events.js'
 import { JOURNAL_GROUP, journalKey, type Journal, type JournalRow } from './journal.js'
 import { stageMarker } from './markers.js'
-import { BUFFER_NAME, bufferFile } from './paths.js'
-import { SortedKeys } from './sorted-keys.js'
-import type { CommitResult, Writer } from './writer.js'
+import { BUFFER_NAME } from './model.js'
+import { bufferFile } from './paths.js'
+import { SortedKeys } from '../core/sorted-keys.js'
+import type { CommitResult, Writer } from '../core/writer.js'
 
 /** What a read of a buffer returns. */
 export interface BufferView {
@@ -48,7 +49,7 @@ export interface BuffersDeps {
   events: EventLog
   journal: Journal
   clock: () => Date
-  log: FastifyBaseLogger
+  log: Logger
   /** Test seam: runs between the journal commit and the file's removal, the window the commit marker covers. */
   onJournalled?: (name: string) => Promise<void> | void
 }

@@ -1,8 +1,8 @@
 /** The queue in drain order, with admission per entry, and the atomic claim (API §4). */
-import type { Workspace } from '../routes/schemas.js'
-import type { Pools, Reason } from './pools.js'
+import type { Workspace } from './model.js'
+import type { Pools, Reason } from '../pools/pools.js'
 import type { Tracked, Workspaces } from './workspaces.js'
-import type { CommitResult, Writer } from './writer.js'
+import type { CommitResult, Writer } from '../core/writer.js'
 
 export interface QueueItem {
   workspace: Workspace

@@ -1,9 +1,9 @@
 /** Start-up hydration from the store: the registry and the queue come back into memory (API §8.1). */
-import type { Workspace } from '../routes/schemas.js'
-import type { Database } from './database.js'
-import { EVENT_GROUP } from './events.js'
-import { POOL_GROUPS } from './pools.js'
-import { toEntry, toScalarNumber, type Entry } from './rows.js'
+import type { Workspace } from './model.js'
+import type { Database } from '../core/database.js'
+import { EVENT_GROUP } from '../events/events.js'
+import { POOL_GROUPS } from '../pools/pools.js'
+import { toEntry, toScalarNumber, type Entry } from '../core/rows.js'
 import { QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
 
 function byGroup (rows: unknown[][]): Map<string, Entry[]> {

@@ -5,8 +5,8 @@
  */
 import { rm } from 'node:fs/promises'
 import { BIGINT, LIST, VARCHAR, listValue } from '@duckdb/node-api'
-import { Database, type DatabaseOptions } from './database.js'
-import { toAggregate } from './rows.js'
+import { Database, type DatabaseOptions } from '../core/database.js'
+import { toAggregate } from '../core/rows.js'
 import type { Finding } from './findings.js'
 
 /**
