@@ -24,6 +24,9 @@ import recoveryRoutes from '../routes/recovery.js'
 import statusRoutes from '../routes/status.js'
 import syncRoutes from '../routes/sync.js'
 import workspaceRoutes from '../routes/workspaces.js'
+import problemRoutes from '../routes/problems.js'
+import httpConventions from './http-conventions.js'
+import { requestId } from './request-id.js'
 
 export interface AppOptions {
   /** The time source; tests inject one to cross leases, resets and backoffs without sleeping. */
@@ -46,6 +49,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     // Agents report every few seconds; a line per request would drown the log. Errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
+    // The caller's X-Request-Id (checked) or a UUID; echoed in a header and every problem, logged as reqId.
+    genReqId: requestId,
     // Start-up steps take as long as the volume needs (hydrating 100,000 workspaces, recovering 1,000
     // orphan buffers); Fastify's default 10 s limit on onReady hooks would abort the start.
     pluginTimeout: 0,
@@ -80,6 +85,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
   app.decorate('config', config)
   await app.register(errors)
+  await app.register(httpConventions, { config })
   await app.register(openapi)
   await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
@@ -93,6 +99,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(metrics)
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
+  await app.register(problemRoutes)
   await app.register(workspaceRoutes)
   await app.register(statusRoutes)
   await app.register(recoveryRoutes)

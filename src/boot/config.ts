@@ -28,7 +28,8 @@ const EnvSchema = Type.Object({
   STORE_RETRY_S: Type.Integer({ minimum: 1, default: 5 }),
   EVENT_RETENTION: Type.Integer({ minimum: 1, default: 100000 }),
   SSE_KEEPALIVE_S: Type.Integer({ minimum: 1, default: 15 }),
-  SSE_QUEUE_MAX: Type.Integer({ minimum: 1, default: 1000 })
+  SSE_QUEUE_MAX: Type.Integer({ minimum: 1, default: 1000 }),
+  CORS_ORIGINS: Type.String({ pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -62,6 +63,8 @@ export interface Config {
   sseKeepaliveS: number
   /** Events a stream client may fall behind by before it is disconnected (it reconnects with Last-Event-ID). */
   sseQueueMax: number
+  /** Origins (`https://host[:port]`) whose pages may call the API from a browser; empty: CORS is off. */
+  corsOrigins: string[]
 }
 
 declare module 'fastify' {
@@ -116,7 +119,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     storeRetryS: env.STORE_RETRY_S,
     eventRetention: env.EVENT_RETENTION,
     sseKeepaliveS: env.SSE_KEEPALIVE_S,
-    sseQueueMax: env.SSE_QUEUE_MAX
+    sseQueueMax: env.SSE_QUEUE_MAX,
+    corsOrigins: env.CORS_ORIGINS === '' ? [] : env.CORS_ORIGINS.split(',')
   })
 }
 

@@ -3,13 +3,15 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { DomainError, type FieldError } from '../store/core/errors.js'
+import { problemType } from './problem-types.js'
 
 export const ProblemSchema = Type.Object({
-  type: Type.String({ description: 'A URI naming the problem type.' }),
+  type: Type.String({ description: 'The problem type: `/problems/<code>`, a page this service serves explaining the code.' }),
   title: Type.String(),
   status: Type.Integer(),
   detail: Type.String(),
   code: Type.String({ description: 'Stable snake_case code, e.g. `not_found`, `stale_run`.' }),
+  request_id: Type.String({ description: 'The request\'s id, as in its `X-Request-Id` header and the log.' }),
   errors: Type.Optional(Type.Array(Type.Object({
     field: Type.String({ description: 'Where: `body.runs`, `params.org`, `query.limit`, `header.if-match`.' }),
     message: Type.String()
@@ -37,11 +39,12 @@ export interface Problem {
   status: number
   detail: string
   code: string
+  request_id: string
   errors?: FieldError[]
 }
 
 export function sendProblem (reply: FastifyReply, status: number, code: string, detail: string, errors?: FieldError[]): FastifyReply {
-  const body: Problem = { type: `https://agent-state.dev/problems/${code}`, title: TITLES[status] ?? 'Error', status, detail, code }
+  const body: Problem = { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code, request_id: reply.request.id }
   if (errors !== undefined && errors.length > 0) body.errors = errors
   return reply.code(status).type('application/problem+json').send(body)
 }
@@ -119,7 +122,13 @@ async function errors (app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`))
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]
+    const allowed = app.allowedMethods(request)
+    if (allowed.length === 0) return sendProblem(reply, 404, 'not_found', `no route ${request.method} ${path}`)
+    reply.header('allow', allowed.join(', '))
+    return sendProblem(reply, 405, 'method_not_allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`)
+  })
 }
 
 export default fp(errors, { name: 'errors' })

@@ -33,7 +33,8 @@ function headersFor (operation: Json, status: string): HeaderName[] {
   const id = String(operation.operationId)
   const names: HeaderName[] = []
   const ok = status.startsWith('2')
-  if ((ok || status === '304') && (ETAG_READS.has(id) || ETAG_WRITES.has(id))) names.push('ETag')
+  // Only an answer that holds the resource (or says it is unchanged) tags it; a 204 has none.
+  if (['200', '201', '304'].includes(status) && (ETAG_READS.has(id) || ETAG_WRITES.has(id))) names.push('ETag')
   // A claim that found nothing (204) changed nothing.
   if (ok && STORE_WRITES.has(id) && !(id === 'claimQueued' && status === '204')) names.push('X-Store')
   if (ok && id === 'enqueueSync') names.push('Idempotent-Replayed')
@@ -45,7 +46,16 @@ function headersFor (operation: Json, status: string): HeaderName[] {
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
 const hasTextTable = (response: unknown): boolean => isObject(response) && isObject(response.content) && 'text/plain' in response.content && 'application/json' in response.content
 
-/** Declares response headers and optional bodies in `doc`; returns a new document. */
+/** A read with an ETag also takes If-None-Match and may answer 304. */
+function conditionalRead (operation: Json, responses: Json): Json {
+  if (!ETAG_READS.has(String(operation.operationId))) return { responses }
+  const parameter = { name: 'If-None-Match', in: 'header', required: false, description: 'Answer 304 with no body when the stored resource still has one of these ETags.', schema: { type: 'string' } }
+  const notModified = { description: 'Not modified: the ETag still matches.', headers: { 'X-Request-Id': RESPONSE_HEADERS['X-Request-Id'], ETag: RESPONSE_HEADERS.ETag } }
+  const parameters = Array.isArray(operation.parameters) ? operation.parameters : []
+  return { parameters: [...parameters, parameter], responses: { ...responses, 304: notModified } }
+}
+
+/** Declares response headers, optional bodies and conditional reads in `doc`; returns a new document. */
 export function declareConventions<T extends Json> (doc: T): T {
   const paths = Object.fromEntries(Object.entries(doc.paths as Record<string, Json>).map(([path, item]) => [path, Object.fromEntries(Object.entries(item).map(([method, op]) => {
     if (!isObject(op) || !isObject(op.responses)) return [method, op]
@@ -55,7 +65,7 @@ export function declareConventions<T extends Json> (doc: T): T {
       return [status, { ...response, headers: { ...(isObject(response.headers) ? response.headers : {}), ...Object.fromEntries(names.map((n) => [n, RESPONSE_HEADERS[n]])) } }]
     }))
     const body = isObject(operation.requestBody) && OPTIONAL_BODIES.has(String(operation.operationId)) ? { requestBody: { ...operation.requestBody, required: false } } : {}
-    return [method, { ...operation, ...body, responses }]
+    return [method, { ...operation, ...body, ...conditionalRead(operation, responses) }]
   }))]))
   return { ...doc, paths }
 }
