@@ -20,6 +20,8 @@ t.test('with REAPER_PID_CHECK=host a PID without a host is never checked; one na
   await put(app, 'core/a/this-host', report({ pid, host: hostname() }))
   await put(app, 'core/a/other-host', report({ pid, host: `not-${hostname()}` }))
   t.same(await reap(app), ['core/a/this-host'])
+  const reaped = (await app.inject({ url: '/v1/workspaces/core/a/this-host' })).json().reaped
+  t.same(Object.keys(reaped).sort(), ['at', 'evidence', 'reason'], 'exactly the documented fields')
   t.equal((await app.inject({ url: '/v1/workspaces/core/a/no-host' })).json().status, 'running', 'left to its lease')
 })
 

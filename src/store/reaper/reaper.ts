@@ -55,7 +55,8 @@ export class Reaper {
     if (r.status !== 'running') return null
     if (this.#isLocal(r) && r.pid !== undefined && r.pid > 0) {
       const pid = checkPid(r.pid, r.pid_started_at)
-      if (!pid.alive) return pid
+      // Only the verdict: the record's `reaped` carries exactly {reason, evidence, at}.
+      if (!pid.alive) return { reason: pid.reason, evidence: pid.evidence }
     }
     if (this.#opts.leaseS > 0) {
       const seen = Math.max(Date.parse(r.heartbeat_at ?? r.updated_at), Date.parse(r.updated_at), this.#startedAt)
