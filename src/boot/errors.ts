@@ -125,7 +125,8 @@ async function errors (app: FastifyInstance): Promise<void> {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]
     const allowed = app.allowedMethods(request)
-    if (allowed.length === 0) return sendProblem(reply, 404, 'not_found', `no route ${request.method} ${path}`)
+    // Also a 404 when the method is among them: the router refused the path itself (a `.` segment, say).
+    if (allowed.length === 0 || allowed.includes(request.method)) return sendProblem(reply, 404, 'not_found', `no route ${request.method} ${path}`)
     reply.header('allow', allowed.join(', '))
     return sendProblem(reply, 405, 'method_not_allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`)
   })

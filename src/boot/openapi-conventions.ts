@@ -46,13 +46,14 @@ function headersFor (operation: Json, status: string): HeaderName[] {
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
 const hasTextTable = (response: unknown): boolean => isObject(response) && isObject(response.content) && 'text/plain' in response.content && 'application/json' in response.content
 
-/** A read with an ETag also takes If-None-Match and may answer 304. */
+/**
+ * A read with an ETag may answer 304. `If-None-Match` is not declared as a parameter: any value is accepted
+ * (one that matches nothing just gets the 200), while a declared header is one whose bad values are refused.
+ */
 function conditionalRead (operation: Json, responses: Json): Json {
   if (!ETAG_READS.has(String(operation.operationId))) return { responses }
-  const parameter = { name: 'If-None-Match', in: 'header', required: false, description: 'Answer 304 with no body when the stored resource still has one of these ETags.', schema: { type: 'string' } }
-  const notModified = { description: 'Not modified: the ETag still matches.', headers: { 'X-Request-Id': RESPONSE_HEADERS['X-Request-Id'], ETag: RESPONSE_HEADERS.ETag } }
-  const parameters = Array.isArray(operation.parameters) ? operation.parameters : []
-  return { parameters: [...parameters, parameter], responses: { ...responses, 304: notModified } }
+  const notModified = { description: 'Not modified: the request\'s `If-None-Match` names the current ETag (or is `*`).', headers: { 'X-Request-Id': RESPONSE_HEADERS['X-Request-Id'], ETag: RESPONSE_HEADERS.ETag } }
+  return { responses: { ...responses, 304: notModified } }
 }
 
 /** Declares response headers, optional bodies and conditional reads in `doc`; returns a new document. */
