@@ -127,7 +127,7 @@ export async function main () {
   log('\n' + table(['measure', 'median', 'min', 'max'], rows.map(([label, s, d]) => [label, fmtNum(s.median, d), fmtNum(s.min, d), fmtNum(s.max, d)])))
   const problems = results.flatMap((r, i) => r.problems.map((p) => `round ${i + 1}: ${p}`))
   if (problems.length > 0) log(`\n!! problems:\n   ${problems.join('\n   ')}`)
-  else log(`\nevery orphan was discarded in every round; every server stopped cleanly`)
+  else log('\nevery orphan was discarded in every round; every server stopped cleanly')
   process.exitCode = problems.length > 0 ? 1 : 0
 }
 

@@ -129,7 +129,7 @@ for (const suite of SUITES) {
   report.suites[suite.id] = { busy: busy.map(([sc, round, o]) => ({ scenario: sc.id, round, otherCpu: o })) }
 
   const goals = suite.goals(summary)
-  log(`\n=== goals (judged on the median same-round ratio; a scenario with errors cannot pass) ===`)
+  log('\n=== goals (judged on the median same-round ratio; a scenario with errors cannot pass) ===')
   for (const g of goals) {
     const pass = g.checks.every((c) => c.pass)
     log(`${pass ? 'PASS' : 'FAIL'}  ${g.goal}`)

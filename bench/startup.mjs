@@ -25,10 +25,23 @@ function record (i, now) {
   const leaf = `task-${i}`
   const status = STATUSES[i % STATUSES.length]
   return {
-    name: `${org}/${repo}/${leaf}`, org, repo, leaf, status, agent: i % 2 ? 'codex:gpt-5.4' : 'claude:opus', pool: i % 2 ? 'codex' : 'claude',
-    runs: 1, task: 'Port the reaper to the new store and cover PID reuse with a test.', branch: `agent/task-${i}`, issue: i,
+    name: `${org}/${repo}/${leaf}`,
+    org,
+    repo,
+    leaf,
+    status,
+    agent: i % 2 ? 'codex:gpt-5.4' : 'claude:opus',
+    pool: i % 2 ? 'codex' : 'claude',
+    runs: 1,
+    task: 'Port the reaper to the new store and cover PID reuse with a test.',
+    branch: `agent/task-${i}`,
+    issue: i,
     // Remote agents: the start-up reaper checks their leases, not PIDs, so none is reaped here.
-    host: 'remote-host', priority: 0, started_at: now, ...(status === 'queued' ? { queued_at: now } : {}), updated_at: now,
+    host: 'remote-host',
+    priority: 0,
+    started_at: now,
+    ...(status === 'queued' ? { queued_at: now } : {}),
+    updated_at: now,
     ...(status === 'running' ? { heartbeat_at: now } : {})
   }
 }

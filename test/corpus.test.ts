@@ -152,7 +152,11 @@ function handCases (op: Op, syncId: string): Case[] {
   const hasBody = op.body !== undefined
   const jsonHeaders = { 'content-type': 'application/json' }
   const base = (label: string, extra: Partial<Case>): Case => ({
-    label: `${op.method} ${op.path}: ${label}`, method: op.method, url, ...(hasBody ? { payload: json(body), headers: jsonHeaders } : {}), ...extra,
+    label: `${op.method} ${op.path}: ${label}`,
+    method: op.method,
+    url,
+    ...(hasBody ? { payload: json(body), headers: jsonHeaders } : {}),
+    ...extra,
     headers: { ...(hasBody ? jsonHeaders : {}), ...extra.headers }
   })
   // Streams only with a bad query or header: a valid request would open a stream that never ends.
@@ -268,7 +272,7 @@ async function send (app: FastifyInstance, c: Case) {
   const opts: InjectOptions = { method: c.method as InjectOptions['method'], url: c.url, headers, ...(c.payload !== undefined ? { payload: c.payload } : {}) }
   // A request that got through to the event stream would never end: give up on it, it fails the case.
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer within 5 s (a stream opened?)')), 5000) })
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error('no answer within 5 s (a stream opened?)')), 5000) })
   try {
     return await Promise.race([app.inject(opts), timeout])
   } finally {
@@ -339,7 +343,9 @@ t.test('generated inputs: every answer is a 4xx problem and nothing changes', as
       fc.pre(decoded === null || (p.schema.pattern !== undefined ? !matches(p.schema, decoded) && decoded.length > 0 : decoded !== syncId))
       const body = VALID_BODY[op.id]
       await assertCase({
-        label: `${op.method} ${op.path} ${p.name}=${seg}`, method: op.method, url: urlOf(op, { ...params, [p.name]: seg }),
+        label: `${op.method} ${op.path} ${p.name}=${seg}`,
+        method: op.method,
+        url: urlOf(op, { ...params, [p.name]: seg }),
         ...(body !== undefined ? { payload: json(body), headers: { 'content-type': 'application/json' } } : {})
       })
     }), settings)
@@ -384,7 +390,9 @@ t.test('generated inputs: every answer is a 4xx problem and nothing changes', as
       fc.pre(op.id !== STREAM || name === 'authorization' || name === 'last-event-id')
       const body = VALID_BODY[op.id]
       await assertCase({
-        label: `${op.method} ${op.path} ${name}: ${value}`, method: op.method, url: urlOf(op, params, baseQuery(op, '').join('&')),
+        label: `${op.method} ${op.path} ${name}: ${value}`,
+        method: op.method,
+        url: urlOf(op, params, baseQuery(op, '').join('&')),
         ...(body !== undefined ? { payload: json(body) } : {}),
         headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), [name]: value }
       })

@@ -1,17 +1,8 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { build, put, report, storedGroup } from './helper.js'
+import { build, put, report, storedGroup, until } from './helper.js'
 import { spawnService, startService } from './child.js'
-
-async function until (what: string, check: () => Promise<boolean>, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 t.test('with a corrupt store the service answers from memory, says so, and stores it all once the store is back', async (t) => {
   const dataDir = t.testdir()

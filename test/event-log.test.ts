@@ -6,7 +6,7 @@ import type { ChangeEvent } from '../src/store/events/model.js'
 import { toScalarNumber } from '../src/store/core/rows.js'
 import { build, put, report, storedGroup } from './helper.js'
 
-const ev = (id: number): ChangeEvent => ({ id, type: 'workspace', subject: `core/a/t${id}`, at: '2026-01-01T00:00:00.000Z', data: {} })
+const ev = (id: number): ChangeEvent => ({ id, type: 'workspace', subject: `core/a/t${id}`, at: '2026-01-01T00:00:00.000Z', data: { action: 'deleted', status: 'completed' } })
 
 /** Polls until `check` holds or `ms` pass; every wait in these tests is bounded. */
 async function eventually (check: () => Promise<boolean>, ms: number): Promise<boolean> {

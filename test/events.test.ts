@@ -191,7 +191,7 @@ t.test('a client that never reads is cut off once its queue is full; others keep
   const { events, writer } = app.state
   const big = 'x'.repeat(64 * 1024)
   for (let i = 0; i < 150; i++) {
-    events.record('buffer', `qa-${i}`, { big }, new Date().toISOString())
+    events.record('buffer', `qa-${i}`, { action: 'created', workspace: big }, new Date().toISOString())
     if (i % 10 === 9) await writer.commit()
   }
   t.ok(await fast.until(() => fast.frames.length >= 150, 15000), 'the reading client got every event')

@@ -1,6 +1,8 @@
 /** Test helpers: the real app over a real DuckDB file in a per-test temp folder. */
+import { execFileSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp, type AppOptions } from '../src/boot/app.js'
@@ -64,4 +66,18 @@ export async function rowCount (dataDir: string, grp: string): Promise<number> {
 /** Every file under `dir`, relative, sorted: to prove a refused request wrote nothing anywhere. */
 export function listFiles (dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: false }).map(String).sort()
+}
+
+/** The PID of a process that has already exited. */
+export function deadPid (): number {
+  return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString())
+}
+
+/** Polls until `check` holds; only a generous ceiling, so a slow machine cannot make it flake. */
+export async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
+    await sleep(10)
+  }
 }

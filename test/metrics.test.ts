@@ -1,13 +1,9 @@
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { packageInfo } from '../src/boot/package-info.js'
-import { build, json, put, report } from './helper.js'
-
-/** The PID of a process that has exited. */
-const deadPid = (): number => Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString())
+import { build, deadPid, json, put, report } from './helper.js'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 

@@ -12,7 +12,7 @@ async function goStoreBuffer (dir: string, name: string, entries: Array<[string,
   mkdirSync(dir, { recursive: true })
   const instance = await DuckDBInstance.create(join(dir, `${name}.duckdb`))
   const conn = await instance.connect()
-  await conn.run("CREATE SEQUENCE IF NOT EXISTS workspace_entries_entry_id_seq START 1")
+  await conn.run('CREATE SEQUENCE IF NOT EXISTS workspace_entries_entry_id_seq START 1')
   await conn.run(`CREATE TABLE IF NOT EXISTS workspace_entries (
     entry_id BIGINT PRIMARY KEY DEFAULT nextval('workspace_entries_entry_id_seq'),
     entry_kind TEXT NOT NULL, entry_data TEXT NOT NULL, created_at BIGINT NOT NULL)`)

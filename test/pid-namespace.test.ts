@@ -2,13 +2,9 @@
  * REAPER_PID_CHECK=host, as the container image sets it: the service and its agents are in different PID
  * namespaces, so a PID means something only when the workspace names this host.
  */
-import { execFileSync } from 'node:child_process'
 import { hostname } from 'node:os'
 import t from 'tap'
-import { build, put, report } from './helper.js'
-
-/** The PID of a process that has exited. */
-const deadPid = (): number => Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString())
+import { build, deadPid, put, report } from './helper.js'
 
 const reap = async (app: Awaited<ReturnType<typeof build>>['app']): Promise<string[]> =>
   (await app.inject({ method: 'POST', url: '/v1/reap' })).json().reaped.map((g: { name: string }) => g.name)

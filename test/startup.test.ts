@@ -1,14 +1,8 @@
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { processStartMs } from '../src/store/reaper/liveness.js'
-import { build, put, report, storedGroup } from './helper.js'
-
-/** The PID of a process that has already exited. */
-function deadPid (): number {
-  return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString())
-}
+import { build, deadPid, put, report, storedGroup } from './helper.js'
 
 function writeStatus (dataDir: string, name: string, body: unknown): string {
   const dir = join(dataDir, 'workspace', ...name.split('/'))
@@ -47,8 +41,20 @@ t.test('a status.json claiming running for a dead PID is failed in the API and o
   const pid = deadPid()
   // The Go agent's own format: pid 0 / empty strings mean "none", extra fields are allowed.
   const file = writeStatus(dataDir, 'core/go-io/task-7', {
-    status: 'running', agent: 'codex:gpt-5.4', repo: 'go-io', org: 'core', task: 'port the tests', branch: 'agent/port',
-    issue: 7, pid, process_id: '', started_at: '2026-11-01T10:00:00Z', updated_at: '2026-11-01T10:05:00Z', question: '', runs: 1, extra_go_field: true
+    status: 'running',
+    agent: 'codex:gpt-5.4',
+    repo: 'go-io',
+    org: 'core',
+    task: 'port the tests',
+    branch: 'agent/port',
+    issue: 7,
+    pid,
+    process_id: '',
+    started_at: '2026-11-01T10:00:00Z',
+    updated_at: '2026-11-01T10:05:00Z',
+    question: '',
+    runs: 1,
+    extra_go_field: true
   })
   const { app } = await build(t, {}, { dataDir })
   const rec = (await app.inject({ url: '/v1/workspaces/core/go-io/task-7' })).json()

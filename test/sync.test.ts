@@ -1,10 +1,9 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { backoffMs, retryAfterMs } from '../src/store/sync/sync-flusher.js'
-import { build, rowCount, storedGroup } from './helper.js'
+import { build, rowCount, storedGroup, until } from './helper.js'
 
 /** What the scripted upstream does with one request: answer, never answer, or cut the connection. */
 type Answer = { status: number, headers?: Record<string, string>, body?: string } | 'hang' | 'reset'
@@ -39,15 +38,6 @@ async function upstream (t: Test, script: Answer[] = []) {
   }))
   const { port } = server.address() as AddressInfo
   return { url: `http://127.0.0.1:${port}/v1/agent/sync`, requests, script }
-}
-
-/** Polls until `cond` holds; only a generous ceiling, so a slow machine cannot make it flake. */
-async function until (what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const end = Date.now() + 20000
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await sleep(10)
-  }
 }
 
 const charon = (n = 1) => ({ agent_id: 'charon', dispatches: [{ workspace: `core/go-io/task-${n}`, status: 'completed' }] })

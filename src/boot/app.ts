@@ -8,8 +8,8 @@ import buffers, { type BuffersOptions } from './buffers.js'
 import errors, { sendProblem } from './errors.js'
 import { parseJsonBody } from './json-body.js'
 import openapi from './swagger.js'
-import lifecycle, { startupReport } from './lifecycle.js'
 import metrics from './metrics.js'
+import startup from './startup.js'
 import store from './store.js'
 import sync from './sync.js'
 import bufferRoutes from '../routes/buffers.js'
@@ -57,8 +57,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     // Every path parameter is a name (100 chars per workspace segment, 128 for buffers); longer is refused as a name.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors: (err, _request, reply) => err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? sendProblem(reply, 400, 'invalid_name', 'a name in the path is too long')
-      : sendProblem(reply, 400, 'bad_url', 'the URL is malformed'),
+      ? sendProblem(reply, 'invalid_name', 'a name in the path is too long')
+      : sendProblem(reply, 'bad_url', 'the URL is malformed'),
     ajv: {
       // Unknown fields are refused, not dropped, and every bad field is listed (API §1). strictNumbers: a
       // query value like `limit=1e400` coerces to Infinity, which plain Ajv counts as an integer within any maximum.
@@ -90,11 +90,9 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
   await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
-  await app.register(lifecycle, { config })
-  // After lifecycle: its onReady hydrates the store first; orphan recovery is the next start-up step.
   await app.register(buffers, { dataDir: config.dataDir, onJournalled: opts.onBufferJournalled })
   await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
-  await app.register(startupReport)
+  await app.register(startup, { config })
   // Before the routes: its onResponse hook times every one of them.
   await app.register(metrics)
   await app.register(healthRoutes)

@@ -45,17 +45,17 @@ async function auth (app: FastifyInstance, { tokens }: AuthOptions): Promise<voi
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
     if (match === null) {
       reply.header('www-authenticate', 'Bearer')
-      return sendProblem(reply, 401, 'unauthorized', 'send Authorization: Bearer <token>')
+      return sendProblem(reply, 'unauthorized', 'send Authorization: Bearer <token>')
     }
     const given = digest(match[1] as string)
     let found: typeof known[number] | undefined
     for (const k of known) if (timingSafeEqual(k.hash, given) && found === undefined) found = k
     if (found === undefined) {
       reply.header('www-authenticate', 'Bearer error="invalid_token"')
-      return sendProblem(reply, 401, 'unauthorized', 'the bearer token is not recognised')
+      return sendProblem(reply, 'unauthorized', 'the bearer token is not recognised')
     }
     if (SCOPES.indexOf(found.scope) < SCOPES.indexOf(needed)) {
-      return sendProblem(reply, 403, 'forbidden', `this route needs the ${needed} scope; the token has ${found.scope}`)
+      return sendProblem(reply, 'forbidden', `this route needs the ${needed} scope; the token has ${found.scope}`)
     }
     request.caller = found.caller
   })

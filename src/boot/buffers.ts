@@ -1,16 +1,15 @@
 /**
- * QA buffers and the journal (API §7): decorates `buffers` and `journal`; in onReady, after the store
- * is hydrated, loads the journal and recovers the buffers an earlier process left (API §8.3).
+ * QA buffers and the journal (API §7): decorates `buffers` and `journal`, and holds the start-up step that
+ * recovers the buffers an earlier process left (API §8.3), which startup.ts runs.
  */
 import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Buffers, type BuffersDeps } from '../store/buffers/buffers.js'
-import { Journal, readJournal } from '../store/buffers/journal.js'
+import { Journal } from '../store/buffers/journal.js'
 import { readMarkers, stageMarker } from '../store/buffers/markers.js'
 import { recoverOrphans } from '../store/buffers/orphans.js'
-import { stateDir } from '../store/buffers/paths.js'
 import type { OrphanOutcome } from '../store/startup/report.js'
 import type { State } from './store.js'
 
@@ -38,7 +37,7 @@ const MESSAGES: Record<OrphanOutcome['outcome'], string> = {
  * gone are tombstoned. Skipped while the store is unavailable: without the markers, a committed
  * leftover cannot be told from a partial cycle, so the files wait for a start-up with the store.
  */
-async function recoverBuffers (state: State, dir: string, log: FastifyBaseLogger): Promise<void> {
+export async function recoverBuffers (state: State, dir: string, log: FastifyBaseLogger): Promise<void> {
   const { db, writer, events, clock, recovery } = state
   const report = recovery.report.orphans
   if (db === null || writer.mode === 'degraded') {
@@ -74,15 +73,9 @@ async function buffers (app: FastifyInstance, { dataDir, onJournalled }: Buffers
   app.decorate('journal', journal)
   app.decorate('buffers', open)
 
-  app.addHook('onReady', async () => {
-    const { db, recovery } = state
-    if (db !== null) await recovery.step('hydrate_journal', async () => journal.load(await readJournal(db)))
-    await recovery.step('orphans', () => recoverBuffers(state, stateDir(dataDir), app.log.child({ component: 'orphans' })))
-  })
-
   app.addHook('onClose', async () => {
     await open.closeAll()
   })
 }
 
-export default fp(buffers, { name: 'buffers', dependencies: ['store', 'lifecycle'] })
+export default fp(buffers, { name: 'buffers', dependencies: ['store'] })

@@ -2,7 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
-import { DomainError, type FieldError } from '../store/core/errors.js'
+import { DomainError, PROBLEMS, type FieldError, type ProblemCode } from '../store/core/errors.js'
 import { problemType } from './problem-types.js'
 
 export const ProblemSchema = Type.Object({
@@ -18,21 +18,6 @@ export const ProblemSchema = Type.Object({
   })))
 }, { $id: 'Problem', description: 'RFC 9457 problem details.' })
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  412: 'Precondition Failed',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable'
-}
-
 export interface Problem {
   type: string
   title: string
@@ -43,8 +28,13 @@ export interface Problem {
   errors?: FieldError[]
 }
 
-export function sendProblem (reply: FastifyReply, status: number, code: string, detail: string, errors?: FieldError[]): FastifyReply {
-  const body: Problem = { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code, request_id: reply.request.id }
+/** The title of a status that Fastify chose for a `bad_request`: the catalogue's for that status, if it has one. */
+const titleOf = (status: number): string => Object.values(PROBLEMS).find((p) => p.status === status)?.title ?? 'Error'
+
+/** Answers with the catalogue's status and title for `code`; `status` only for a Fastify error that brings its own. */
+export function sendProblem (reply: FastifyReply, code: ProblemCode, detail: string, errors?: FieldError[], status: number = PROBLEMS[code].status): FastifyReply {
+  const title = status === PROBLEMS[code].status ? PROBLEMS[code].title : titleOf(status)
+  const body: Problem = { type: problemType(code), title, status, detail, code, request_id: reply.request.id }
   if (errors !== undefined && errors.length > 0) body.errors = errors
   return reply.code(status).type('application/problem+json').send(body)
 }
@@ -74,7 +64,7 @@ function fieldErrors (context: string, issues: AjvIssue[]): FieldError[] {
 }
 
 // Fastify's own 4xx errors (bad JSON, wrong content type, oversized body, …) keep their status and get a stable code.
-const FASTIFY_CODES: Record<string, string> = {
+const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
@@ -89,23 +79,23 @@ async function errors (app: FastifyInstance): Promise<void> {
   app.addSchema(ProblemSchema)
 
   app.setErrorHandler((err: FastifyError & { validation?: AjvIssue[], validationContext?: string }, request, reply) => {
-    if (err instanceof DomainError) return sendProblem(reply, err.status, err.code, err.message, err.errors)
+    if (err instanceof DomainError) return sendProblem(reply, err.code, err.message, err.errors)
     if (err.validation !== undefined) {
       const context = err.validationContext ?? 'body'
       const list = fieldErrors(CONTEXT_NAMES[context] ?? context, err.validation)
       // A bad name is its own error, in the path or as a body's `name` (a buffer's): it would have become a file path.
       if (context === 'params' || list.some((e) => e.field === 'body.name')) {
-        return sendProblem(reply, 400, 'invalid_name', 'a name is invalid; `errors` says which and the pattern it must match', list)
+        return sendProblem(reply, 'invalid_name', 'a name is invalid; `errors` says which and the pattern it must match', list)
       }
-      return sendProblem(reply, 400, 'validation_failed', `the request ${context} is invalid`, list)
+      return sendProblem(reply, 'validation_failed', `the request ${context} is invalid`, list)
     }
     const status = err.statusCode ?? 500
     if (status < 500) {
       const code = FASTIFY_CODES[err.code] ?? (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'invalid_json' : 'bad_request')
-      return sendProblem(reply, status, code, err.message)
+      return sendProblem(reply, code, err.message, undefined, status)
     }
     request.log.error({ err }, 'unhandled error')
-    return sendProblem(reply, 500, 'internal', 'the server failed to handle this request; the error is in its log')
+    return sendProblem(reply, 'internal', 'the server failed to handle this request; the error is in its log')
   })
 
   // Ajv coerces a query or header value like `1e400` to Infinity and then passes it as an integer within any
@@ -116,7 +106,7 @@ async function errors (app: FastifyInstance): Promise<void> {
       if (values === null || typeof values !== 'object') continue
       for (const [key, value] of Object.entries(values)) {
         if (typeof value === 'number' && !Number.isFinite(value)) {
-          throw new DomainError(400, 'validation_failed', `the request ${part} is invalid`, [{ field: `${part}.${key}`, message: 'must be a finite number' }])
+          throw new DomainError('validation_failed', `the request ${part} is invalid`, [{ field: `${part}.${key}`, message: 'must be a finite number' }])
         }
       }
     }
@@ -126,9 +116,9 @@ async function errors (app: FastifyInstance): Promise<void> {
     const path = request.url.split('?')[0]
     const allowed = app.allowedMethods(request)
     // Also a 404 when the method is among them: the router refused the path itself (a `.` segment, say).
-    if (allowed.length === 0 || allowed.includes(request.method)) return sendProblem(reply, 404, 'not_found', `no route ${request.method} ${path}`)
+    if (allowed.length === 0 || allowed.includes(request.method)) return sendProblem(reply, 'not_found', `no route ${request.method} ${path}`)
     reply.header('allow', allowed.join(', '))
-    return sendProblem(reply, 405, 'method_not_allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`)
+    return sendProblem(reply, 'method_not_allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`)
   })
 }
 

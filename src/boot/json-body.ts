@@ -16,7 +16,7 @@ import { DomainError } from '../store/core/errors.js'
  */
 export const MAX_JSON_DEPTH = 64
 
-const invalidJson = (detail: string): DomainError => new DomainError(400, 'invalid_json', detail)
+const invalidJson = (detail: string): DomainError => new DomainError('invalid_json', detail)
 
 /**
  * What is wrong with the shape of `text`: a key that appears twice in one object, or nesting deeper than

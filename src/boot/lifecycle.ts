@@ -1,89 +1,65 @@
 /**
- * Start-up in `onReady`, before the server listens (API §8): hydrate from the store, then from the
- * status.json files on the volume, then reap ghosts. Afterwards a periodic pass every REAPER_INTERVAL_S reaps,
- * drops expired backoffs and trims the stored event log to EVENT_RETENTION events.
+ * The start-up steps over the workspaces and pools (API §8), run in order by startup.ts: hydrate from the store,
+ * then from the status.json files on the volume, then agents.yaml; and the periodic pass that afterwards reaps,
+ * drops expired backoffs and trims the stored event log every REAPER_INTERVAL_S.
  */
-import type { FastifyInstance } from 'fastify'
-import fp from 'fastify-plugin'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
+import type { State } from './store.js'
 import { readAgentsFile } from '../store/pools/agents-config.js'
+import type { Database } from '../store/core/database.js'
 import type { DomainError } from '../store/core/errors.js'
 import { pruneEvents } from '../store/events/event-store.js'
 import { applyStatusFiles, hydrateWorkspaces, readEntries } from '../store/workspaces/hydrate.js'
 import { scanStatusFiles } from '../store/workspaces/status-scan.js'
 
-async function lifecycle (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
-  const { events, workspaces, writer, recovery, reaper, pools, clock } = app.state
+/** Workspaces, pools and the event numbering as the store holds them. */
+export async function hydrateStore ({ events, workspaces, pools, recovery }: State, db: Database): Promise<void> {
+  const { registry, groups, lastEventId } = await readEntries(db)
+  events.resume(lastEventId)
+  const counts = hydrateWorkspaces(workspaces, registry, groups)
+  pools.hydrate(groups)
+  recovery.report.hydrated.from_store = counts.registry
+  recovery.report.hydrated.from_queue = counts.queueOnly
+}
+
+/** What agents wrote to their status.json files while the service was down. */
+export async function hydrateFiles ({ workspaces, clock, recovery }: State, dataDir: string, log: FastifyBaseLogger): Promise<void> {
   const report = recovery.report
-  let interval: NodeJS.Timeout | null = null
+  const { records, invalid } = await scanStatusFiles(dataDir, clock().toISOString())
+  report.hydrated.files_read = records.length
+  report.hydrated.from_files = applyStatusFiles(workspaces, records)
+  report.hydrated.files_invalid = invalid
+  for (const f of invalid) log.warn({ file: f.path, error: f.error }, 'skipped an unusable status.json')
+}
+
+/** agents.yaml, when there is one; a bad file keeps the last good configuration (from the store, else none) and says so on /readyz. */
+export async function loadConfig ({ pools }: State, dataDir: string, log: FastifyBaseLogger): Promise<void> {
+  try {
+    const agents = await readAgentsFile(dataDir)
+    if (agents !== undefined) pools.applyConfig(agents, 'file', 'agents.yaml')
+  } catch (err) {
+    pools.config.error = (err as Error).message
+    log.error({ error: pools.config.error, errors: (err as DomainError).errors }, 'agents.yaml refused: keeping the last good configuration')
+  }
+}
+
+/** Starts the periodic pass; the caller clears the returned timer on close. */
+export function startPeriodicPass (state: State, config: Config, log: FastifyBaseLogger): NodeJS.Timeout {
+  const { pools, reaper, writer, clock } = state
 
   /** Keeps the newest EVENT_RETENTION events; nothing to trim while the store is unavailable. */
   async function pruneEventLog (): Promise<void> {
-    const db = app.state.db
+    const db = state.db
     if (db === null || writer.mode !== 'ok') return
     const pruned = await pruneEvents(db, config.eventRetention)
-    if (pruned > 0) app.log.debug({ pruned, kept: config.eventRetention }, 'event log trimmed')
+    if (pruned > 0) log.debug({ pruned, kept: config.eventRetention }, 'event log trimmed')
   }
 
-  app.addHook('onReady', async () => {
-    const db = app.state.db
-    if (db !== null) {
-      await recovery.step('hydrate_store', async () => {
-        const { registry, groups, lastEventId } = await readEntries(db)
-        events.resume(lastEventId)
-        const counts = hydrateWorkspaces(workspaces, registry, groups)
-        pools.hydrate(groups)
-        report.hydrated.from_store = counts.registry
-        report.hydrated.from_queue = counts.queueOnly
-      })
-    }
-    await recovery.step('hydrate_files', async () => {
-      const { records, invalid } = await scanStatusFiles(config.dataDir, clock().toISOString())
-      report.hydrated.files_read = records.length
-      report.hydrated.from_files = applyStatusFiles(workspaces, records)
-      report.hydrated.files_invalid = invalid
-      for (const f of invalid) app.log.warn({ file: f.path, error: f.error }, 'skipped an unusable status.json')
-    })
-    await recovery.step('config', async () => {
-      try {
-        const agents = await readAgentsFile(config.dataDir)
-        if (agents !== undefined) pools.applyConfig(agents, 'file', 'agents.yaml')
-      } catch (err) {
-        // Keep the last good configuration (from the store, else none) and say so on /readyz.
-        pools.config.error = (err as Error).message
-        app.log.error({ error: pools.config.error, errors: (err as DomainError).errors }, 'agents.yaml refused: keeping the last good configuration')
-      }
-    })
-    pools.sweep(clock())
-    report.reaped = await recovery.step('reap', () => reaper.run())
-    await recovery.step('commit', () => writer.commit())
-
-    interval = setInterval(() => {
-      const tidy = pools.sweep(clock()) ? writer.commit() : Promise.resolve()
-      Promise.all([tidy, reaper.run(), pruneEventLog()]).catch((err: unknown) => app.log.error({ err }, 'periodic pass failed'))
-    }, config.reaperIntervalS * 1000)
-    interval.unref()
-  })
-
-  app.addHook('preClose', async () => {
-    if (interval !== null) clearInterval(interval)
-  })
+  const interval = setInterval(() => {
+    const tidy = pools.sweep(clock()) ? writer.commit() : Promise.resolve()
+    Promise.all([tidy, reaper.run(), pruneEventLog()]).catch((err: unknown) => log.error({ err }, 'periodic pass failed'))
+  }, config.reaperIntervalS * 1000)
+  interval.unref()
+  return interval
 }
-
-export default fp(lifecycle, { name: 'lifecycle', dependencies: ['store'] })
-
-/**
- * Closes the start-up report once every start-up step has run: registered after every plugin that adds
- * an onReady step (buffers, sync), so its hook runs last.
- */
-async function startupDone (app: FastifyInstance): Promise<void> {
-  const { writer, recovery, clock } = app.state
-  app.addHook('onReady', async () => {
-    const report = recovery.report
-    report.store = writer.error === null ? { mode: 'ok' } : { mode: 'degraded', error: writer.error.message }
-    report.finished_at = clock().toISOString()
-    app.log.info({ hydrated: { ...report.hydrated, files_invalid: report.hydrated.files_invalid.length }, reaped: report.reaped.length, orphans: report.orphans.outcomes.length, timings_ms: report.timings_ms }, 'start-up recovery done')
-  })
-}
-
-export const startupReport = fp(startupDone, { name: 'startup-report', dependencies: ['lifecycle', 'buffers', 'sync'] })

@@ -5,8 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { ChangeEvent } from '../store/events/model.js'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type GaugeConfiguration } from 'prom-client'
 import type { OrphanOutcome, ReapedGhost } from '../store/startup/report.js'
 import { packageInfo } from './package-info.js'
 
@@ -51,6 +50,9 @@ async function metrics (app: FastifyInstance): Promise<void> {
   const registry = new Registry()
   const registers = [registry]
 
+  /** A gauge in this app's registry, computed when scraped. */
+  const gauge = <L extends string>(config: GaugeConfiguration<L>) => new Gauge({ ...config, registers })
+
   const labelNames = ['method', 'route', 'status_code'] as const
   const requests = new Counter({ name: `${PREFIX}http_requests_total`, help: 'HTTP requests answered, by method, route pattern and status code.', labelNames, registers })
   const latency = new Histogram({ name: `${PREFIX}http_request_duration_seconds`, help: 'Time from receiving a request to the end of its answer, by method, route pattern and status code.', labelNames, buckets: LATENCY_BUCKETS, registers })
@@ -61,7 +63,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
     latency.observe(labels, reply.elapsedTime / 1000)
   })
 
-  new Gauge({ name: `${PREFIX}build_info`, help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'nodejs_version'], registers })
+  gauge({ name: `${PREFIX}build_info`, help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'nodejs_version'] })
     .set({ version: packageInfo.version, nodejs_version: process.versions.node }, 1)
 
   const ghosts = new Counter({ name: `${PREFIX}ghosts_reaped_total`, help: 'Running workspaces the reaper failed, by reason (start-up and every later pass).', labelNames: ['reason'], registers })
@@ -71,18 +73,16 @@ async function metrics (app: FastifyInstance): Promise<void> {
   // With the queue depth, tells a draining outbox from a stuck one (the depth alone also rises under load).
   const delivered = new Counter({ name: `${PREFIX}sync_delivered_total`, help: 'Dispatch reports the upstream API accepted.', registers })
   // Listening from registration on: the start-up steps run in onReady, later, so their events are counted too.
-  state.events.on('event', (e: ChangeEvent) => {
-    const data = e.data as { action?: string, reason?: string, outcome?: string }
-    if (e.type === 'workspace' && data.action === 'reaped' && data.reason !== undefined) ghosts.inc({ reason: data.reason })
-    if (e.type === 'buffer' && data.action === 'recovered' && data.outcome !== undefined) orphans.inc({ outcome: data.outcome })
-    if (e.type === 'sync' && data.action === 'delivered') delivered.inc()
+  state.events.on('event', (e) => {
+    if (e.type === 'workspace' && e.data.action === 'reaped') ghosts.inc({ reason: e.data.reason })
+    if (e.type === 'buffer' && e.data.action === 'recovered') orphans.inc({ outcome: e.data.outcome })
+    if (e.type === 'sync' && e.data.action === 'delivered') delivered.inc()
   })
 
-  new Gauge({
+  gauge({
     name: `${PREFIX}workspaces`,
     help: 'Tracked workspaces by status.',
     labelNames: ['status'],
-    registers,
     collect () {
       for (const [status, n] of Object.entries(state.workspaces.summary().by_status)) this.set({ status }, n)
     }
@@ -93,11 +93,10 @@ async function metrics (app: FastifyInstance): Promise<void> {
     return state.pools.names().map((pool) => state.pools.view(pool, now))
   }
   /** A per-pool gauge; reset at each scrape so a pool that is gone leaves no stale series. */
-  const poolGauge = (name: string, help: string, value: (v: ReturnType<typeof poolViews>[number]) => number | null) => new Gauge({
+  const poolGauge = (name: string, help: string, value: (v: ReturnType<typeof poolViews>[number]) => number | null) => gauge({
     name: `${PREFIX}${name}`,
     help,
     labelNames: ['pool'],
-    registers,
     collect () {
       this.reset()
       for (const v of poolViews()) {
@@ -113,22 +112,19 @@ async function metrics (app: FastifyInstance): Promise<void> {
   // Not `_fail_count`: a `_count` suffix belongs to histogram and summary series.
   poolGauge('pool_fast_failures', 'Fast failures in a row counting towards an automatic backoff.', (v) => v.fail_count)
 
-  new Gauge({
+  gauge({
     name: `${PREFIX}sync_queue_depth`,
     help: 'Dispatch reports waiting in the sync outbox.',
-    registers,
     collect () { this.set(app.sync.queue.status().queued) }
   })
-  new Gauge({
+  gauge({
     name: `${PREFIX}sync_dead_letters`,
     help: 'Dispatch reports that ran out of attempts and wait for a replay or a drop.',
-    registers,
     collect () { this.set(app.sync.queue.status().dead) }
   })
-  new Gauge({
+  gauge({
     name: `${PREFIX}store_up`,
     help: '1 while the DuckDB store takes writes, 0 while degraded (serving from memory).',
-    registers,
     collect () { this.set(state.writer.mode === 'ok' ? 1 : 0) }
   })
 

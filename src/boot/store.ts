@@ -29,7 +29,7 @@ export interface State {
   pools: Pools
   queue: Queue
   clock: () => Date
-  /** The start-up report (GET /v1/recovery); each start-up step adds its part in an onReady hook. */
+  /** The start-up report (GET /v1/recovery); each step of startup.ts adds its part. */
   recovery: Recovery
 }
 

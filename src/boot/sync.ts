@@ -1,10 +1,9 @@
-/** The `sync` decorator: the outbox, hydrated on ready, and, when SYNC_URL is set, its flusher, stopped on close. */
+/** The `sync` decorator: the outbox (loaded by startup.ts) and, when SYNC_URL is set, its flusher, stopped on close. */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
-import { readGroups } from '../store/workspaces/hydrate.js'
 import { SyncFlusher } from '../store/sync/sync-flusher.js'
-import { SYNC_GROUPS, SyncQueue } from '../store/sync/sync-queue.js'
+import { SyncQueue } from '../store/sync/sync-queue.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,7 +22,7 @@ export interface SyncOptions {
 }
 
 async function sync (app: FastifyInstance, { config, backoffBaseMs = 1000 }: SyncOptions): Promise<void> {
-  const { db, writer, events, clock, recovery } = app.state
+  const { writer, events, clock } = app.state
   const queue = new SyncQueue({ writer, events, clock })
   const flusher = config.syncUrl === undefined
     ? null
@@ -39,20 +38,10 @@ async function sync (app: FastifyInstance, { config, backoffBaseMs = 1000 }: Syn
     })
   app.decorate('sync', { queue, flusher })
 
-  app.addHook('onReady', async () => {
-    if (db !== null) {
-      const counts = await recovery.step('hydrate_sync', async () => queue.load(await readGroups(db, SYNC_GROUPS)))
-      app.log.info({ sync: counts, upstream: flusher !== null }, 'sync queue hydrated')
-    }
-    // Stores the deletion of remembered idempotency keys that expired while the service was down.
-    await writer.commit()
-    flusher?.start()
-  })
-
   // onClose hooks run last-registered first, so the flusher stops before the store drains and closes.
   app.addHook('onClose', async () => {
     await flusher?.stop()
   })
 }
 
-export default fp(sync, { name: 'sync', dependencies: ['store', 'lifecycle'] })
+export default fp(sync, { name: 'sync', dependencies: ['store'] })

@@ -84,10 +84,12 @@ export class EventStream {
   async #replay (): Promise<void> {
     const { db, events } = this.#o
     // Memory holds every event above `coversAfter`; older ones come from the store, a page at a time.
-    while (db !== null && this.#cursor < events.recent.coversAfter && !this.#closed) {
-      const page = await readEventsAfter(db, this.#cursor, REPLAY_PAGE)
-      for (const e of page) await this.#send(e)
-      if (page.length < REPLAY_PAGE) break
+    if (db !== null) {
+      while (this.#cursor < events.recent.coversAfter && !this.#closed) {
+        const page = await readEventsAfter(db, this.#cursor, REPLAY_PAGE)
+        for (const e of page) await this.#send(e)
+        if (page.length < REPLAY_PAGE) break
+      }
     }
     for (const e of events.recent.after(this.#cursor)) await this.#send(e)
   }

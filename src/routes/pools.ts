@@ -1,6 +1,5 @@
 /** Pools, backoff and configuration: can this agent type take more work now, and if not, why and until when (API §5). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
 import { Type, type Static } from 'typebox'
 import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/pools/agents-config.js'
 import { DomainError, notFound } from '../store/core/errors.js'
@@ -60,13 +59,8 @@ const ConfigView = Type.Object({
 })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { pools, writer, clock } = app.state
+  const { pools, clock } = app.state
   const configView = () => ({ config: pools.settings.source, ...pools.config })
-  /** Answers a backoff change once it is stored, with the pool as it now stands. */
-  const committedView = async (pool: string, reply: FastifyReply) => {
-    reply.header('x-store', (await writer.commit()).mode)
-    return pools.view(pool, clock())
-  }
 
   app.get('/v1/pools', {
     config: { scope: 'read', table: poolTable },
@@ -129,12 +123,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { until, seconds, reason } = request.body
     const now = clock()
     if ((until === undefined) === (seconds === undefined)) {
-      throw new DomainError(400, 'validation_failed', 'give exactly one of until and seconds', [{ field: 'body', message: 'exactly one of until, seconds' }])
+      throw new DomainError('validation_failed', 'give exactly one of until and seconds', [{ field: 'body', message: 'exactly one of until, seconds' }])
     }
     const deadline = until !== undefined ? new Date(until) : new Date(now.getTime() + (seconds as number) * 1000)
-    if (deadline.getTime() <= now.getTime()) throw new DomainError(400, 'validation_failed', 'the deadline is in the past', [{ field: 'body.until', message: 'must be in the future' }])
-    pools.setBackoff(request.params.pool, deadline, reason, request.caller)
-    return committedView(request.params.pool, reply)
+    if (deadline.getTime() <= now.getTime()) throw new DomainError('validation_failed', 'the deadline is in the past', [{ field: 'body.until', message: 'must be in the future' }])
+    const { view, store } = await pools.setBackoff(request.params.pool, deadline, reason, request.caller)
+    reply.header('x-store', store.mode)
+    return view
   })
 
   app.delete('/v1/pools/:pool/backoff', {
@@ -148,8 +143,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: PoolSchema, 400: problem('Invalid pool name.'), ...AUTH_RESPONSES }
     }
   }, async (request, reply) => {
-    pools.clearBackoff(request.params.pool, request.caller)
-    return committedView(request.params.pool, reply)
+    const { view, store } = await pools.clearBackoff(request.params.pool, request.caller)
+    reply.header('x-store', store.mode)
+    return view
   })
 
   app.get('/v1/config', {
@@ -175,8 +171,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const config = validateConfig(request.body, true)
     await writeAgentsFile(app.config.dataDir, config)
-    pools.applyConfig(config, 'api', request.caller)
-    const store = await writer.commit()
+    const store = await pools.replaceConfig(config, request.caller)
     reply.header('x-store', store.mode)
     return configView()
   })

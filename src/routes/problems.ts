@@ -1,8 +1,8 @@
 /** GET /problems/{code}: what a problem `type` URI points at, readable by a person and open to everyone. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { notFound } from '../store/core/errors.js'
-import { PROBLEM_TYPES } from '../boot/problem-types.js'
+import { notFound, PROBLEMS, type ProblemCode } from '../store/core/errors.js'
+import { PROBLEM_EXPLANATIONS } from '../boot/problem-types.js'
 import { problem } from './schemas.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -20,9 +20,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const entry = PROBLEM_TYPES[request.params.code]
-    if (entry === undefined) throw notFound(`problem type ${request.params.code}`)
-    return reply.type('text/plain; charset=utf-8').send(`${request.params.code} (${entry.status} ${entry.title})\n\n${entry.explanation}\n`)
+    const code = request.params.code
+    if (!Object.hasOwn(PROBLEMS, code)) throw notFound(`problem type ${code}`)
+    const { status, title } = PROBLEMS[code as ProblemCode]
+    return reply.type('text/plain; charset=utf-8').send(`${code} (${status} ${title})\n\n${PROBLEM_EXPLANATIONS[code as ProblemCode]}\n`)
   })
 }
 

@@ -1,7 +1,6 @@
 /** Schemas every route shares: problems, lists, paging, text tables, conditional writes. They feed validation, serialisation and OpenAPI. */
 import { Type, type TSchema } from 'typebox'
 
-
 /** The problem+json response entry for a status, for a route's `response` map. */
 export function problem (description: string) {
   return { description, content: { 'application/problem+json': { schema: Type.Ref('Problem') } } }

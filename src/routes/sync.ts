@@ -130,7 +130,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (_request, reply) => {
-    if (flusher === null) throw new DomainError(409, 'upstream_not_configured', 'SYNC_URL is not set: queued items wait until it is')
+    if (flusher === null) throw new DomainError('upstream_not_configured', 'SYNC_URL is not set: queued items wait until it is')
     flusher.flush()
     return reply.code(202).send(status())
   })

@@ -187,7 +187,7 @@ export class Buffers {
     const b = this.#open.get(name)
     if (b === undefined) throw notFound(`buffer ${name}`)
     checkIfMatch(viewOf(b).etag, ifMatch, `buffer ${name}`)
-    if (b.closing) throw new DomainError(409, 'buffer_closing', `buffer ${name} is being committed or discarded`)
+    if (b.closing) throw new DomainError('buffer_closing', `buffer ${name} is being committed or discarded`)
     return b
   }
 

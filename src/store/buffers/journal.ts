@@ -101,7 +101,7 @@ export class Journal {
     return {
       workspace,
       window,
-      cycles: cycles.map(({ id, measurement, committed_at }) => ({ id, measurement, committed_at })).reverse(),
+      cycles: cycles.map((r) => ({ id: r.id, measurement: r.measurement, committed_at: r.committed_at })).reverse(),
       ...diffCycles(cycles.map((r) => r.fields.findings))
     }
   }

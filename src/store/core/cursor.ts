@@ -6,7 +6,7 @@ export function encodeCursor (lastKey: string): string {
 }
 
 export const invalidCursor = (): DomainError =>
-  new DomainError(400, 'invalid_cursor', 'the cursor is not one this service issued', [{ field: 'query.cursor', message: 'unrecognised cursor' }])
+  new DomainError('invalid_cursor', 'the cursor is not one this service issued', [{ field: 'query.cursor', message: 'unrecognised cursor' }])
 
 export function decodeCursor (cursor: string | undefined): string | undefined {
   if (cursor === undefined || cursor === '') return undefined

@@ -12,8 +12,11 @@ export interface DatabaseOptions {
 
 /** Raised when another process holds the file's write lock: two writers are never right. */
 export class StoreLockedError extends Error {
-  constructor (readonly path: string, cause: unknown) {
+  readonly path: string
+
+  constructor (path: string, cause: unknown) {
     super(`the store ${path} is locked by another process`, { cause })
+    this.path = path
   }
 }
 

@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events'
 import { EventRing } from './event-ring.js'
 import type { Writer } from '../core/writer.js'
-import type { ChangeEvent, EventType } from './model.js'
+import type { ChangeEvent, EventDataByType, RecordedType } from './model.js'
 
 export const EVENT_GROUP = 'event'
 
@@ -12,7 +12,7 @@ export const eventKey = (id: number): string => String(id).padStart(16, '0')
 // How many recent events stay in memory for replay; a client further behind replays from the store.
 const RECENT_EVENTS = 1000
 
-export class EventLog extends EventEmitter {
+export class EventLog extends EventEmitter<{ event: [ChangeEvent] }> {
   #lastId = 0
   readonly #writer: Writer
   /** The newest events, including those whose commit is still in flight. */
@@ -32,11 +32,12 @@ export class EventLog extends EventEmitter {
   }
 
   /** Stages the event with the caller's other entries; it is durable when the caller's commit is. */
-  record (type: EventType, subject: string, data: unknown, at: string): ChangeEvent {
+  record<T extends RecordedType> (type: T, subject: string, data: EventDataByType[T], at: string): ChangeEvent {
     // Ids never go below microseconds since the epoch, so events recorded while the store could not be
     // read (degraded start) never reuse an id already stored, and ids keep growing across restarts.
     this.#lastId = Math.max(this.#lastId + 1, Date.now() * 1000)
-    const event: ChangeEvent = { id: this.#lastId, type, subject, at, data }
+    // TypeScript cannot tie `data` to `type` through a generic; the signature above does.
+    const event = { id: this.#lastId, type, subject, at, data } as ChangeEvent
     this.#writer.stage(EVENT_GROUP, eventKey(event.id), JSON.stringify(event), at)
     this.recent.push(event)
     this.emit('event', event)

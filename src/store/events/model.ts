@@ -1,16 +1,52 @@
-/** What an event is: its types and its shape, shared by the log, the stream, the store and the metrics. */
+/** What an event is: its types and the data each type carries, shared by the log, the stream, the store and the metrics. */
+import type { OrphanOutcome, ReapedGhost } from '../startup/report.js'
+import type { Status } from '../workspaces/model.js'
+
 /**
- * Every event type the service records; `GET /v1/events?type=` is validated against this list, so a new
- * kind of change adds its type here (record() accepts nothing else).
+ * Every event type a client may ask for: `GET /v1/events?type=` is validated against this list. `pool` and
+ * `recovery` are in the contract's list but nothing records them yet, so they have no data below.
  */
 export const EVENT_TYPES = ['workspace', 'pool', 'backoff', 'config', 'sync', 'buffer', 'recovery'] as const
 export type EventType = typeof EVENT_TYPES[number]
 
-export interface ChangeEvent {
-  /** Only grows, across restarts. */
-  id: number
-  type: EventType
-  subject: string
-  at: string
-  data: unknown
+interface WorkspaceFields {
+  status: Status
+  runs: number
+  agent: string
 }
+
+/** The data each recorded type carries, by its `action`; record() accepts nothing else. */
+export interface EventDataByType {
+  workspace:
+    | WorkspaceFields & { action: 'created' | 'updated' | 'claimed' }
+    | WorkspaceFields & { action: 'reaped', reason: ReapedGhost['reason'] }
+    | { action: 'deleted', status: Status }
+  backoff:
+    | { action: 'set' | 'auto', until: string, reason: string, by: string }
+    | { action: 'cleared', by: string }
+  config: { origin: 'file' | 'api', by: string }
+  sync:
+    | { action: 'queued', agent_id: string, dispatches: number, by: string }
+    | { action: 'delivered', attempts: number }
+    | { action: 'retry' | 'dead', attempts: number, error: string, next_attempt_at: string | null }
+    | { action: 'replayed', previous_error: string | null, by: string }
+    | { action: 'dropped', from: 'queue' | 'dead', by: string }
+  buffer:
+    | { action: 'created', workspace: string }
+    | { action: 'committed', workspace: string, journal_id: number, aggregate: Record<string, number> }
+    | { action: 'discarded', workspace: string, aggregate: Record<string, number> }
+    | { action: 'recovered', outcome: OrphanOutcome['outcome'], detail: string | undefined }
+}
+export type RecordedType = keyof EventDataByType
+
+/** One change as stored and streamed; `type` tells which data it carries. */
+export type ChangeEvent = {
+  [T in RecordedType]: {
+    /** Only grows, across restarts. */
+    id: number
+    type: T
+    subject: string
+    at: string
+    data: EventDataByType[T]
+  }
+}[RecordedType]

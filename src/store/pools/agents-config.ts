@@ -9,8 +9,8 @@ import { Type, type Static } from 'typebox'
 import Compile from 'typebox/compile'
 import { Document, isMap, parse as parseYaml, parseDocument } from 'yaml'
 import { DomainError, type FieldError } from '../core/errors.js'
+import { POOL_PATTERN } from '../workspaces/model.js'
 
-const POOL = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
 const Count = Type.Integer({ minimum: 0, maximum: 100000 })
 
 const ConcurrencyEntry = Type.Union([
@@ -35,8 +35,8 @@ const BackoffPolicy = Type.Object({
 }, { additionalProperties: false })
 
 const sections = {
-  concurrency: Type.Optional(Type.Record(Type.String({ pattern: POOL }), ConcurrencyEntry)),
-  rates: Type.Optional(Type.Record(Type.String({ pattern: POOL }), RateEntry)),
+  concurrency: Type.Optional(Type.Record(Type.String({ pattern: POOL_PATTERN }), ConcurrencyEntry)),
+  rates: Type.Optional(Type.Record(Type.String({ pattern: POOL_PATTERN }), RateEntry)),
   backoff: Type.Optional(BackoffPolicy)
 }
 
@@ -73,7 +73,7 @@ export function validateConfig (value: unknown, strict: boolean): AgentsConfig {
     field: e.instancePath.split('/').filter(Boolean).join('.') || (e.params as { additionalProperties?: string[] }).additionalProperties?.join(',') || '(root)',
     message: e.message
   }))
-  throw new DomainError(400, 'invalid_config', `invalid configuration at ${errors.map((e) => e.field).join(', ')}`, errors)
+  throw new DomainError('invalid_config', `invalid configuration at ${errors.map((e) => e.field).join(', ')}`, errors)
 }
 
 export function toSettings (source: AgentsConfig): Settings {
@@ -109,13 +109,13 @@ export async function readAgentsFile (dataDir: string): Promise<AgentsConfig | u
     text = await readFile(agentsFile(dataDir), 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new DomainError(400, 'invalid_config', `agents.yaml is unreadable: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new DomainError('invalid_config', `agents.yaml is unreadable: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
   }
   let parsed: unknown
   try {
     parsed = parseYaml(text, { uniqueKeys: true }) ?? {}
   } catch (err) {
-    throw new DomainError(400, 'invalid_config', `agents.yaml is not valid YAML: ${(err as Error).message.split('\n')[0]}`)
+    throw new DomainError('invalid_config', `agents.yaml is not valid YAML: ${(err as Error).message.split('\n')[0]}`)
   }
   const config = validateConfig(parsed, false)
   // Keep only the sections this service uses, so what is stored and served is exactly what applies.

@@ -9,7 +9,7 @@ import { lastReset, nextReset } from './daily.js'
 import type { EventLog } from '../events/events.js'
 import type { Entry } from '../core/rows.js'
 import type { Workspaces } from '../workspaces/workspaces.js'
-import type { Writer } from '../core/writer.js'
+import type { CommitResult, Writer } from '../core/writer.js'
 
 export const RUNTIME_GROUP = 'runtime'
 export const DAILY_GROUP = 'daily'
@@ -90,7 +90,7 @@ export class Pools {
     }
   }
 
-  /** Applies a validated configuration at once and stages it as the last good one. The caller commits. */
+  /** Applies a validated configuration at once and stages it as the last good one; start-up commits it with its other steps. */
   applyConfig (config: AgentsConfig, origin: 'file' | 'api', by: string): void {
     const at = this.#clock().toISOString()
     this.#settings = toSettings(config)
@@ -155,24 +155,35 @@ export class Pools {
     return { backoff, fail_count: Object.fromEntries(this.#failCount) }
   }
 
-  /** Backs a pool off until `until`; recorded with who did it. The caller commits. */
-  setBackoff (pool: string, until: Date, reason: string, by: string): Backoff {
+  /** Backs a pool off until `until`, recorded with who did it; answers once stored, with the pool as it now stands. */
+  async setBackoff (pool: string, until: Date, reason: string, by: string): Promise<{ view: PoolView, store: CommitResult }> {
     const at = this.#clock().toISOString()
     const b: Backoff = { until: until.toISOString(), reason, by }
     this.#backoff.set(pool, b)
     this.#stageRuntime(at)
     this.#events.record('backoff', pool, { action: 'set', ...b }, at)
-    return b
+    return this.#committedView(pool)
   }
 
-  /** Clears a pool's backoff and resets its fail count. The caller commits. */
-  clearBackoff (pool: string, by: string): boolean {
-    const had = this.#backoff.delete(pool)
-    const counted = this.#failCount.delete(pool)
+  /** Clears a pool's backoff and resets its fail count; answers once stored, with the pool as it now stands. */
+  async clearBackoff (pool: string, by: string): Promise<{ view: PoolView, store: CommitResult }> {
+    this.#backoff.delete(pool)
+    this.#failCount.delete(pool)
     const at = this.#clock().toISOString()
     this.#stageRuntime(at)
     this.#events.record('backoff', pool, { action: 'cleared', by }, at)
-    return had || counted
+    return this.#committedView(pool)
+  }
+
+  /** Replaces the configuration for a caller of the API; answers once it is stored. */
+  async replaceConfig (config: AgentsConfig, by: string): Promise<CommitResult> {
+    this.applyConfig(config, 'api', by)
+    return this.#writer.commit()
+  }
+
+  async #committedView (pool: string): Promise<{ view: PoolView, store: CommitResult }> {
+    const store = await this.#writer.commit()
+    return { view: this.view(pool, this.#clock()), store }
   }
 
   /** Drops expired backoffs and budget days that have turned; returns whether anything was staged. */
@@ -238,12 +249,13 @@ export class Pools {
         // Unlike the Go agent, the count restarts once the backoff fires, so one more fast failure
         // after it expires does not back the pool off again at once.
         this.#failCount.delete(pool)
-        this.#backoff.set(pool, {
+        const b: Backoff = {
           until: new Date(now.getTime() + this.#settings.backoffS * 1000).toISOString(),
           reason: `${count} failures in a row, each within ${this.#settings.fastFailS}s of starting`,
           by: 'auto'
-        })
-        this.#events.record('backoff', pool, { action: 'auto', ...this.#backoff.get(pool) }, at)
+        }
+        this.#backoff.set(pool, b)
+        this.#events.record('backoff', pool, { action: 'auto', ...b }, at)
       } else {
         this.#failCount.set(pool, count)
       }

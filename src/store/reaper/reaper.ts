@@ -88,7 +88,7 @@ export class Reaper {
         reaped: { ...verdict, at },
         updated_at: at,
         heartbeat_at: undefined
-      }, 'reaped', { reason: verdict.reason })
+      }, { action: 'reaped', reason: verdict.reason })
       ghosts.push({ name: record.name, ...verdict, at })
     }
     if (ghosts.length === 0) return ghosts

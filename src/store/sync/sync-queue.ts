@@ -276,12 +276,12 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
 
   /** Removes an item for good; its idempotency key is remembered for a while after. */
   #depart (lane: Lane, held: Held, at: string): void {
-    const { id, idempotency_key: key, queued_at } = held.item
+    const { id, idempotency_key: key, queued_at: queuedAt } = held.item
     lane.delete(held.key, at)
     this.#keyOf.delete(id)
     if (key === undefined) return
     this.#live.delete(key)
-    const r: RememberedKey = { id, queued_at, expires_at: new Date(Date.parse(at) + KEY_TTL_MS).toISOString() }
+    const r: RememberedKey = { id, queued_at: queuedAt, expires_at: new Date(Date.parse(at) + KEY_TTL_MS).toISOString() }
     this.#remembered.delete(key) // re-inserted at the end, keeping the map in expiry order
     this.#remembered.set(key, r)
     this.#writer.stage(SYNC_KEYS_GROUP, key, JSON.stringify(r), at)

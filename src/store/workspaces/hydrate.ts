@@ -55,8 +55,20 @@ export function hydrateWorkspaces (workspaces: Workspaces, registry: Tracked[], 
     const q = JSON.parse(e.value as string) as QueueEntry
     const [org, repo, leaf] = q.name.split('/') as [string, string, string]
     records.set(q.name, {
-      name: q.name, org, repo, leaf, status: 'queued', agent: q.agent, pool: q.pool, runs: 0, task: q.task,
-      branch: q.branch, priority: q.priority, started_at: q.queued_at, queued_at: q.queued_at, updated_at: q.queued_at
+      name: q.name,
+      org,
+      repo,
+      leaf,
+      status: 'queued',
+      agent: q.agent,
+      pool: q.pool,
+      runs: 0,
+      task: q.task,
+      branch: q.branch,
+      priority: q.priority,
+      started_at: q.queued_at,
+      queued_at: q.queued_at,
+      updated_at: q.queued_at
     })
     queueOnly++
   }

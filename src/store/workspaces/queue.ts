@@ -72,7 +72,7 @@ export class Queue {
       updated_at: at,
       heartbeat_at: at,
       reaped: undefined
-    }, 'claimed')
+    }, { action: 'claimed' })
     const store = await this.#writer.commit()
     await this.#workspaces.syncFile(next.name)
     return { tracked, store }

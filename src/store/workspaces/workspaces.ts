@@ -9,6 +9,7 @@ import { decodeCursor, pageJson } from '../core/cursor.js'
 import { checkIfMatch, etagOf } from '../core/etag.js'
 import { DomainError, illegalTransition, notFound, staleRun } from '../core/errors.js'
 import type { EventLog } from '../events/events.js'
+import type { ReapedGhost } from '../startup/report.js'
 import { SortedKeys } from '../core/sorted-keys.js'
 import type { StatusFiles } from './status-files.js'
 import type { CommitResult, Writer } from '../core/writer.js'
@@ -67,6 +68,9 @@ export const poolOf = (agent: string): string => agent.split(':')[0] as string
 const track = (record: Workspace): Tracked => new Tracked(record)
 
 const iso = (t: string | undefined): string | undefined => t === undefined ? undefined : new Date(t).toISOString()
+
+/** The event a record the service produced is announced with. */
+type PutEvent = { action: 'claimed' } | { action: 'reaped', reason: ReapedGhost['reason'] }
 
 export class Workspaces {
   readonly #items = new Map<string, Tracked>()
@@ -234,16 +238,16 @@ export class Workspaces {
 
   /**
    * Stores a record the service itself produced (the reaper's verdict, a status.json read at start-up)
-   * with all its derived entries; `action` names the event, or null for none, and `detail` adds to its
-   * data (the reaper's reason, so a stream client or the metrics can tell ghosts apart). The caller commits.
+   * with all its derived entries; `event` names the event's action, or is null for none, and carries the
+   * reaper's reason, so a stream client or the metrics can tell ghosts apart. The caller commits.
    */
-  put (record: Workspace, action: string | null, detail: Record<string, unknown> = {}): Tracked {
+  put (record: Workspace, event: PutEvent | null): Tracked {
     const prev = this.#items.get(record.name)?.record
     const tracked = track(record)
     this.#apply(record.name, tracked)
-    if (action !== null) {
+    if (event !== null) {
       for (const l of this.#listeners) l(prev, record)
-      this.#events.record('workspace', record.name, { action, status: record.status, runs: record.runs, agent: record.agent, ...detail }, record.updated_at)
+      this.#events.record('workspace', record.name, { ...event, status: record.status, runs: record.runs, agent: record.agent }, record.updated_at)
     }
     return tracked
   }
@@ -256,7 +260,7 @@ export class Workspaces {
     const r = current.record
     if (r.status !== 'running') {
       const why = r.reaped === undefined ? '' : ` (reaped: ${r.reaped.evidence})`
-      throw new DomainError(409, 'not_running', `workspace ${name} is ${r.status}${why}`)
+      throw new DomainError('not_running', `workspace ${name} is ${r.status}${why}`)
     }
     if (runs !== undefined && runs !== r.runs) throw staleRun(`heartbeat for run ${runs}, but the workspace is on run ${r.runs}`)
     // No event and no status.json rewrite: heartbeats come every few seconds and change nothing but the lease.
