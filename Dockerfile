@@ -1,22 +1,26 @@
 # agent-state: Fastify + DuckDB (@duckdb/node-api ships glibc native binaries, so a Debian base, not Alpine).
 
-# ---- build: full install, compile TypeScript, then drop dev dependencies ----
+# ---- build: full install (which compiles TypeScript), then drop dev dependencies ----
 FROM node:22.21.1-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY ui ./ui
-RUN npm run build \
+# --ignore-scripts: the bench's better-sqlite3 (a dev dependency) would need a compiler; nothing the
+# service runs has an install script. The build is then run explicitly, and dev dependencies dropped.
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: production dependencies and compiled output only ----
 FROM node:22.21.1-bookworm-slim AS runtime
+# REAPER_PID_CHECK=host: agents run outside this container's PID namespace, so a PID is only checked for a
+# workspace whose `host` is this container; one without `host` is left to its lease.
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    REAPER_PID_CHECK=host
 WORKDIR /app
 # Application files stay root-owned (read-only to the service user); only /data is writable.
 COPY --from=build /app/package.json ./package.json

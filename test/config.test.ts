@@ -31,6 +31,7 @@ t.test('a bad value stops start-up with a message naming the variable', async (t
   t.throws(() => loadConfig({ PORT: 'eighty' }), /PORT/)
   t.throws(() => loadConfig({ LEASE_S: '-1' }), /LEASE_S/)
   t.throws(() => loadConfig({ REAPER_PID_CHECK: 'sometimes' }), /REAPER_PID_CHECK/)
+  t.equal(loadConfig({ REAPER_PID_CHECK: 'host' }).reaperPidCheck, 'host')
   t.throws(() => loadConfig({ AUTH_TOKENS: 'abc:root' }), /AUTH_TOKENS/)
   t.throws(() => loadConfig({ AUTH_TOKENS: ':read' }), /AUTH_TOKENS/)
   t.throws(() => loadConfig({ SYNC_URL: 'not a url' }), /SYNC_URL/)

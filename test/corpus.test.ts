@@ -22,8 +22,18 @@ interface Case { label: string, method: string, url: string, headers?: Record<st
 // Routes with no input at all; /v1/metrics is not in the document.
 const NO_INPUT = new Set(['/healthz', '/readyz', '/docs', '/openapi.json', '/metrics'])
 
+/** The document with every `$ref` to a named schema replaced by the schema, so cases can read fields and enums. */
+function inlineRefs (node: unknown, schemas: Record<string, Schema>): any {
+  if (Array.isArray(node)) return node.map((n) => inlineRefs(n, schemas))
+  if (typeof node !== 'object' || node === null) return node
+  const ref = (node as Schema).$ref
+  if (typeof ref === 'string') return inlineRefs(schemas[ref.replace('#/components/schemas/', '')], schemas)
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, inlineRefs(v, schemas)]))
+}
+
 function operations (app: FastifyInstance): Op[] {
-  const doc = app.swagger() as unknown as { paths: Record<string, Record<string, Schema>> }
+  const raw = app.swagger() as unknown as { paths: unknown, components: { schemas: Record<string, Schema> } }
+  const doc = { paths: inlineRefs(raw.paths, raw.components.schemas) as Record<string, Record<string, Schema>> }
   const ops: Op[] = []
   for (const [path, methods] of Object.entries(doc.paths)) {
     if (NO_INPUT.has(path)) continue

@@ -20,7 +20,8 @@ t.test('/docs is an HTML reference listing every operation, served without a tok
   }
   t.ok(operations > 20, `${operations} operations`)
   t.match(page, /<code>limit<\/code><\/td><td>query<\/td>/, 'parameters are listed')
-  t.match(page, /<code>status<\/code> <span class="type"><code>&quot;queued&quot;<\/code> \| <code>&quot;running&quot;<\/code>/, 'schemas are shown field by field')
+  t.match(page, /<code>status<\/code> <span class="type"><a href="#schema-WorkspaceStatus">WorkspaceStatus<\/a>/, 'schemas are shown field by field, named ones as links')
+  t.match(page, /id="schema-WorkspaceStatus"><h3>WorkspaceStatus<\/h3><div class="schema"><span class="type"><code>&quot;queued&quot;<\/code> \| <code>&quot;running&quot;<\/code>/, 'a named schema has its own section')
 })
 
 t.test('the page is self-contained, escaped, and its links resolve', async (t) => {

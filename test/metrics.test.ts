@@ -2,9 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
+import { packageInfo } from '../src/boot/package-info.js'
 import { build, deadPid, json, put, report } from './helper.js'
-
-/** The PID of a process that has exited. */
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 
@@ -66,14 +65,17 @@ t.test('state metrics: workspaces, pools, backoff, sync queue, ghosts, orphans a
   t.same(series(s, 'agent_state_pool_tracked'), { '{"pool":"claude"}': 1, '{"pool":"codex"}': 2, '{"pool":"gemini"}': 1 })
   t.same(series(s, 'agent_state_pool_limit'), { '{"pool":"claude"}': 3, '{"pool":"codex"}': 2 }, 'an unlimited pool has no limit series')
   t.same(series(s, 'agent_state_pool_backoff_active'), { '{"pool":"claude"}': 1, '{"pool":"codex"}': 0, '{"pool":"gemini"}': 0 })
-  t.same(series(s, 'agent_state_pool_fail_count'), { '{"pool":"claude"}': 0, '{"pool":"codex"}': 1, '{"pool":"gemini"}': 0 }, 'the reaped run failed fast')
+  t.same(series(s, 'agent_state_pool_fast_failures'), { '{"pool":"claude"}': 0, '{"pool":"codex"}': 1, '{"pool":"gemini"}': 0 }, 'the reaped run failed fast')
 
   t.equal(value(s, 'agent_state_sync_queue_depth'), 1)
   t.equal(value(s, 'agent_state_sync_dead_letters'), 0)
   t.same(series(s, 'agent_state_ghosts_reaped_total'), { '{"reason":"pid_dead"}': 1, '{"reason":"pid_reused"}': 0, '{"reason":"lease_expired"}': 0 })
   t.same(series(s, 'agent_state_orphan_buffers_total'), { '{"outcome":"discarded"}': 0, '{"outcome":"deleted_committed"}': 0, '{"outcome":"quarantined"}': 1, '{"outcome":"left_in_place"}': 0 })
   t.equal(value(s, 'agent_state_store_up'), 1)
-  t.ok(s.some((x) => x.name === 'agent_state_process_cpu_user_seconds_total'), 'process metrics, with the prefix')
+  t.ok(s.some((x) => x.name === 'process_cpu_user_seconds_total'), 'process metrics, under the standard names')
+  t.notOk(s.some((x) => x.name.startsWith('agent_state_process_') || x.name.startsWith('agent_state_nodejs_')), 'no prefixed copy')
+  t.same(series(s, 'agent_state_build_info'), { [key({ version: packageInfo.version, nodejs_version: process.versions.node })]: 1 })
+  t.equal(value(s, 'agent_state_sync_delivered_total'), 0)
 
   // A backoff that expires stops counting at once, and a cleared one leaves a zero.
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/pools/claude/backoff' })).statusCode, 200)

@@ -33,6 +33,9 @@ import activityRoutes from '../routes/activity.js'
 import eventLogRoutes from '../routes/event-log.js'
 import uiRoutes from '../routes/ui.js'
 import whoamiRoutes from '../routes/whoami.js'
+import problemRoutes from '../routes/problems.js'
+import httpConventions from './http-conventions.js'
+import { requestId } from './request-id.js'
 
 export interface AppOptions {
   /** The time source; tests inject one to cross leases, resets and backoffs without sleeping. */
@@ -60,6 +63,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     // A request (headers and body) must arrive within 30 s: a slow sender cannot hold a connection for Node's 300 s default.
     // It bounds receiving only, so long-lived event streams are unaffected.
     requestTimeout: 30_000,
+    // The caller's X-Request-Id (checked) or a UUID; echoed in a header and every problem, logged as reqId.
+    genReqId: requestId,
     // Start-up steps take as long as the volume needs (hydrating 100,000 workspaces, recovering 1,000
     // orphan buffers); Fastify's default 10 s limit on onReady hooks would abort the start.
     pluginTimeout: 0,
@@ -94,6 +99,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
   app.decorate('config', config)
   await app.register(errors)
+  await app.register(httpConventions, { config })
   await app.register(openapi)
   await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
@@ -107,6 +113,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(metrics)
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
+  await app.register(problemRoutes)
   await app.register(workspaceRoutes)
   await app.register(statusRoutes)
   await app.register(recoveryRoutes)

@@ -23,7 +23,7 @@ const EnvSchema = Type.Object({
   ALLOW_OPEN: Type.Enum(['', '0', '1', 'false', 'true'], { default: '' }),
   LEASE_S: Type.Integer({ minimum: 0, maximum: 365 * DAY_S, default: 300 }),
   REAPER_INTERVAL_S: Type.Integer({ minimum: 1, maximum: MAX_TIMER_S, default: 30 }),
-  REAPER_PID_CHECK: Type.Union([Type.Literal('local'), Type.Literal('off')], { default: 'local' }),
+  REAPER_PID_CHECK: Type.Union([Type.Literal('local'), Type.Literal('host'), Type.Literal('off')], { default: 'local' }),
   SYNC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   SYNC_TOKEN: Type.Optional(Type.String()),
   SYNC_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
@@ -47,7 +47,8 @@ const EnvSchema = Type.Object({
   HISTORY_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 90 }),
   HISTORY_MAX_ROWS: Type.Integer({ minimum: 1, default: 10000000 }),
   BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
-  RESTORE_FROM: Type.Optional(Type.String({ pattern: '^(backups/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' }))
+  RESTORE_FROM: Type.Optional(Type.String({ pattern: '^(backups/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' })),
+  CORS_ORIGINS: Type.String({ pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -62,7 +63,8 @@ export interface Config {
   allowOpen: boolean
   leaseS: number
   reaperIntervalS: number
-  reaperPidCheck: 'local' | 'off'
+  /** Which PIDs the reaper may check: see ReaperOptions.pidCheck. */
+  reaperPidCheck: Env['REAPER_PID_CHECK']
   syncUrl: string | undefined
   syncToken: string | undefined
   syncMaxAttempts: number
@@ -92,6 +94,8 @@ export interface Config {
   backupKeep: number
   /** A backup name to start from when there is no store yet (history/restore.ts). */
   restoreFrom: string | undefined
+  /** Origins (`https://host[:port]`) whose pages may call the API from a browser; empty: CORS is off. */
+  corsOrigins: string[]
 }
 
 declare module 'fastify' {
@@ -166,7 +170,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     historyRetentionDays: env.HISTORY_RETENTION_DAYS,
     historyMaxRows: env.HISTORY_MAX_ROWS,
     backupKeep: env.BACKUP_KEEP,
-    restoreFrom: env.RESTORE_FROM?.replace(/^backups\//, '')
+    restoreFrom: env.RESTORE_FROM?.replace(/^backups\//, ''),
+    corsOrigins: env.CORS_ORIGINS === '' ? [] : env.CORS_ORIGINS.split(',')
   })
 }
 

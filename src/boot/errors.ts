@@ -3,13 +3,15 @@ import type { FastifyError, FastifyInstance, FastifyReply, preHandlerHookHandler
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { DomainError, PROBLEMS, type FieldError, type ProblemCode } from '../store/core/errors.js'
+import { problemType } from './problem-types.js'
 
 export const ProblemSchema = Type.Object({
-  type: Type.String({ description: 'A URI naming the problem type.' }),
+  type: Type.String({ description: 'The problem type: `/problems/<code>`, a page this service serves explaining the code.' }),
   title: Type.String(),
   status: Type.Integer(),
   detail: Type.String(),
   code: Type.String({ description: 'Stable snake_case code, e.g. `not_found`, `stale_run`.' }),
+  request_id: Type.String({ description: 'The request\'s id, as in its `X-Request-Id` header and the log.' }),
   errors: Type.Optional(Type.Array(Type.Object({
     field: Type.String({ description: 'Where: `body.runs`, `params.org`, `query.limit`, `header.if-match`.' }),
     message: Type.String()
@@ -22,6 +24,7 @@ export interface Problem {
   status: number
   detail: string
   code: string
+  request_id: string
   errors?: FieldError[]
 }
 
@@ -31,7 +34,7 @@ const titleOf = (status: number): string => Object.values(PROBLEMS).find((p) => 
 /** Answers with the catalogue's status and title for `code`; `status` only for a Fastify error that brings its own. */
 export function sendProblem (reply: FastifyReply, code: ProblemCode, detail: string, errors?: FieldError[], status: number = PROBLEMS[code].status): FastifyReply {
   const title = status === PROBLEMS[code].status ? PROBLEMS[code].title : titleOf(status)
-  const body: Problem = { type: `https://agent-state.dev/problems/${code}`, title, status, detail, code }
+  const body: Problem = { type: problemType(code), title, status, detail, code, request_id: reply.request.id }
   if (errors !== undefined && errors.length > 0) body.errors = errors
   return reply.code(status).type('application/problem+json').send(body)
 }
@@ -114,7 +117,14 @@ async function errors (app: FastifyInstance): Promise<void> {
     route.preHandler = [...[route.preHandler ?? []].flat(), finiteOnly]
   })
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`))
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]
+    const allowed = app.allowedMethods(request)
+    // Also a 404 when the method is among them: the router refused the path itself (a `.` segment, say).
+    if (allowed.length === 0 || allowed.includes(request.method)) return sendProblem(reply, 'not_found', `no route ${request.method} ${path}`)
+    reply.header('allow', allowed.join(', '))
+    return sendProblem(reply, 'method_not_allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`)
+  })
 }
 
 export default fp(errors, { name: 'errors' })

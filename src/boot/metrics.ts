@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type GaugeConfiguration } from 'prom-client'
 import type { OrphanOutcome, ReapedGhost } from '../store/startup/report.js'
+import { packageInfo } from './package-info.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,15 +26,21 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 let processRegistry: Registry | undefined
 
+// prom-client exports these gauges with a `_total` suffix, which Prometheus reserves for counters; the
+// same counts stay available, by type, as nodejs_active_handles, nodejs_active_requests and nodejs_active_resources.
+const MISNAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+
 /**
  * CPU, memory, event-loop lag, GC: they describe the process, not an app, so they live in one registry per
  * process. Each collectDefaultMetrics call starts an event-loop monitor and a GC observer that are never
- * stopped; tests build many apps in one process, and one each would pile up.
+ * stopped; tests build many apps in one process, and one each would pile up. No prefix: stock Node.js
+ * dashboards and alerts look for `process_*` and `nodejs_*` under exactly these names.
  */
 function processMetrics (): Registry {
   if (processRegistry === undefined) {
     processRegistry = new Registry()
-    collectDefaultMetrics({ register: processRegistry, prefix: PREFIX })
+    collectDefaultMetrics({ register: processRegistry })
+    for (const name of MISNAMED_GAUGES) processRegistry.removeSingleMetric(name)
   }
   return processRegistry
 }
@@ -56,14 +63,20 @@ async function metrics (app: FastifyInstance): Promise<void> {
     latency.observe(labels, reply.elapsedTime / 1000)
   })
 
+  gauge({ name: `${PREFIX}build_info`, help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'nodejs_version'] })
+    .set({ version: packageInfo.version, nodejs_version: process.versions.node }, 1)
+
   const ghosts = new Counter({ name: `${PREFIX}ghosts_reaped_total`, help: 'Running workspaces the reaper failed, by reason (start-up and every later pass).', labelNames: ['reason'], registers })
   const orphans = new Counter({ name: `${PREFIX}orphan_buffers_total`, help: 'Buffer files left by an earlier process, by what recovery did with them.', labelNames: ['outcome'], registers })
   for (const reason of REAP_REASONS) ghosts.inc({ reason }, 0)
   for (const outcome of ORPHAN_OUTCOMES) orphans.inc({ outcome }, 0)
+  // With the queue depth, tells a draining outbox from a stuck one (the depth alone also rises under load).
+  const delivered = new Counter({ name: `${PREFIX}sync_delivered_total`, help: 'Dispatch reports the upstream API accepted.', registers })
   // Listening from registration on: the start-up steps run in onReady, later, so their events are counted too.
   state.events.on('event', (e) => {
     if (e.type === 'workspace' && e.data.action === 'reaped') ghosts.inc({ reason: e.data.reason })
     if (e.type === 'buffer' && e.data.action === 'recovered') orphans.inc({ outcome: e.data.outcome })
+    if (e.type === 'sync' && e.data.action === 'delivered') delivered.inc()
   })
 
   gauge({
@@ -96,7 +109,8 @@ async function metrics (app: FastifyInstance): Promise<void> {
   poolGauge('pool_tracked', 'Tracked workspaces per pool, whatever their status.', (v) => v.tracked)
   poolGauge('pool_limit', 'The pool total from the configuration; no series for an unlimited pool.', (v) => v.limit)
   poolGauge('pool_backoff_active', '1 while the pool is backed off, else 0.', (v) => v.backoff_until === null ? 0 : 1)
-  poolGauge('pool_fail_count', 'Fast failures in a row counting towards an automatic backoff.', (v) => v.fail_count)
+  // Not `_fail_count`: a `_count` suffix belongs to histogram and summary series.
+  poolGauge('pool_fast_failures', 'Fast failures in a row counting towards an automatic backoff.', (v) => v.fail_count)
 
   gauge({
     name: `${PREFIX}sync_queue_depth`,

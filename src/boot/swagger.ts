@@ -2,6 +2,9 @@
 import swagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { nameComponents } from './openapi-components.js'
+import { declareConventions } from './openapi-conventions.js'
+import { packageInfo } from './package-info.js'
 
 export const TAGS = [
   { name: 'workspaces', description: 'Workspace tracking: reports from agents and dispatchers.' },
@@ -18,7 +21,8 @@ async function openapi (app: FastifyInstance): Promise<void> {
       openapi: '3.1.0',
       info: {
         title: 'agent-state',
-        version: '1.0.0',
+        version: packageInfo.version,
+        license: { name: packageInfo.license },
         description: 'State service for fleets of AI coding agents. Errors are RFC 9457 problem+json; times are RFC 3339 UTC; lists take `limit` and an opaque `cursor`.'
       },
       // Relative to wherever the service is reached: the document stays the same whatever the deployment.
@@ -28,6 +32,8 @@ async function openapi (app: FastifyInstance): Promise<void> {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Tokens from AUTH_TOKENS, with scope read, write or admin.' } }
       }
     },
+    // Registered as OpenAPI (never Swagger 2), so the document is always `openapiObject`.
+    transformObject: (document) => declareConventions(nameComponents((document as { openapiObject: Record<string, unknown> }).openapiObject)),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
   })
 }

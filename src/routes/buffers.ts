@@ -14,7 +14,7 @@ const BufferParams = Type.Object({ name: BufferName })
 
 export const AggregateSchema = Type.Record(Type.String(), Type.Integer(), { description: 'Entries per kind.' })
 
-const BufferSchema = Type.Object({
+export const BufferSchema = Type.Object({
   name: Type.String(),
   workspace: Type.String({ description: 'The journal tag: the workspace the cycle belongs to (the buffer name when none was given).' }),
   count: Type.Integer({ description: 'Entries in the buffer.' }),

@@ -9,7 +9,7 @@ const Workspace = (description: string) => Type.String({ pattern: WORKSPACE_TAG_
 
 const FindingSchema = Type.Object({}, { additionalProperties: true, description: 'A finding as the cycle added it, e.g. `{tool, file, line, code, severity, message}`.' })
 
-const JournalRowSchema = Type.Object({
+export const JournalRowSchema = Type.Object({
   id: Type.Integer({ description: 'Grows by one per committed cycle.' }),
   measurement: Type.String({ description: 'The buffer name.' }),
   tags: Type.Object({ workspace: Type.String() }),
@@ -20,7 +20,7 @@ const JournalRowSchema = Type.Object({
   committed_at: Type.String({ format: 'date-time' })
 }, { description: 'One committed cycle.' })
 
-const DiffSchema = Type.Object({
+export const DiffSchema = Type.Object({
   workspace: Type.String(),
   window: Type.Integer({ description: 'Cycles asked for.' }),
   cycles: Type.Array(Type.Object({

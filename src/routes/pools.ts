@@ -33,7 +33,7 @@ export const PoolSchema = Type.Object({
   snapshot_at: NullableTime
 })
 
-const PoolList = Type.Object({ items: Type.Array(PoolSchema) })
+export const PoolList = Type.Object({ items: Type.Array(PoolSchema) })
 
 function poolTable (list: Static<typeof PoolList>): Table[] {
   return [{

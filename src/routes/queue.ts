@@ -7,13 +7,13 @@ import { AUTH_RESPONSES, FormatQuery, ListQuery, orTextTable, problem } from './
 import { POOL_PATTERN, WorkspaceSchema } from '../store/workspaces/model.js'
 import { nextPageNote, type Table } from '../boot/text-table.js'
 
-const QueueItemSchema = Type.Object({
+export const QueueItemSchema = Type.Object({
   workspace: WorkspaceSchema,
   admissible: Type.Boolean({ description: 'Whether a claim could take it now.' }),
   reasons: Type.Array(Type.Enum(['pool_full', 'model_full', 'backoff', 'daily_budget']))
 })
 
-const QueuePage = Type.Object({ items: Type.Array(QueueItemSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) })
+export const QueuePage = Type.Object({ items: Type.Array(QueueItemSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) })
 
 function queueTable (page: Static<typeof QueuePage>): Table[] {
   return [{

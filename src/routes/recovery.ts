@@ -6,7 +6,7 @@ import { ReapedSchema } from '../store/workspaces/model.js'
 
 const GhostSchema = Type.Object({ name: Type.String(), ...ReapedSchema.properties })
 
-const RecoverySchema = Type.Object({
+export const RecoverySchema = Type.Object({
   started_at: Type.String({ format: 'date-time' }),
   finished_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   store: Type.Object({ mode: Type.Enum(['ok', 'degraded']), error: Type.Optional(Type.String()) }),

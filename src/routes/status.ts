@@ -5,7 +5,7 @@ import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import { STATUSES } from '../store/workspaces/model.js'
 import type { Table } from '../boot/text-table.js'
 
-const StatusSummarySchema = Type.Object({
+export const StatusSummarySchema = Type.Object({
   total: Type.Integer({ description: 'Workspaces tracked.' }),
   by_status: Type.Object(Object.fromEntries(STATUSES.map((s) => [s, Type.Integer()])), { description: 'Count per status, zeros included.' }),
   blocked: Type.Array(Type.Object({

@@ -20,6 +20,7 @@ export const PROBLEMS = {
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not Found' },
+  method_not_allowed: { status: 405, title: 'Method Not Allowed' },
   stale_run: CONFLICT,
   illegal_transition: CONFLICT,
   not_running: CONFLICT,

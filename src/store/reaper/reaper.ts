@@ -10,9 +10,13 @@ import type { Workspaces } from '../workspaces/workspaces.js'
 import type { Writer } from '../core/writer.js'
 
 export interface ReaperOptions {
-  /** This host's name: a workspace with no `host` or this one is local, so its PID can be checked. */
+  /** This host's name: a workspace on this host is local, so its PID can be checked. */
   hostname: string
-  pidCheck: 'local' | 'off'
+  /**
+   * `local`: a workspace without `host` is taken to share this PID namespace; `host`: only one naming this host
+   * is (a service in a container sees other PIDs than its agents); `off`: leases only.
+   */
+  pidCheck: 'local' | 'host' | 'off'
   /** Seconds without a report or heartbeat before a running workspace is a ghost; 0 disables the lease. */
   leaseS: number
 }
@@ -47,15 +51,17 @@ export class Reaper {
   get leaseS (): number { return this.#opts.leaseS }
 
   #isLocal (r: Workspace): boolean {
-    return r.host === undefined || r.host === this.#opts.hostname
+    if (r.host === undefined) return this.#opts.pidCheck === 'local'
+    return r.host === this.#opts.hostname && this.#opts.pidCheck !== 'off'
   }
 
   /** Why `r` is a ghost at `now`, or null while it is alive. */
   judge (r: Workspace, now: number): Verdict | null {
     if (r.status !== 'running') return null
-    if (this.#opts.pidCheck === 'local' && this.#isLocal(r) && r.pid !== undefined && r.pid > 0) {
+    if (this.#isLocal(r) && r.pid !== undefined && r.pid > 0) {
       const pid = checkPid(r.pid, r.pid_started_at)
-      if (!pid.alive) return pid
+      // Only the verdict: the record's `reaped` carries exactly {reason, evidence, at}.
+      if (!pid.alive) return { reason: pid.reason, evidence: pid.evidence }
     }
     if (this.#opts.leaseS > 0) {
       const seen = Math.max(Date.parse(r.heartbeat_at ?? r.updated_at), Date.parse(r.updated_at), this.#startedAt)
