@@ -11,11 +11,11 @@ const openBackup = async (file: string, sql: string) => (await duckRows(file, sq
 t.test('a backup taken under concurrent writes opens on its own and holds every write acknowledged before it began', async (t) => {
   const { app, dataDir } = await build(t)
   const acked: Array<{ name: string, at: number }> = []
-  let stop = false
+  const load = { stop: false }
   let next = 0
   // Four writers: each ends a run (two reports), so the backup must hold registry rows and history rows alike.
   const writers = [0, 1, 2, 3].map(async () => {
-    while (!stop) {
+    while (!load.stop) {
       const name = `core/load/w${next++}`
       await put(app, name, report())
       const res = await put(app, name, report({ status: 'completed' }))
@@ -27,7 +27,7 @@ t.test('a backup taken under concurrent writes opens on its own and holds every 
   const res = await app.inject({ method: 'POST', url: '/v1/backups', ...json({ name: 'under-load' }) })
   const after = acked.length
   while (acked.length < after + 10) await new Promise((resolve) => setTimeout(resolve, 10))
-  stop = true
+  load.stop = true
   await Promise.all(writers)
   t.equal(res.statusCode, 201, res.body)
   const { backup, pruned } = res.json()

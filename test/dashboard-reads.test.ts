@@ -3,7 +3,6 @@ import t from 'tap'
 import { build, put, report } from './helper.js'
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
-const MIN = 60_000
 
 /** A clock the test moves by hand; the service stamps reports and events with it. */
 function manualClock (start: string) {

@@ -23,8 +23,17 @@ t.test('a report ending a run appends one row with the run\'s figures', async (t
   const rows = await historyRows(dataDir)
   t.equal(rows.length, 1)
   t.match(rows[0], {
-    workspace: 'core/go-io/task-1', org: 'core', repo: 'go-io', pool: 'codex', agent: 'codex:gpt-5.4', model: 'gpt-5.4',
-    runs: 1, host: 'box-1', outcome: 'completed', duration_s: 120, reap_reason: null
+    workspace: 'core/go-io/task-1',
+    org: 'core',
+    repo: 'go-io',
+    pool: 'codex',
+    agent: 'codex:gpt-5.4',
+    model: 'gpt-5.4',
+    runs: 1,
+    host: 'box-1',
+    outcome: 'completed',
+    duration_s: 120,
+    reap_reason: null
   })
   t.equal((rows[0]?.started_at as Date).toISOString(), '2026-11-30T10:00:00.000Z')
   t.equal((rows[0]?.ended_at as Date).toISOString(), '2026-11-30T10:02:00.000Z')
@@ -86,8 +95,19 @@ t.test('a restart in the middle of a run: one reaped at start-up, one a status.j
   const dir = join(first.dataDir, 'workspace', 'core', 'web', 'filed')
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'status.json'), JSON.stringify({
-    name: 'core/web/filed', org: 'core', repo: 'web', leaf: 'filed', status: 'completed', agent: 'codex:gpt-5.4', pool: 'codex',
-    runs: 1, task: 'fix the tests', priority: 0, started_at: '2026-11-30T10:00:00.000Z', updated_at: '2026-11-30T10:01:00.000Z', host: 'far-away'
+    name: 'core/web/filed',
+    org: 'core',
+    repo: 'web',
+    leaf: 'filed',
+    status: 'completed',
+    agent: 'codex:gpt-5.4',
+    pool: 'codex',
+    runs: 1,
+    task: 'fix the tests',
+    priority: 0,
+    started_at: '2026-11-30T10:00:00.000Z',
+    updated_at: '2026-11-30T10:01:00.000Z',
+    host: 'far-away'
   }))
 
   c.advance(100)

@@ -50,4 +50,3 @@ export async function refusingUpstream (t: Test): Promise<string> {
 }
 
 export const text = async (page: Page, selector: string): Promise<string> => (await page.locator(selector).first().innerText()).replace(/\s+/g, ' ').trim()
-

@@ -7,6 +7,9 @@
 import type { ProblemCode } from '../store/core/errors.js'
 
 export const PROBLEM_EXPLANATIONS = {
+  analytics_busy: 'Stats, exports and backups run one at a time, and too many are waiting; retry shortly.',
+  backup_in_progress: 'A backup is being taken; one runs at a time. Retry when it is done.',
+  backups_folder_invalid: '`backups/` under the data folder is not a plain folder (a symlink or a file); no backup is written through it.',
   bad_request: 'The request could not be read as HTTP the service understands; `detail` says what was wrong.',
   bad_url: 'The URL could not be decoded (for example a broken percent-encoding).',
   body_too_large: 'The body is larger than BODY_LIMIT (1 MiB unless configured otherwise).',
@@ -20,12 +23,18 @@ export const PROBLEM_EXPLANATIONS = {
   invalid_cursor: 'The cursor is not one this service handed out; start again from the first page.',
   invalid_json: 'The body is not JSON, or has a key twice in one object, nests too deep, or uses `__proto__`.',
   invalid_name: 'A workspace segment must match `^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$` (a buffer name allows 128 characters); names become paths on the volume.',
+  invalid_range: '`since` or `until` is not an RFC 3339 time, or `since` is not before `until`.',
+  limit_reached: 'A bound on what clients may create is reached (BUFFERS_MAX_OPEN, SYNC_QUEUE_MAX_ITEMS, SYNC_QUEUE_MAX_BYTES); nothing was changed. Retry once some is freed.',
   method_not_allowed: 'The path exists but does not answer this method; the `Allow` header lists the ones it does.',
   not_found: 'No such resource, or no route with this path.',
   not_running: 'A heartbeat for a workspace that no longer runs: it finished, or the reaper failed it (see its `reaped`).',
   precondition_failed: 'The `If-Match` tag is not the stored one: the resource changed since it was read.',
+  shutting_down: 'The service is closing; nothing was changed. Retry against the restarted service.',
   stale_run: 'The report comes from an earlier run than the stored one, or from a run that was reaped; a higher `runs` starts a new run.',
   store_unavailable: 'The store cannot take writes right now; nothing was changed. Try again after `Retry-After` seconds.',
+  too_large: "One resource would outgrow its bound: a buffer's entries (BUFFER_MAX_ENTRIES) or bytes (BUFFER_MAX_BYTES). Nothing was added.",
+  too_many_waiters: 'CLAIM_WAITERS_MAX claims are already waiting for work (`wait_s`); retry, or claim without waiting.',
+  ui_not_built: "The dashboard's files are missing: run `npm run build` (npm ci does it).",
   unauthorized: 'No bearer token, or one the service does not know.',
   unsupported_media_type: 'Bodies are JSON: send `Content-Type: application/json`.',
   upstream_not_configured: 'SYNC_URL is not set, so there is nothing to flush to; items wait in the queue.',

@@ -95,6 +95,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/problems/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a problem code means: the page a problem's `type` links to */
+        get: operations["getProblemType"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{org}/{repo}/{leaf}": {
         parameters: {
             query?: never;
@@ -106,13 +123,13 @@ export interface paths {
         get: operations["getWorkspace"];
         /**
          * Report the whole status of a workspace
-         * @description Upserts the registry record, keeps a queue entry exactly while `queued`, refreshes the pool snapshot, records an event and rewrites `status.json` when the workspace folder exists, all answered only once stored. A `runs` lower than the stored one, or the same run after it was reaped, is refused with 409 `stale_run`; going back to `running` from a finished state needs a higher `runs`. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description Upserts the registry record, keeps a queue entry exactly while `queued`, refreshes the pool snapshot, records an event and rewrites `status.json` when the workspace folder exists, all answered only once stored. A `runs` lower than the stored one, or the same run after it was reaped, is refused with 409 `stale_run`; going back to `running` from a finished state needs a higher `runs`. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         put: operations["reportWorkspace"];
         post?: never;
         /**
          * Stop tracking a workspace
-         * @description Answers 204 whether or not the workspace was tracked; deleting an unknown one changes nothing. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description Answers 204 whether or not the workspace was tracked; deleting an unknown one changes nothing. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         delete: operations["deleteWorkspace"];
         options?: never;
@@ -148,7 +165,7 @@ export interface paths {
         put?: never;
         /**
          * Keep a running workspace alive
-         * @description Renews the lease of a running workspace. 409 `not_running` tells an agent it was reaped or has finished; with `runs`, a heartbeat from another run is 409 `stale_run`. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description Renews the lease of a running workspace. 409 `not_running` tells an agent it was reaped or has finished; with `runs`, a heartbeat from another run is 409 `stale_run`. The lease lives in memory: a restarted service starts every lease afresh, so a heartbeat is answered without waiting for the disk, and `X-Store` only says whether the store is `ok` or `degraded`.
          */
         post: operations["heartbeatWorkspace"];
         delete?: never;
@@ -373,12 +390,12 @@ export interface paths {
         put?: never;
         /**
          * Queue finished dispatch reports for the upstream API
-         * @description Answered once the item is stored. The flusher sends `{agent_id, dispatches}` upstream with the item id as `Idempotency-Key`. A repeat with the same `Idempotency-Key` header answers the first item (header `Idempotent-Replayed: true`); the body of a repeat is not compared. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description Answered once the item is stored. The flusher sends `{agent_id, dispatches}` upstream with the item id as `Idempotency-Key`. A repeat with the same `Idempotency-Key` header answers the first item (header `Idempotent-Replayed: true`); the body of a repeat is not compared. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         post: operations["enqueueSync"];
         /**
          * Drop every queued item
-         * @description Dead letters stay. Each dropped item is recorded as an event with the caller. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description Dead letters stay. Each dropped item is recorded as an event with the caller. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         delete: operations["clearSyncQueue"];
         options?: never;
@@ -398,7 +415,7 @@ export interface paths {
         post?: never;
         /**
          * Drop one queued item
-         * @description Recorded as an event with the caller. An item being delivered at that moment may still reach upstream. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description Recorded as an event with the caller. An item being delivered at that moment may still reach upstream. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         delete: operations["dropSyncItem"];
         options?: never;
@@ -418,7 +435,7 @@ export interface paths {
         post?: never;
         /**
          * Drop one dead letter for good
-         * @description Recorded as an event with the caller. An item being delivered at that moment may still reach upstream. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description Recorded as an event with the caller. An item being delivered at that moment may still reach upstream. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         delete: operations["dropSyncDeadLetter"];
         options?: never;
@@ -494,7 +511,7 @@ export interface paths {
         put?: never;
         /**
          * Queue a dead letter again
-         * @description The item goes to the tail of the queue with `attempts` 0 and keeps its id, which stays its `Idempotency-Key` upstream. Recorded as an event with the caller. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description The item goes to the tail of the queue with `attempts` 0 and keeps its id, which stays its `Idempotency-Key` upstream. Recorded as an event with the caller. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         post: operations["replaySyncDeadLetter"];
         delete?: never;
@@ -515,7 +532,7 @@ export interface paths {
         put?: never;
         /**
          * Open a buffer for one QA cycle
-         * @description Creates `.core/state/{name}.duckdb` in go-store's layout. A name that is open, or whose file a crashed process left on the volume, is 409 `exists`. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description Creates `.core/state/{name}.duckdb` in go-store's layout. A name that is open, or whose file a crashed process left on the volume, is 409 `exists`. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         post: operations["createBuffer"];
         delete?: never;
@@ -537,7 +554,7 @@ export interface paths {
         post?: never;
         /**
          * Discard a buffer: remove its file, journal nothing
-         * @description The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         delete: operations["discardBuffer"];
         options?: never;
@@ -576,7 +593,7 @@ export interface paths {
         put?: never;
         /**
          * Commit the cycle to the journal and remove the buffer
-         * @description Writes one journal row (measurement = the buffer name, tags `{workspace}`, fields `{aggregate, findings}` where `findings` are the data of the `finding` entries) and the commit marker in one statement, then removes the file. A crash between the two leaves a file the next start-up deletes, because its marker exists. While the store is unavailable the commit is refused with 503 and the buffer stays open. The `X-Store` header says `ok` (stored durably) or `degraded` (held in memory while the store is unavailable).
+         * @description Writes one journal row (measurement = the buffer name, tags `{workspace}`, fields `{aggregate, findings}` where `findings` are the data of the `finding` entries) and the commit marker in one statement, then removes the file. A crash between the two leaves a file the next start-up deletes, because its marker exists. While the store is unavailable the commit is refused with 503 and the buffer stays open. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         post: operations["commitBuffer"];
         delete?: never;
@@ -642,23 +659,630 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's scope, and whether the service runs open */
+        get: operations["whoami"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stored events, newest first, by type and subject
+         * @description The events the store keeps (the newest `EVENT_RETENTION`), as a page. Events whose commit is still in flight are not listed yet; `GET /v1/events` streams them.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Running workspaces per pool over time, from the event log
+         * @description Each bucket holds the most workspaces running at once in it, per pool. Derived from the stored event log and anchored on the current counts, so the series reaches back as far as the log does (`EVENT_RETENTION`).
+         */
+        get: operations["getPoolSeries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats/finished": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Runs that finished per hour, by outcome, from the event log
+         * @description A run finishes when its workspace leaves `running` (a report, a reap or a delete). Reaches back as far as the stored event log does (`EVENT_RETENTION`).
+         */
+        get: operations["getFinishedPerHour"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The operator dashboard (HTML)
+         * @description A live view of pools, workspaces, the queue, events, the sync outbox and the journal, with admin actions for an admin token. The page asks for a token when the service has tokens; the page itself needs none.
+         */
+        get: operations["getDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard's script and style sheet */
+        get: operations["getDashboardAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run statistics: counts by outcome, success rate and duration percentiles, per group
+         * @description Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`.
+         */
+        get: operations["getRunStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/export/{dataset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A whole dataset as Parquet, CSV or NDJSON, for DuckDB, pandas or a warehouse
+         * @description `runs`: the run history (the range applies to `ended_at`); `events`: the stored event log (`at`); `journal`: committed QA cycles (`committed_at`); `workspaces`: the registry, one row per workspace (`updated_at`). Stored JSON becomes typed columns; nested parts (event data, journal aggregate and findings) are JSON. Times are UTC.
+         */
+        get: operations["exportDataset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The backups, newest first */
+        get: operations["listBackups"];
+        put?: never;
+        /**
+         * Take a backup of the store while the service keeps serving
+         * @description Writes a consistent, self-contained copy of the store to `$DATA_DIR/backups/<name>/` and answers once it is on disk. Writes never wait for the copy. Beyond `BACKUP_KEEP` backups, the oldest are removed (named in `pruned`). Start from one with `RESTORE_FROM=<name>`. QA buffers and workspace folders are not part of it.
+         */
+        post: operations["createBackup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/backups/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a backup */
+        delete: operations["deleteBackup"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @description RFC 9457 problem details. */
         Problem: {
-            /** @description A URI naming the problem type. */
+            /** @description The problem type: `/problems/<code>`, a page this service serves explaining the code. */
             type: string;
             title: string;
             status: number;
             detail: string;
             /** @description Stable snake_case code, e.g. `not_found`, `stale_run`. */
             code: string;
+            /** @description The request's id, as in its `X-Request-Id` header and the log. */
+            request_id: string;
             errors?: {
                 /** @description Where: `body.runs`, `params.org`, `query.limit`, `header.if-match`. */
                 field: string;
                 message: string;
+            }[];
+        };
+        /**
+         * @description Lifecycle state of the workspace.
+         * @enum {unknown}
+         */
+        WorkspaceStatus: "queued" | "running" | "completed" | "failed" | "blocked" | "merged" | "ready-for-review" | "rejected";
+        /** @description A full status report for one workspace. */
+        WorkspaceReport: {
+            status: components["schemas"]["WorkspaceStatus"];
+            /** @description Agent string `base[:model]`, e.g. `codex:gpt-5.4`. */
+            agent: string;
+            /** @description How often the workspace was spawned; fences late writers from earlier runs. */
+            runs: number;
+            /** @description Task text. */
+            task?: string;
+            /** @description Working branch. */
+            branch?: string;
+            /** @description Forge issue number. */
+            issue?: number;
+            /** @description OS process id of the agent while it runs (-1: a reserved slot). */
+            pid?: number;
+            /**
+             * Format: date-time
+             * @description Start time of that process, to tell a reused PID from the agent.
+             */
+            pid_started_at?: string;
+            /** @description Host the agent runs on; absent means this service's host. */
+            host?: string;
+            /** @description Managed process id, when a supervisor runs the agent. */
+            process_id?: string;
+            /** @description Reason or question (blocked, failed). */
+            question?: string;
+            /** @description Drain priority; higher first. Default 0. */
+            priority?: number;
+            /** @description Pull request URL. */
+            pr_url?: string;
+            /** @description Free-form note. */
+            note?: string;
+            /** @description Runtime the agent runs in (e.g. `vz`). */
+            runtime?: string;
+            /**
+             * Format: date-time
+             * @description When the dispatch started (or was queued). Defaults to the stored value for the same run, else now.
+             */
+            started_at?: string;
+        };
+        Reaped: {
+            /** @description Why the reaper failed the workspace. */
+            reason: "pid_dead" | "pid_reused" | "lease_expired";
+            /** @description What the reaper saw. */
+            evidence: string;
+            /**
+             * Format: date-time
+             * @description When it was reaped.
+             */
+            at: string;
+        };
+        /** @description The stored record of a workspace. */
+        Workspace: {
+            /** @description `{org}/{repo}/{leaf}`. */
+            name: string;
+            org: string;
+            repo: string;
+            leaf: string;
+            status: components["schemas"]["WorkspaceStatus"];
+            agent: string;
+            /** @description The agent base: `codex` for `codex:gpt-5.4`. */
+            pool: string;
+            runs: number;
+            /** @description Task text. */
+            task: string;
+            /** @description Working branch. */
+            branch?: string;
+            /** @description Forge issue number. */
+            issue?: number;
+            /** @description OS process id of the agent while it runs (-1: a reserved slot). */
+            pid?: number;
+            /**
+             * Format: date-time
+             * @description Start time of that process, to tell a reused PID from the agent.
+             */
+            pid_started_at?: string;
+            /** @description Host the agent runs on; absent means this service's host. */
+            host?: string;
+            /** @description Managed process id, when a supervisor runs the agent. */
+            process_id?: string;
+            /** @description Reason or question (blocked, failed). */
+            question?: string;
+            /** @description Drain priority; higher first. */
+            priority: number;
+            /** @description Pull request URL. */
+            pr_url?: string;
+            /** @description Free-form note. */
+            note?: string;
+            /** @description Runtime the agent runs in (e.g. `vz`). */
+            runtime?: string;
+            /**
+             * Format: date-time
+             * @description When the dispatch started (or was queued).
+             */
+            started_at: string;
+            /**
+             * Format: date-time
+             * @description When it entered `queued` (only while queued).
+             */
+            queued_at?: string;
+            /**
+             * Format: date-time
+             * @description Stamped by the server on every report.
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description Last report or heartbeat while running.
+             */
+            heartbeat_at?: string;
+            reaped?: components["schemas"]["Reaped"];
+        };
+        WorkspacePage: {
+            items: components["schemas"]["Workspace"][];
+            /** @description Cursor for the next page; null at the end. */
+            next_cursor: string | null;
+        };
+        StatusSummary: {
+            /** @description Workspaces tracked. */
+            total: number;
+            /** @description Count per status, zeros included. */
+            by_status: {
+                queued: number;
+                running: number;
+                completed: number;
+                failed: number;
+                blocked: number;
+                merged: number;
+                "ready-for-review": number;
+                rejected: number;
+            };
+            blocked: {
+                name: string;
+                repo: string;
+                agent: string;
+                /** @description What the agent is blocked on. */
+                question: string;
+            }[];
+        };
+        Recovery: {
+            /** Format: date-time */
+            started_at: string;
+            finished_at: string | null;
+            store: {
+                /** @enum {unknown} */
+                mode: "ok" | "degraded";
+                error?: string;
+            };
+            hydrated: {
+                /** @description Registry records loaded from the store. */
+                from_store: number;
+                /** @description Queued workspaces rebuilt from queue entries the registry lacked. */
+                from_queue: number;
+                /** @description Valid status.json files found on the volume. */
+                files_read: number;
+                /** @description Records a status.json added or changed (files win, unless from an earlier run). */
+                from_files: number;
+                /** @description Unreadable or invalid status.json files, skipped. */
+                files_invalid: {
+                    path: string;
+                    error: string;
+                }[];
+            };
+            /** @description Ghosts the start-up pass failed, with evidence. */
+            reaped: {
+                name: string;
+                /** @description Why the reaper failed the workspace. */
+                reason: "pid_dead" | "pid_reused" | "lease_expired";
+                /** @description What the reaper saw. */
+                evidence: string;
+                /**
+                 * Format: date-time
+                 * @description When it was reaped.
+                 */
+                at: string;
+            }[];
+            orphans: {
+                /** @description Why orphan recovery did not run, if it did not. */
+                skipped: string | null;
+                outcomes: {
+                    /** @description The file in `.core/state/`. */
+                    file: string;
+                    /**
+                     * @description `discarded`: a partial cycle, removed, never journalled; `deleted_committed`: its cycle was committed before a crash; `quarantined`: unreadable, moved to `.core/state/quarantine/`; `left_in_place`: locked by another process or not removable.
+                     * @enum {unknown}
+                     */
+                    outcome: "discarded" | "deleted_committed" | "quarantined" | "left_in_place";
+                    detail?: string;
+                }[];
+            };
+            /** @description Milliseconds per start-up step. */
+            timings_ms: {
+                [key: string]: number;
+            };
+        };
+        Pool: {
+            pool: string;
+            running: number;
+            tracked: number;
+            /** @description Pool total; null = unlimited. */
+            limit: number | null;
+            /** @description Sub-limits per model. */
+            model_limits: {
+                [key: string]: number;
+            };
+            /** @description Running per model that has a sub-limit. */
+            running_by_model: {
+                [key: string]: number;
+            };
+            backoff_until: string | null;
+            backoff_reason: string | null;
+            /** @description Fast failures in a row so far. */
+            fail_count: number;
+            daily: {
+                /** @description Workspaces that entered running since the last reset. */
+                started: number;
+                limit: number | null;
+                /** Format: date-time */
+                resets_at: string;
+            };
+            admissible: boolean;
+            /** @description Why it is not admissible now; empty when it is. */
+            reasons: ("pool_full" | "model_full" | "backoff" | "daily_budget")[];
+            snapshot_at: string | null;
+        };
+        PoolList: {
+            items: components["schemas"]["Pool"][];
+        };
+        /** @description Pool limits, daily budgets and the automatic backoff policy. */
+        AgentsConfig: {
+            concurrency?: {
+                [key: string]: number | ({
+                    total?: number;
+                } & {
+                    [key: string]: number;
+                });
+            };
+            rates?: {
+                [key: string]: {
+                    /** @description Runs a day; 0 or absent = no budget. */
+                    daily_limit?: number;
+                    /** @description When the day turns, `HH:MM` UTC (default 06:00, as in the Go agent). */
+                    reset_utc?: string;
+                    min_delay?: number;
+                    sustained_delay?: number;
+                    burst_window?: number;
+                    burst_delay?: number;
+                };
+            };
+            backoff?: {
+                /** @description Fast failures in a row that back a pool off (3). */
+                fail_threshold?: number;
+                /** @description A failure this soon after the start is fast (60). */
+                fast_fail_s?: number;
+                /** @description How long the automatic backoff lasts (1800). */
+                backoff_s?: number;
+            };
+        };
+        QueueItem: {
+            workspace: components["schemas"]["Workspace"];
+            /** @description Whether a claim could take it now. */
+            admissible: boolean;
+            reasons: ("pool_full" | "model_full" | "backoff" | "daily_budget")[];
+        };
+        QueuePage: {
+            items: components["schemas"]["QueueItem"][];
+            next_cursor: string | null;
+        };
+        /** @description A batch of finished dispatch reports for the upstream API. */
+        SyncPush: {
+            /** @description The agent the reports come from, e.g. `charon`; sent upstream. */
+            agent_id: string;
+            /** @description The fleet node the agent runs on, if any; kept with the item, not sent upstream. */
+            fleet_node_id?: number;
+            /** @description Finished dispatch records (objects), sent upstream exactly as given. */
+            dispatches: {
+                [key: string]: unknown;
+            }[];
+        };
+        SyncAccepted: {
+            /** @description The item id; also the `Idempotency-Key` of every delivery attempt. */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the item was accepted.
+             */
+            queued_at: string;
+            /** @description Always 0 here: nothing has been attempted yet. */
+            attempts: number;
+        };
+        /** @description A queued push, or a dead letter. */
+        SyncItem: {
+            /** @description Opaque item id (`sq_…`); also the `Idempotency-Key` sent upstream. */
+            id: string;
+            /** @description The agent the reports come from, e.g. `charon`; sent upstream. */
+            agent_id: string;
+            /** @description The fleet node the agent runs on, if any; kept with the item, not sent upstream. */
+            fleet_node_id?: number;
+            /** @description Finished dispatch records (objects), sent upstream exactly as given. */
+            dispatches: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Format: date-time
+             * @description When the item was accepted.
+             */
+            queued_at: string;
+            /** @description Failed delivery attempts so far (reset by a replay). */
+            attempts: number;
+            /** @description Not retried before this time; null when due now. */
+            next_attempt_at: string | null;
+            /** @description Why the last attempt failed, e.g. `HTTP 503: …`, `timeout after 10000 ms`. */
+            last_error: string | null;
+            /** @description The `Idempotency-Key` the item was enqueued with. */
+            idempotency_key?: string;
+            /**
+             * Format: date-time
+             * @description Dead letters only: when the item stopped being retried.
+             */
+            dead_at?: string;
+        };
+        SyncItemPage: {
+            items: components["schemas"]["SyncItem"][];
+            /** @description Cursor for the next page; null at the end. */
+            next_cursor: string | null;
+        };
+        SyncStatus: {
+            /** @description Items waiting for delivery. */
+            queued: number;
+            /** @description Dead letters (kept until replayed or dropped). */
+            dead: number;
+            /** @description Last successful delivery by this process; null before the first. */
+            last_push_at: string | null;
+            /** @description The error of the last attempt by this process; null once an attempt succeeds. */
+            last_error: string | null;
+            /** @description Whether `SYNC_URL` is set; without it items wait. */
+            upstream_configured: boolean;
+        };
+        /** @description An open buffer. */
+        Buffer: {
+            name: string;
+            /** @description The journal tag: the workspace the cycle belongs to (the buffer name when none was given). */
+            workspace: string;
+            /** @description Entries in the buffer. */
+            count: number;
+            /** @description Entries per kind. */
+            aggregate: {
+                [key: string]: number;
+            };
+            /** Format: date-time */
+            created_at: string;
+        };
+        BufferPage: {
+            items: components["schemas"]["Buffer"][];
+            /** @description Cursor for the next page; null at the end. */
+            next_cursor: string | null;
+        };
+        /** @description One committed cycle. */
+        JournalRow: {
+            /** @description Grows by one per committed cycle. */
+            id: number;
+            /** @description The buffer name. */
+            measurement: string;
+            tags: {
+                workspace: string;
+            };
+            fields: {
+                /** @description Entries per kind. */
+                aggregate: {
+                    [key: string]: number;
+                };
+                /** @description The data of the buffer's `finding` entries, in the order they were added. */
+                findings: {
+                    [key: string]: unknown;
+                }[];
+            };
+            /** Format: date-time */
+            committed_at: string;
+        };
+        JournalPage: {
+            items: components["schemas"]["JournalRow"][];
+            /** @description Cursor for the next page; null at the end. */
+            next_cursor: string | null;
+        };
+        JournalDiff: {
+            workspace: string;
+            /** @description Cycles asked for. */
+            window: number;
+            /** @description The cycles compared, newest first (at most `window`); the first is the latest. */
+            cycles: {
+                id: number;
+                measurement: string;
+                /** Format: date-time */
+                committed_at: string;
+            }[];
+            /** @description In the latest cycle, not in the one before it. */
+            new: {
+                [key: string]: unknown;
+            }[];
+            /** @description In the cycle before the latest, not in the latest. */
+            resolved: {
+                [key: string]: unknown;
+            }[];
+            /** @description In every cycle compared. */
+            persistent: {
+                [key: string]: unknown;
             }[];
         };
     };
@@ -682,6 +1306,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -705,6 +1331,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -731,6 +1359,8 @@ export interface operations {
             /** @description The OpenAPI document. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -753,6 +1383,8 @@ export interface operations {
             /** @description The reference page. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -773,6 +1405,8 @@ export interface operations {
             /** @description The metrics. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -782,6 +1416,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -791,6 +1427,54 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProblemType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code, its status and what to do. */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not a problem code. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such code. */
+            404: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -818,88 +1502,32 @@ export interface operations {
             /** @description The record; its `ETag` header can be sent back as `If-Match`. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description A strong tag of the stored resource; send it back as `If-Match` (writes) or `If-None-Match` (reads). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description `{org}/{repo}/{leaf}`. */
-                        name: string;
-                        org: string;
-                        repo: string;
-                        leaf: string;
-                        /**
-                         * @description Lifecycle state of the workspace.
-                         * @enum {unknown}
-                         */
-                        status: "queued" | "running" | "completed" | "failed" | "blocked" | "merged" | "ready-for-review" | "rejected";
-                        agent: string;
-                        /** @description The agent base: `codex` for `codex:gpt-5.4`. */
-                        pool: string;
-                        runs: number;
-                        /** @description Task text. */
-                        task: string;
-                        /** @description Working branch. */
-                        branch?: string;
-                        /** @description Forge issue number. */
-                        issue?: number;
-                        /** @description OS process id of the agent while it runs (-1: a reserved slot). */
-                        pid?: number;
-                        /**
-                         * Format: date-time
-                         * @description Start time of that process, to tell a reused PID from the agent.
-                         */
-                        pid_started_at?: string;
-                        /** @description Host the agent runs on; absent means this service's host. */
-                        host?: string;
-                        /** @description Managed process id, when a supervisor runs the agent. */
-                        process_id?: string;
-                        /** @description Reason or question (blocked, failed). */
-                        question?: string;
-                        /** @description Drain priority; higher first. */
-                        priority: number;
-                        /** @description Pull request URL. */
-                        pr_url?: string;
-                        /** @description Free-form note. */
-                        note?: string;
-                        /** @description Runtime the agent runs in (e.g. `vz`). */
-                        runtime?: string;
-                        /**
-                         * Format: date-time
-                         * @description When the dispatch started (or was queued).
-                         */
-                        started_at: string;
-                        /**
-                         * Format: date-time
-                         * @description When it entered `queued` (only while queued).
-                         */
-                        queued_at?: string;
-                        /**
-                         * Format: date-time
-                         * @description Stamped by the server on every report.
-                         */
-                        updated_at: string;
-                        /**
-                         * Format: date-time
-                         * @description Last report or heartbeat while running.
-                         */
-                        heartbeat_at?: string;
-                        reaped?: {
-                            /** @description Why the reaper failed the workspace. */
-                            reason: "pid_dead" | "pid_reused" | "lease_expired";
-                            /** @description What the reaper saw. */
-                            evidence: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was reaped.
-                             */
-                            at: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["Workspace"];
                 };
+            };
+            /** @description Not modified: the request's `If-None-Match` names the current ETag (or is `*`). */
+            304: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description A strong tag of the stored resource; send it back as `If-Match` (writes) or `If-None-Match` (reads). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid name. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -909,6 +1537,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -918,6 +1548,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -927,6 +1559,8 @@ export interface operations {
             /** @description Unknown workspace. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -955,219 +1589,45 @@ export interface operations {
         /** @description A full status report for one workspace. */
         requestBody: {
             content: {
-                "application/json": {
-                    /**
-                     * @description Lifecycle state of the workspace.
-                     * @enum {unknown}
-                     */
-                    status: "queued" | "running" | "completed" | "failed" | "blocked" | "merged" | "ready-for-review" | "rejected";
-                    /** @description Agent string `base[:model]`, e.g. `codex:gpt-5.4`. */
-                    agent: string;
-                    /** @description How often the workspace was spawned; fences late writers from earlier runs. */
-                    runs: number;
-                    /** @description Task text. */
-                    task?: string;
-                    /** @description Working branch. */
-                    branch?: string;
-                    /** @description Forge issue number. */
-                    issue?: number;
-                    /** @description OS process id of the agent while it runs (-1: a reserved slot). */
-                    pid?: number;
-                    /**
-                     * Format: date-time
-                     * @description Start time of that process, to tell a reused PID from the agent.
-                     */
-                    pid_started_at?: string;
-                    /** @description Host the agent runs on; absent means this service's host. */
-                    host?: string;
-                    /** @description Managed process id, when a supervisor runs the agent. */
-                    process_id?: string;
-                    /** @description Reason or question (blocked, failed). */
-                    question?: string;
-                    /** @description Drain priority; higher first. Default 0. */
-                    priority?: number;
-                    /** @description Pull request URL. */
-                    pr_url?: string;
-                    /** @description Free-form note. */
-                    note?: string;
-                    /** @description Runtime the agent runs in (e.g. `vz`). */
-                    runtime?: string;
-                    /**
-                     * Format: date-time
-                     * @description When the dispatch started (or was queued). Defaults to the stored value for the same run, else now.
-                     */
-                    started_at?: string;
-                };
+                "application/json": components["schemas"]["WorkspaceReport"];
             };
         };
         responses: {
             /** @description Updated. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description A strong tag of the stored resource; send it back as `If-Match` (writes) or `If-None-Match` (reads). */
+                    ETag?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description `{org}/{repo}/{leaf}`. */
-                        name: string;
-                        org: string;
-                        repo: string;
-                        leaf: string;
-                        /**
-                         * @description Lifecycle state of the workspace.
-                         * @enum {unknown}
-                         */
-                        status: "queued" | "running" | "completed" | "failed" | "blocked" | "merged" | "ready-for-review" | "rejected";
-                        agent: string;
-                        /** @description The agent base: `codex` for `codex:gpt-5.4`. */
-                        pool: string;
-                        runs: number;
-                        /** @description Task text. */
-                        task: string;
-                        /** @description Working branch. */
-                        branch?: string;
-                        /** @description Forge issue number. */
-                        issue?: number;
-                        /** @description OS process id of the agent while it runs (-1: a reserved slot). */
-                        pid?: number;
-                        /**
-                         * Format: date-time
-                         * @description Start time of that process, to tell a reused PID from the agent.
-                         */
-                        pid_started_at?: string;
-                        /** @description Host the agent runs on; absent means this service's host. */
-                        host?: string;
-                        /** @description Managed process id, when a supervisor runs the agent. */
-                        process_id?: string;
-                        /** @description Reason or question (blocked, failed). */
-                        question?: string;
-                        /** @description Drain priority; higher first. */
-                        priority: number;
-                        /** @description Pull request URL. */
-                        pr_url?: string;
-                        /** @description Free-form note. */
-                        note?: string;
-                        /** @description Runtime the agent runs in (e.g. `vz`). */
-                        runtime?: string;
-                        /**
-                         * Format: date-time
-                         * @description When the dispatch started (or was queued).
-                         */
-                        started_at: string;
-                        /**
-                         * Format: date-time
-                         * @description When it entered `queued` (only while queued).
-                         */
-                        queued_at?: string;
-                        /**
-                         * Format: date-time
-                         * @description Stamped by the server on every report.
-                         */
-                        updated_at: string;
-                        /**
-                         * Format: date-time
-                         * @description Last report or heartbeat while running.
-                         */
-                        heartbeat_at?: string;
-                        reaped?: {
-                            /** @description Why the reaper failed the workspace. */
-                            reason: "pid_dead" | "pid_reused" | "lease_expired";
-                            /** @description What the reaper saw. */
-                            evidence: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was reaped.
-                             */
-                            at: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["Workspace"];
                 };
             };
             /** @description Created. */
             201: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description A strong tag of the stored resource; send it back as `If-Match` (writes) or `If-None-Match` (reads). */
+                    ETag?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description `{org}/{repo}/{leaf}`. */
-                        name: string;
-                        org: string;
-                        repo: string;
-                        leaf: string;
-                        /**
-                         * @description Lifecycle state of the workspace.
-                         * @enum {unknown}
-                         */
-                        status: "queued" | "running" | "completed" | "failed" | "blocked" | "merged" | "ready-for-review" | "rejected";
-                        agent: string;
-                        /** @description The agent base: `codex` for `codex:gpt-5.4`. */
-                        pool: string;
-                        runs: number;
-                        /** @description Task text. */
-                        task: string;
-                        /** @description Working branch. */
-                        branch?: string;
-                        /** @description Forge issue number. */
-                        issue?: number;
-                        /** @description OS process id of the agent while it runs (-1: a reserved slot). */
-                        pid?: number;
-                        /**
-                         * Format: date-time
-                         * @description Start time of that process, to tell a reused PID from the agent.
-                         */
-                        pid_started_at?: string;
-                        /** @description Host the agent runs on; absent means this service's host. */
-                        host?: string;
-                        /** @description Managed process id, when a supervisor runs the agent. */
-                        process_id?: string;
-                        /** @description Reason or question (blocked, failed). */
-                        question?: string;
-                        /** @description Drain priority; higher first. */
-                        priority: number;
-                        /** @description Pull request URL. */
-                        pr_url?: string;
-                        /** @description Free-form note. */
-                        note?: string;
-                        /** @description Runtime the agent runs in (e.g. `vz`). */
-                        runtime?: string;
-                        /**
-                         * Format: date-time
-                         * @description When the dispatch started (or was queued).
-                         */
-                        started_at: string;
-                        /**
-                         * Format: date-time
-                         * @description When it entered `queued` (only while queued).
-                         */
-                        queued_at?: string;
-                        /**
-                         * Format: date-time
-                         * @description Stamped by the server on every report.
-                         */
-                        updated_at: string;
-                        /**
-                         * Format: date-time
-                         * @description Last report or heartbeat while running.
-                         */
-                        heartbeat_at?: string;
-                        reaped?: {
-                            /** @description Why the reaper failed the workspace. */
-                            reason: "pid_dead" | "pid_reused" | "lease_expired";
-                            /** @description What the reaper saw. */
-                            evidence: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was reaped.
-                             */
-                            at: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["Workspace"];
                 };
             };
             /** @description Invalid name (`invalid_name`) or body (`validation_failed`, each bad field listed). */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1177,6 +1637,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1186,6 +1648,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1195,6 +1659,8 @@ export interface operations {
             /** @description `stale_run` (a late report from an earlier or reaped run) or `illegal_transition`. */
             409: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1204,6 +1670,8 @@ export interface operations {
             /** @description `If-Match` does not match the stored record. */
             412: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1234,6 +1702,10 @@ export interface operations {
             /** @description Not tracked any more. */
             204: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1241,6 +1713,8 @@ export interface operations {
             /** @description Invalid name. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1250,6 +1724,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1259,6 +1735,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1268,6 +1746,8 @@ export interface operations {
             /** @description `If-Match` does not match the stored record. */
             412: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1280,7 +1760,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Lifecycle state of the workspace. */
-                status?: "queued" | "running" | "completed" | "failed" | "blocked" | "merged" | "ready-for-review" | "rejected";
+                status?: components["schemas"]["WorkspaceStatus"];
                 /** @description Agent pool (base), e.g. `codex`. */
                 pool?: string;
                 /** @description Exact agent string, e.g. `codex:gpt-5.4`. */
@@ -1303,93 +1783,22 @@ export interface operations {
             /** @description A page of records. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description `{org}/{repo}/{leaf}`. */
-                            name: string;
-                            org: string;
-                            repo: string;
-                            leaf: string;
-                            /**
-                             * @description Lifecycle state of the workspace.
-                             * @enum {unknown}
-                             */
-                            status: "queued" | "running" | "completed" | "failed" | "blocked" | "merged" | "ready-for-review" | "rejected";
-                            agent: string;
-                            /** @description The agent base: `codex` for `codex:gpt-5.4`. */
-                            pool: string;
-                            runs: number;
-                            /** @description Task text. */
-                            task: string;
-                            /** @description Working branch. */
-                            branch?: string;
-                            /** @description Forge issue number. */
-                            issue?: number;
-                            /** @description OS process id of the agent while it runs (-1: a reserved slot). */
-                            pid?: number;
-                            /**
-                             * Format: date-time
-                             * @description Start time of that process, to tell a reused PID from the agent.
-                             */
-                            pid_started_at?: string;
-                            /** @description Host the agent runs on; absent means this service's host. */
-                            host?: string;
-                            /** @description Managed process id, when a supervisor runs the agent. */
-                            process_id?: string;
-                            /** @description Reason or question (blocked, failed). */
-                            question?: string;
-                            /** @description Drain priority; higher first. */
-                            priority: number;
-                            /** @description Pull request URL. */
-                            pr_url?: string;
-                            /** @description Free-form note. */
-                            note?: string;
-                            /** @description Runtime the agent runs in (e.g. `vz`). */
-                            runtime?: string;
-                            /**
-                             * Format: date-time
-                             * @description When the dispatch started (or was queued).
-                             */
-                            started_at: string;
-                            /**
-                             * Format: date-time
-                             * @description When it entered `queued` (only while queued).
-                             */
-                            queued_at?: string;
-                            /**
-                             * Format: date-time
-                             * @description Stamped by the server on every report.
-                             */
-                            updated_at: string;
-                            /**
-                             * Format: date-time
-                             * @description Last report or heartbeat while running.
-                             */
-                            heartbeat_at?: string;
-                            reaped?: {
-                                /** @description Why the reaper failed the workspace. */
-                                reason: "pid_dead" | "pid_reused" | "lease_expired";
-                                /** @description What the reaper saw. */
-                                evidence: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was reaped.
-                                 */
-                                at: string;
-                            };
-                        }[];
-                        /** @description Cursor for the next page; null at the end. */
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["WorkspacePage"];
                     "text/plain": string;
                 };
             };
             /** @description Invalid filter or cursor. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1399,6 +1808,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1408,6 +1819,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1431,7 +1844,7 @@ export interface operations {
             cookie?: never;
         };
         /** @description Optional; an empty or absent body is fine. */
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @description The run the agent belongs to. */
@@ -1443,6 +1856,10 @@ export interface operations {
             /** @description Alive. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1461,6 +1878,8 @@ export interface operations {
             /** @description Invalid name or body. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1470,6 +1889,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1479,6 +1900,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1488,6 +1911,8 @@ export interface operations {
             /** @description Unknown workspace. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1497,6 +1922,8 @@ export interface operations {
             /** @description `not_running` (finished or reaped) or `stale_run`. */
             409: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1520,37 +1947,22 @@ export interface operations {
             /** @description Counts by status, zeros included, and the blocked workspaces. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Workspaces tracked. */
-                        total: number;
-                        /** @description Count per status, zeros included. */
-                        by_status: {
-                            queued: number;
-                            running: number;
-                            completed: number;
-                            failed: number;
-                            blocked: number;
-                            merged: number;
-                            "ready-for-review": number;
-                            rejected: number;
-                        };
-                        blocked: {
-                            name: string;
-                            repo: string;
-                            agent: string;
-                            /** @description What the agent is blocked on. */
-                            question: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["StatusSummary"];
                     "text/plain": string;
                 };
             };
             /** @description Invalid `format`. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1560,6 +1972,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1569,6 +1983,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1589,6 +2005,8 @@ export interface operations {
             /** @description Pools with at least one tracked workspace, keyed by pool (agent base). */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1610,6 +2028,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1619,6 +2039,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1639,70 +2061,19 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        started_at: string;
-                        finished_at: string | null;
-                        store: {
-                            /** @enum {unknown} */
-                            mode: "ok" | "degraded";
-                            error?: string;
-                        };
-                        hydrated: {
-                            /** @description Registry records loaded from the store. */
-                            from_store: number;
-                            /** @description Queued workspaces rebuilt from queue entries the registry lacked. */
-                            from_queue: number;
-                            /** @description Valid status.json files found on the volume. */
-                            files_read: number;
-                            /** @description Records a status.json added or changed (files win, unless from an earlier run). */
-                            from_files: number;
-                            /** @description Unreadable or invalid status.json files, skipped. */
-                            files_invalid: {
-                                path: string;
-                                error: string;
-                            }[];
-                        };
-                        /** @description Ghosts the start-up pass failed, with evidence. */
-                        reaped: {
-                            name: string;
-                            /** @description Why the reaper failed the workspace. */
-                            reason: "pid_dead" | "pid_reused" | "lease_expired";
-                            /** @description What the reaper saw. */
-                            evidence: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was reaped.
-                             */
-                            at: string;
-                        }[];
-                        orphans: {
-                            /** @description Why orphan recovery did not run, if it did not. */
-                            skipped: string | null;
-                            outcomes: {
-                                /** @description The file in `.core/state/`. */
-                                file: string;
-                                /**
-                                 * @description `discarded`: a partial cycle, removed, never journalled; `deleted_committed`: its cycle was committed before a crash; `quarantined`: unreadable, moved to `.core/state/quarantine/`; `left_in_place`: locked by another process or not removable.
-                                 * @enum {unknown}
-                                 */
-                                outcome: "discarded" | "deleted_committed" | "quarantined" | "left_in_place";
-                                detail?: string;
-                            }[];
-                        };
-                        /** @description Milliseconds per start-up step. */
-                        timings_ms: {
-                            [key: string]: number;
-                        };
-                    };
+                    "application/json": components["schemas"]["Recovery"];
                 };
             };
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1712,6 +2083,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1732,6 +2105,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1754,6 +2129,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1763,6 +2140,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1786,47 +2165,22 @@ export interface operations {
             /** @description Every pool that is configured, tracked or backed off. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            pool: string;
-                            running: number;
-                            tracked: number;
-                            /** @description Pool total; null = unlimited. */
-                            limit: number | null;
-                            /** @description Sub-limits per model. */
-                            model_limits: {
-                                [key: string]: number;
-                            };
-                            /** @description Running per model that has a sub-limit. */
-                            running_by_model: {
-                                [key: string]: number;
-                            };
-                            backoff_until: string | null;
-                            backoff_reason: string | null;
-                            /** @description Fast failures in a row so far. */
-                            fail_count: number;
-                            daily: {
-                                /** @description Workspaces that entered running since the last reset. */
-                                started: number;
-                                limit: number | null;
-                                /** Format: date-time */
-                                resets_at: string;
-                            };
-                            admissible: boolean;
-                            /** @description Why it is not admissible now; empty when it is. */
-                            reasons: ("pool_full" | "model_full" | "backoff" | "daily_budget")[];
-                            snapshot_at: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PoolList"];
                     "text/plain": string;
                 };
             };
             /** @description Invalid `format`. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1836,6 +2190,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1845,6 +2201,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1868,44 +2226,19 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        pool: string;
-                        running: number;
-                        tracked: number;
-                        /** @description Pool total; null = unlimited. */
-                        limit: number | null;
-                        /** @description Sub-limits per model. */
-                        model_limits: {
-                            [key: string]: number;
-                        };
-                        /** @description Running per model that has a sub-limit. */
-                        running_by_model: {
-                            [key: string]: number;
-                        };
-                        backoff_until: string | null;
-                        backoff_reason: string | null;
-                        /** @description Fast failures in a row so far. */
-                        fail_count: number;
-                        daily: {
-                            /** @description Workspaces that entered running since the last reset. */
-                            started: number;
-                            limit: number | null;
-                            /** Format: date-time */
-                            resets_at: string;
-                        };
-                        admissible: boolean;
-                        /** @description Why it is not admissible now; empty when it is. */
-                        reasons: ("pool_full" | "model_full" | "backoff" | "daily_budget")[];
-                        snapshot_at: string | null;
-                    };
+                    "application/json": components["schemas"]["Pool"];
                 };
             };
             /** @description Invalid pool name. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1915,6 +2248,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1924,6 +2259,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1933,6 +2270,8 @@ export interface operations {
             /** @description A pool nothing knows about: not configured, tracked or backed off. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1953,6 +2292,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1969,6 +2310,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1978,6 +2321,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2015,44 +2360,21 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        pool: string;
-                        running: number;
-                        tracked: number;
-                        /** @description Pool total; null = unlimited. */
-                        limit: number | null;
-                        /** @description Sub-limits per model. */
-                        model_limits: {
-                            [key: string]: number;
-                        };
-                        /** @description Running per model that has a sub-limit. */
-                        running_by_model: {
-                            [key: string]: number;
-                        };
-                        backoff_until: string | null;
-                        backoff_reason: string | null;
-                        /** @description Fast failures in a row so far. */
-                        fail_count: number;
-                        daily: {
-                            /** @description Workspaces that entered running since the last reset. */
-                            started: number;
-                            limit: number | null;
-                            /** Format: date-time */
-                            resets_at: string;
-                        };
-                        admissible: boolean;
-                        /** @description Why it is not admissible now; empty when it is. */
-                        reasons: ("pool_full" | "model_full" | "backoff" | "daily_budget")[];
-                        snapshot_at: string | null;
-                    };
+                    "application/json": components["schemas"]["Pool"];
                 };
             };
             /** @description Invalid body: exactly one of `until` and `seconds`, a future deadline, and a reason. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2062,6 +2384,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2071,6 +2395,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2094,44 +2420,21 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        pool: string;
-                        running: number;
-                        tracked: number;
-                        /** @description Pool total; null = unlimited. */
-                        limit: number | null;
-                        /** @description Sub-limits per model. */
-                        model_limits: {
-                            [key: string]: number;
-                        };
-                        /** @description Running per model that has a sub-limit. */
-                        running_by_model: {
-                            [key: string]: number;
-                        };
-                        backoff_until: string | null;
-                        backoff_reason: string | null;
-                        /** @description Fast failures in a row so far. */
-                        fail_count: number;
-                        daily: {
-                            /** @description Workspaces that entered running since the last reset. */
-                            started: number;
-                            limit: number | null;
-                            /** Format: date-time */
-                            resets_at: string;
-                        };
-                        admissible: boolean;
-                        /** @description Why it is not admissible now; empty when it is. */
-                        reasons: ("pool_full" | "model_full" | "backoff" | "daily_budget")[];
-                        snapshot_at: string | null;
-                    };
+                    "application/json": components["schemas"]["Pool"];
                 };
             };
             /** @description Invalid pool name. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2141,6 +2444,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2150,6 +2455,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2170,40 +2477,13 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        /** @description Pool limits, daily budgets and the automatic backoff policy. */
-                        config: {
-                            concurrency?: {
-                                [key: string]: number | ({
-                                    total?: number;
-                                } & {
-                                    [key: string]: number;
-                                });
-                            };
-                            rates?: {
-                                [key: string]: {
-                                    /** @description Runs a day; 0 or absent = no budget. */
-                                    daily_limit?: number;
-                                    /** @description When the day turns, `HH:MM` UTC (default 06:00, as in the Go agent). */
-                                    reset_utc?: string;
-                                    min_delay?: number;
-                                    sustained_delay?: number;
-                                    burst_window?: number;
-                                    burst_delay?: number;
-                                };
-                            };
-                            backoff?: {
-                                /** @description Fast failures in a row that back a pool off (3). */
-                                fail_threshold?: number;
-                                /** @description A failure this soon after the start is fast (60). */
-                                fast_fail_s?: number;
-                                /** @description How long the automatic backoff lasts (1800). */
-                                backoff_s?: number;
-                            };
-                        };
+                        config: components["schemas"]["AgentsConfig"];
                         /**
                          * @description Where the configuration in force came from.
                          * @enum {unknown}
@@ -2218,6 +2498,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2227,6 +2509,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2245,75 +2529,22 @@ export interface operations {
         /** @description Pool limits, daily budgets and the automatic backoff policy. */
         requestBody: {
             content: {
-                "application/json": {
-                    concurrency?: {
-                        [key: string]: number | ({
-                            total?: number;
-                        } & {
-                            [key: string]: number;
-                        });
-                    };
-                    rates?: {
-                        [key: string]: {
-                            /** @description Runs a day; 0 or absent = no budget. */
-                            daily_limit?: number;
-                            /** @description When the day turns, `HH:MM` UTC (default 06:00, as in the Go agent). */
-                            reset_utc?: string;
-                            min_delay?: number;
-                            sustained_delay?: number;
-                            burst_window?: number;
-                            burst_delay?: number;
-                        };
-                    };
-                    backoff?: {
-                        /** @description Fast failures in a row that back a pool off (3). */
-                        fail_threshold?: number;
-                        /** @description A failure this soon after the start is fast (60). */
-                        fast_fail_s?: number;
-                        /** @description How long the automatic backoff lasts (1800). */
-                        backoff_s?: number;
-                    };
-                };
+                "application/json": components["schemas"]["AgentsConfig"];
             };
         };
         responses: {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        /** @description Pool limits, daily budgets and the automatic backoff policy. */
-                        config: {
-                            concurrency?: {
-                                [key: string]: number | ({
-                                    total?: number;
-                                } & {
-                                    [key: string]: number;
-                                });
-                            };
-                            rates?: {
-                                [key: string]: {
-                                    /** @description Runs a day; 0 or absent = no budget. */
-                                    daily_limit?: number;
-                                    /** @description When the day turns, `HH:MM` UTC (default 06:00, as in the Go agent). */
-                                    reset_utc?: string;
-                                    min_delay?: number;
-                                    sustained_delay?: number;
-                                    burst_window?: number;
-                                    burst_delay?: number;
-                                };
-                            };
-                            backoff?: {
-                                /** @description Fast failures in a row that back a pool off (3). */
-                                fail_threshold?: number;
-                                /** @description A failure this soon after the start is fast (60). */
-                                fast_fail_s?: number;
-                                /** @description How long the automatic backoff lasts (1800). */
-                                backoff_s?: number;
-                            };
-                        };
+                        config: components["schemas"]["AgentsConfig"];
                         /**
                          * @description Where the configuration in force came from.
                          * @enum {unknown}
@@ -2328,6 +2559,8 @@ export interface operations {
             /** @description Invalid configuration; `errors` names each bad key. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2337,6 +2570,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2346,6 +2581,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2373,98 +2610,22 @@ export interface operations {
             /** @description A page of the queue in drain order. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description The stored record of a workspace. */
-                            workspace: {
-                                /** @description `{org}/{repo}/{leaf}`. */
-                                name: string;
-                                org: string;
-                                repo: string;
-                                leaf: string;
-                                /**
-                                 * @description Lifecycle state of the workspace.
-                                 * @enum {unknown}
-                                 */
-                                status: "queued" | "running" | "completed" | "failed" | "blocked" | "merged" | "ready-for-review" | "rejected";
-                                agent: string;
-                                /** @description The agent base: `codex` for `codex:gpt-5.4`. */
-                                pool: string;
-                                runs: number;
-                                /** @description Task text. */
-                                task: string;
-                                /** @description Working branch. */
-                                branch?: string;
-                                /** @description Forge issue number. */
-                                issue?: number;
-                                /** @description OS process id of the agent while it runs (-1: a reserved slot). */
-                                pid?: number;
-                                /**
-                                 * Format: date-time
-                                 * @description Start time of that process, to tell a reused PID from the agent.
-                                 */
-                                pid_started_at?: string;
-                                /** @description Host the agent runs on; absent means this service's host. */
-                                host?: string;
-                                /** @description Managed process id, when a supervisor runs the agent. */
-                                process_id?: string;
-                                /** @description Reason or question (blocked, failed). */
-                                question?: string;
-                                /** @description Drain priority; higher first. */
-                                priority: number;
-                                /** @description Pull request URL. */
-                                pr_url?: string;
-                                /** @description Free-form note. */
-                                note?: string;
-                                /** @description Runtime the agent runs in (e.g. `vz`). */
-                                runtime?: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When the dispatch started (or was queued).
-                                 */
-                                started_at: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it entered `queued` (only while queued).
-                                 */
-                                queued_at?: string;
-                                /**
-                                 * Format: date-time
-                                 * @description Stamped by the server on every report.
-                                 */
-                                updated_at: string;
-                                /**
-                                 * Format: date-time
-                                 * @description Last report or heartbeat while running.
-                                 */
-                                heartbeat_at?: string;
-                                reaped?: {
-                                    /** @description Why the reaper failed the workspace. */
-                                    reason: "pid_dead" | "pid_reused" | "lease_expired";
-                                    /** @description What the reaper saw. */
-                                    evidence: string;
-                                    /**
-                                     * Format: date-time
-                                     * @description When it was reaped.
-                                     */
-                                    at: string;
-                                };
-                            };
-                            /** @description Whether a claim could take it now. */
-                            admissible: boolean;
-                            reasons: ("pool_full" | "model_full" | "backoff" | "daily_budget")[];
-                        }[];
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["QueuePage"];
                     "text/plain": string;
                 };
             };
             /** @description Invalid limit, cursor or format. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2474,6 +2635,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2483,6 +2646,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2498,7 +2663,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @description Only claim from this pool. */
@@ -2517,88 +2682,23 @@ export interface operations {
             /** @description The claimed workspace, now running. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description A strong tag of the stored resource; send it back as `If-Match` (writes) or `If-None-Match` (reads). */
+                    ETag?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description `{org}/{repo}/{leaf}`. */
-                        name: string;
-                        org: string;
-                        repo: string;
-                        leaf: string;
-                        /**
-                         * @description Lifecycle state of the workspace.
-                         * @enum {unknown}
-                         */
-                        status: "queued" | "running" | "completed" | "failed" | "blocked" | "merged" | "ready-for-review" | "rejected";
-                        agent: string;
-                        /** @description The agent base: `codex` for `codex:gpt-5.4`. */
-                        pool: string;
-                        runs: number;
-                        /** @description Task text. */
-                        task: string;
-                        /** @description Working branch. */
-                        branch?: string;
-                        /** @description Forge issue number. */
-                        issue?: number;
-                        /** @description OS process id of the agent while it runs (-1: a reserved slot). */
-                        pid?: number;
-                        /**
-                         * Format: date-time
-                         * @description Start time of that process, to tell a reused PID from the agent.
-                         */
-                        pid_started_at?: string;
-                        /** @description Host the agent runs on; absent means this service's host. */
-                        host?: string;
-                        /** @description Managed process id, when a supervisor runs the agent. */
-                        process_id?: string;
-                        /** @description Reason or question (blocked, failed). */
-                        question?: string;
-                        /** @description Drain priority; higher first. */
-                        priority: number;
-                        /** @description Pull request URL. */
-                        pr_url?: string;
-                        /** @description Free-form note. */
-                        note?: string;
-                        /** @description Runtime the agent runs in (e.g. `vz`). */
-                        runtime?: string;
-                        /**
-                         * Format: date-time
-                         * @description When the dispatch started (or was queued).
-                         */
-                        started_at: string;
-                        /**
-                         * Format: date-time
-                         * @description When it entered `queued` (only while queued).
-                         */
-                        queued_at?: string;
-                        /**
-                         * Format: date-time
-                         * @description Stamped by the server on every report.
-                         */
-                        updated_at: string;
-                        /**
-                         * Format: date-time
-                         * @description Last report or heartbeat while running.
-                         */
-                        heartbeat_at?: string;
-                        reaped?: {
-                            /** @description Why the reaper failed the workspace. */
-                            reason: "pid_dead" | "pid_reused" | "lease_expired";
-                            /** @description What the reaper saw. */
-                            evidence: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was reaped.
-                             */
-                            at: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["Workspace"];
                 };
             };
             /** @description Nothing is admissible now. */
             204: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2606,6 +2706,8 @@ export interface operations {
             /** @description Invalid body. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2615,6 +2717,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2624,6 +2728,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2633,6 +2739,10 @@ export interface operations {
             /** @description `too_many_waiters`: `CLAIM_WAITERS_MAX` claims are already waiting. */
             503: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2660,49 +2770,22 @@ export interface operations {
             /** @description A page of items, the head first. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description Opaque item id (`sq_…`); also the `Idempotency-Key` sent upstream. */
-                            id: string;
-                            /** @description The agent the reports come from, e.g. `charon`; sent upstream. */
-                            agent_id: string;
-                            /** @description The fleet node the agent runs on, if any; kept with the item, not sent upstream. */
-                            fleet_node_id?: number;
-                            /** @description Finished dispatch records (objects), sent upstream exactly as given. */
-                            dispatches: {
-                                [key: string]: unknown;
-                            }[];
-                            /**
-                             * Format: date-time
-                             * @description When the item was accepted.
-                             */
-                            queued_at: string;
-                            /** @description Failed delivery attempts so far (reset by a replay). */
-                            attempts: number;
-                            /** @description Not retried before this time; null when due now. */
-                            next_attempt_at: string | null;
-                            /** @description Why the last attempt failed, e.g. `HTTP 503: …`, `timeout after 10000 ms`. */
-                            last_error: string | null;
-                            /** @description The `Idempotency-Key` the item was enqueued with. */
-                            idempotency_key?: string;
-                            /**
-                             * Format: date-time
-                             * @description Dead letters only: when the item stopped being retried.
-                             */
-                            dead_at?: string;
-                        }[];
-                        /** @description Cursor for the next page; null at the end. */
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["SyncItemPage"];
                     "text/plain": string;
                 };
             };
             /** @description Invalid `limit` or cursor. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2712,6 +2795,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2721,6 +2806,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2742,41 +2829,30 @@ export interface operations {
         /** @description A batch of finished dispatch reports for the upstream API. */
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The agent the reports come from, e.g. `charon`; sent upstream. */
-                    agent_id: string;
-                    /** @description The fleet node the agent runs on, if any; kept with the item, not sent upstream. */
-                    fleet_node_id?: number;
-                    /** @description Finished dispatch records (objects), sent upstream exactly as given. */
-                    dispatches: {
-                        [key: string]: unknown;
-                    }[];
-                };
+                "application/json": components["schemas"]["SyncPush"];
             };
         };
         responses: {
             /** @description Queued (or, for a repeat, queued before). */
             202: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
+                    /** @description `true` when the `Idempotency-Key` was seen before and this is the first answer again. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The item id; also the `Idempotency-Key` of every delivery attempt. */
-                        id: string;
-                        /**
-                         * Format: date-time
-                         * @description When the item was accepted.
-                         */
-                        queued_at: string;
-                        /** @description Always 0 here: nothing has been attempted yet. */
-                        attempts: number;
-                    };
+                    "application/json": components["schemas"]["SyncAccepted"];
                 };
             };
             /** @description Invalid body or `Idempotency-Key` (`validation_failed`, each bad field listed). */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2786,6 +2862,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2795,6 +2873,21 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `limit_reached`: the outbox holds `SYNC_QUEUE_MAX_ITEMS` items or `SYNC_QUEUE_MAX_BYTES` bytes (queued and dead together). */
+            429: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2815,6 +2908,10 @@ export interface operations {
             /** @description The queue is empty. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2827,6 +2924,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2836,6 +2935,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2859,6 +2960,10 @@ export interface operations {
             /** @description Dropped. */
             204: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2866,6 +2971,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2875,6 +2982,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2884,6 +2993,8 @@ export interface operations {
             /** @description No queued item has this id. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2907,6 +3018,10 @@ export interface operations {
             /** @description Dropped. */
             204: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2914,6 +3029,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2923,6 +3040,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2932,6 +3051,8 @@ export interface operations {
             /** @description No dead letter has this id. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2952,26 +3073,19 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Items waiting for delivery. */
-                        queued: number;
-                        /** @description Dead letters (kept until replayed or dropped). */
-                        dead: number;
-                        /** @description Last successful delivery by this process; null before the first. */
-                        last_push_at: string | null;
-                        /** @description The error of the last attempt by this process; null once an attempt succeeds. */
-                        last_error: string | null;
-                        /** @description Whether `SYNC_URL` is set; without it items wait. */
-                        upstream_configured: boolean;
-                    };
+                    "application/json": components["schemas"]["SyncStatus"];
                 };
             };
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2981,6 +3095,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3001,26 +3117,19 @@ export interface operations {
             /** @description The flusher was woken; the status before it ran. */
             202: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Items waiting for delivery. */
-                        queued: number;
-                        /** @description Dead letters (kept until replayed or dropped). */
-                        dead: number;
-                        /** @description Last successful delivery by this process; null before the first. */
-                        last_push_at: string | null;
-                        /** @description The error of the last attempt by this process; null once an attempt succeeds. */
-                        last_error: string | null;
-                        /** @description Whether `SYNC_URL` is set; without it items wait. */
-                        upstream_configured: boolean;
-                    };
+                    "application/json": components["schemas"]["SyncStatus"];
                 };
             };
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3030,6 +3139,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3039,6 +3150,8 @@ export interface operations {
             /** @description `upstream_not_configured`: `SYNC_URL` is not set, so items wait. */
             409: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3064,48 +3177,19 @@ export interface operations {
             /** @description A page of dead letters. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description Opaque item id (`sq_…`); also the `Idempotency-Key` sent upstream. */
-                            id: string;
-                            /** @description The agent the reports come from, e.g. `charon`; sent upstream. */
-                            agent_id: string;
-                            /** @description The fleet node the agent runs on, if any; kept with the item, not sent upstream. */
-                            fleet_node_id?: number;
-                            /** @description Finished dispatch records (objects), sent upstream exactly as given. */
-                            dispatches: {
-                                [key: string]: unknown;
-                            }[];
-                            /**
-                             * Format: date-time
-                             * @description When the item was accepted.
-                             */
-                            queued_at: string;
-                            /** @description Failed delivery attempts so far (reset by a replay). */
-                            attempts: number;
-                            /** @description Not retried before this time; null when due now. */
-                            next_attempt_at: string | null;
-                            /** @description Why the last attempt failed, e.g. `HTTP 503: …`, `timeout after 10000 ms`. */
-                            last_error: string | null;
-                            /** @description The `Idempotency-Key` the item was enqueued with. */
-                            idempotency_key?: string;
-                            /**
-                             * Format: date-time
-                             * @description Dead letters only: when the item stopped being retried.
-                             */
-                            dead_at?: string;
-                        }[];
-                        /** @description Cursor for the next page; null at the end. */
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["SyncItemPage"];
                 };
             };
             /** @description Invalid `limit` or cursor. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3115,6 +3199,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3124,6 +3210,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3147,44 +3235,21 @@ export interface operations {
             /** @description The item, queued again. */
             202: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Opaque item id (`sq_…`); also the `Idempotency-Key` sent upstream. */
-                        id: string;
-                        /** @description The agent the reports come from, e.g. `charon`; sent upstream. */
-                        agent_id: string;
-                        /** @description The fleet node the agent runs on, if any; kept with the item, not sent upstream. */
-                        fleet_node_id?: number;
-                        /** @description Finished dispatch records (objects), sent upstream exactly as given. */
-                        dispatches: {
-                            [key: string]: unknown;
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the item was accepted.
-                         */
-                        queued_at: string;
-                        /** @description Failed delivery attempts so far (reset by a replay). */
-                        attempts: number;
-                        /** @description Not retried before this time; null when due now. */
-                        next_attempt_at: string | null;
-                        /** @description Why the last attempt failed, e.g. `HTTP 503: …`, `timeout after 10000 ms`. */
-                        last_error: string | null;
-                        /** @description The `Idempotency-Key` the item was enqueued with. */
-                        idempotency_key?: string;
-                        /**
-                         * Format: date-time
-                         * @description Dead letters only: when the item stopped being retried.
-                         */
-                        dead_at?: string;
-                    };
+                    "application/json": components["schemas"]["SyncItem"];
                 };
             };
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3194,6 +3259,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3203,6 +3270,8 @@ export interface operations {
             /** @description No dead letter has this id. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3228,31 +3297,19 @@ export interface operations {
             /** @description A page of open buffers. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            name: string;
-                            /** @description The journal tag: the workspace the cycle belongs to (the buffer name when none was given). */
-                            workspace: string;
-                            /** @description Entries in the buffer. */
-                            count: number;
-                            /** @description Entries per kind. */
-                            aggregate: {
-                                [key: string]: number;
-                            };
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                        /** @description Cursor for the next page; null at the end. */
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["BufferPage"];
                 };
             };
             /** @description Invalid cursor or limit. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3262,6 +3319,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3271,6 +3330,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3300,27 +3361,23 @@ export interface operations {
             /** @description Created, empty. */
             201: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description A strong tag of the stored resource; send it back as `If-Match` (writes) or `If-None-Match` (reads). */
+                    ETag?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        name: string;
-                        /** @description The journal tag: the workspace the cycle belongs to (the buffer name when none was given). */
-                        workspace: string;
-                        /** @description Entries in the buffer. */
-                        count: number;
-                        /** @description Entries per kind. */
-                        aggregate: {
-                            [key: string]: number;
-                        };
-                        /** Format: date-time */
-                        created_at: string;
-                    };
+                    "application/json": components["schemas"]["Buffer"];
                 };
             };
             /** @description Invalid name (`invalid_name`) or body (`validation_failed`). */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3330,6 +3387,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3339,6 +3398,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3348,6 +3409,21 @@ export interface operations {
             /** @description `exists`: a buffer of that name is open, or its file is on the volume. */
             409: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `limit_reached`: `BUFFERS_MAX_OPEN` buffers are open; commit or discard one first. */
+            429: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3371,27 +3447,32 @@ export interface operations {
             /** @description The buffer; its `ETag` can be sent back as `If-Match`. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description A strong tag of the stored resource; send it back as `If-Match` (writes) or `If-None-Match` (reads). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        name: string;
-                        /** @description The journal tag: the workspace the cycle belongs to (the buffer name when none was given). */
-                        workspace: string;
-                        /** @description Entries in the buffer. */
-                        count: number;
-                        /** @description Entries per kind. */
-                        aggregate: {
-                            [key: string]: number;
-                        };
-                        /** Format: date-time */
-                        created_at: string;
-                    };
+                    "application/json": components["schemas"]["Buffer"];
                 };
+            };
+            /** @description Not modified: the request's `If-None-Match` names the current ETag (or is `*`). */
+            304: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description A strong tag of the stored resource; send it back as `If-Match` (writes) or `If-None-Match` (reads). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid name (`invalid_name`). */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3401,6 +3482,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3410,6 +3493,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3419,6 +3504,8 @@ export interface operations {
             /** @description No open buffer of that name. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3445,6 +3532,10 @@ export interface operations {
             /** @description Discarded. */
             204: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3452,6 +3543,8 @@ export interface operations {
             /** @description Invalid name (`invalid_name`). */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3461,6 +3554,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3470,6 +3565,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3479,6 +3576,8 @@ export interface operations {
             /** @description No open buffer of that name. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3488,6 +3587,8 @@ export interface operations {
             /** @description `buffer_closing`: a commit or discard of the buffer has begun. */
             409: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3497,6 +3598,8 @@ export interface operations {
             /** @description `If-Match` does not match the buffer. */
             412: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3542,27 +3645,23 @@ export interface operations {
             /** @description Added; the buffer as it is now. */
             201: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description A strong tag of the stored resource; send it back as `If-Match` (writes) or `If-None-Match` (reads). */
+                    ETag?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        name: string;
-                        /** @description The journal tag: the workspace the cycle belongs to (the buffer name when none was given). */
-                        workspace: string;
-                        /** @description Entries in the buffer. */
-                        count: number;
-                        /** @description Entries per kind. */
-                        aggregate: {
-                            [key: string]: number;
-                        };
-                        /** Format: date-time */
-                        created_at: string;
-                    };
+                    "application/json": components["schemas"]["Buffer"];
                 };
             };
             /** @description Invalid name (`invalid_name`) or entries (`validation_failed`). */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3572,6 +3671,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3581,6 +3682,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3590,6 +3693,8 @@ export interface operations {
             /** @description No open buffer of that name. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3599,6 +3704,8 @@ export interface operations {
             /** @description `buffer_closing`: a commit or discard of the buffer has begun. */
             409: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3608,6 +3715,19 @@ export interface operations {
             /** @description `If-Match` does not match the buffer. */
             412: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_large`: the buffer would exceed `BUFFER_MAX_ENTRIES` entries or `BUFFER_MAX_BYTES` bytes; commit it and start another. */
+            413: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3634,6 +3754,10 @@ export interface operations {
             /** @description Journalled; the buffer is gone. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `ok`: stored durably. `degraded`: the store is unavailable and the answer comes from memory. */
+                    "X-Store"?: "ok" | "degraded";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3654,6 +3778,8 @@ export interface operations {
             /** @description Invalid name (`invalid_name`). */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3663,6 +3789,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3672,6 +3800,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3681,6 +3811,8 @@ export interface operations {
             /** @description No open buffer of that name. */
             404: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3690,6 +3822,8 @@ export interface operations {
             /** @description `buffer_closing`: a commit or discard of the buffer has begun. */
             409: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3699,6 +3833,8 @@ export interface operations {
             /** @description `If-Match` does not match the buffer. */
             412: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3708,6 +3844,10 @@ export interface operations {
             /** @description `store_unavailable`: the journal row could not be stored durably; the buffer stays open. */
             503: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3735,39 +3875,19 @@ export interface operations {
             /** @description A page of journal rows. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description Grows by one per committed cycle. */
-                            id: number;
-                            /** @description The buffer name. */
-                            measurement: string;
-                            tags: {
-                                workspace: string;
-                            };
-                            fields: {
-                                /** @description Entries per kind. */
-                                aggregate: {
-                                    [key: string]: number;
-                                };
-                                /** @description The data of the buffer's `finding` entries, in the order they were added. */
-                                findings: {
-                                    [key: string]: unknown;
-                                }[];
-                            };
-                            /** Format: date-time */
-                            committed_at: string;
-                        }[];
-                        /** @description Cursor for the next page; null at the end. */
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["JournalPage"];
                 };
             };
             /** @description Invalid filter, limit or cursor. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3777,6 +3897,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3786,6 +3908,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3811,38 +3935,19 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        workspace: string;
-                        /** @description Cycles asked for. */
-                        window: number;
-                        /** @description The cycles compared, newest first (at most `window`); the first is the latest. */
-                        cycles: {
-                            id: number;
-                            measurement: string;
-                            /** Format: date-time */
-                            committed_at: string;
-                        }[];
-                        /** @description In the latest cycle, not in the one before it. */
-                        new: {
-                            [key: string]: unknown;
-                        }[];
-                        /** @description In the cycle before the latest, not in the latest. */
-                        resolved: {
-                            [key: string]: unknown;
-                        }[];
-                        /** @description In every cycle compared. */
-                        persistent: {
-                            [key: string]: unknown;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["JournalDiff"];
                 };
             };
             /** @description Missing or invalid workspace or window. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3852,6 +3957,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3861,6 +3968,8 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3889,6 +3998,8 @@ export interface operations {
             /** @description The event stream; it stays open until the client or the service closes it. */
             200: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3898,6 +4009,8 @@ export interface operations {
             /** @description An unknown event type or a malformed last event id. */
             400: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3907,6 +4020,8 @@ export interface operations {
             /** @description Missing or unknown bearer token. */
             401: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3916,6 +4031,888 @@ export interface operations {
             /** @description The token lacks the scope this route needs. */
             403: {
                 headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `open`: no tokens are configured and every route is open; `token`: a bearer token is needed.
+                         * @enum {unknown}
+                         */
+                        auth: "open" | "token";
+                        /**
+                         * @description What the caller may do: `admin` when the service runs open.
+                         * @enum {unknown}
+                         */
+                        scope: "read" | "write" | "admin";
+                        /** @description How events name the caller: `token:<fingerprint>` (never the token), or `open`. */
+                        caller: string;
+                    };
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. */
+            403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Only these event types, comma-separated: workspace, pool, backoff, config, sync, buffer, recovery. All when absent. */
+                type?: string;
+                /** @description Only events about this subject, e.g. a workspace `core/go-io/task-5`. */
+                subject?: string;
+                /** @description Page size (max 1000). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** @description The event id; it only grows, across restarts. */
+                            id: number;
+                            type: string;
+                            /** @description What changed: a workspace name, a pool, a sync item id, a buffer name. */
+                            subject: string;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description What the change was, by type (for a workspace: `action`, `status`, `runs`, `agent`). */
+                            data: unknown;
+                        }[];
+                        /** @description Cursor for the next page; null at the end. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description An unknown event type, a bad limit or cursor. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. */
+            403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is not open. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPoolSeries: {
+        parameters: {
+            query?: {
+                /** @description Start of the window; default: `until` minus 6 hours (pools) or 24 hours (finished). */
+                since?: string;
+                /** @description End of the window; default now. */
+                until?: string;
+                /** @description Bucket length; default: the window in 360 buckets (at least 10 s). */
+                step_s?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @description Start of the first bucket.
+                         */
+                        since: string;
+                        /**
+                         * Format: date-time
+                         * @description End of the window.
+                         */
+                        until: string;
+                        /** @description Bucket length in seconds. */
+                        step_s: number;
+                        /** @description Bucket starts, oldest first. */
+                        times: string[];
+                        /** @description Per pool, the most workspaces running at once in each bucket (one number per entry of `times`). */
+                        pools: {
+                            [key: string]: number[];
+                        };
+                    };
+                };
+            };
+            /** @description A malformed time, `since` not before `until`, a window over 31 days or over 1,000 buckets. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. */
+            403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is not open. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFinishedPerHour: {
+        parameters: {
+            query?: {
+                /** @description Start of the window; default: `until` minus 6 hours (pools) or 24 hours (finished). */
+                since?: string;
+                /** @description End of the window; default now. */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Hours with at least one finished run, oldest first. */
+                        items: {
+                            /**
+                             * Format: date-time
+                             * @description The start of the hour.
+                             */
+                            hour: string;
+                            /** @description Runs that left `running` in this hour. */
+                            count: number;
+                            completed: number;
+                            /** @description Failed as reported (a reaped run counts under `reaped`). */
+                            failed: number;
+                            /** @description Failed by the reaper (ghosts). */
+                            reaped: number;
+                            /** @description Left running for any other state: blocked, ready-for-review, merged, queued, deleted. */
+                            other: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description A malformed time, `since` not before `until`, or a window over 31 days. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. */
+            403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is not open. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Unchanged since the ETag sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `ui_not_built`: dist/ui/ is missing; run `npm run build`. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDashboardAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description One of the built files. */
+                file: "app.js" | "app.css";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                };
+            };
+            /** @description Unchanged since the ETag sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not one of the built files. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `ui_not_built`: dist/ui/ is missing; run `npm run build`. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRunStats: {
+        parameters: {
+            query?: {
+                /** @description Runs that ended at or after this time. Default: 7 days before `until`. */
+                since?: string;
+                /** @description Runs that ended before this time. Default: now. */
+                until?: string;
+                /** @description Group by this; without it, one group `all`. */
+                by?: "pool" | "agent" | "model" | "repo" | "host" | "hour" | "day";
+                /** @description Only this pool. */
+                pool?: string;
+                /** @description Only this agent string, e.g. `codex:gpt-5.4`. */
+                agent?: string;
+                /** @description Only this model (the part of the agent after `:`). */
+                model?: string;
+                /** @description Only this organisation. */
+                org?: string;
+                /** @description Only this repository (with `org` to tell same-named repositories apart). */
+                repo?: string;
+                /** @description Only runs on this host (a host name or address). */
+                host?: string;
+                /** @description `text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too. */
+                format?: "json" | "text";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Statistics per group. */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        since: string;
+                        /** Format: date-time */
+                        until: string;
+                        by: ("pool" | "agent" | "model" | "repo" | "host" | "hour" | "day") | null;
+                        /** @description One per group with at least one run in the range, in key order (hours and days without runs are absent). */
+                        groups: {
+                            /** @description The group: a pool, agent, model, `org/repo`, host, hour (`2026-11-30T14:00:00Z`) or day (`2026-11-30`), in UTC; `all` without `by`. An empty string is a model or host that was not reported. */
+                            key: string;
+                            /** @description Runs that ended in the range. */
+                            count: number;
+                            /** @description Ended `completed`, `merged` or `ready-for-review`: the work was delivered. */
+                            completed: number;
+                            /** @description Ended `failed` by a report. */
+                            failed: number;
+                            /** @description Failed by the reaper (dead or reused PID, expired lease). */
+                            reaped: number;
+                            /** @description Ended otherwise: `blocked`, `rejected`, back to `queued`, `superseded` by a higher run, or `deleted` while running. */
+                            other: number;
+                            /** @description `completed / count`, 0 to 1. */
+                            success_rate: number;
+                            /** @description Median run duration in seconds (interpolated). */
+                            p50_s: number;
+                            /** @description 95th percentile of the run duration in seconds (interpolated). */
+                            p95_s: number;
+                            /** @description Longest run in seconds. */
+                            max_s: number;
+                        }[];
+                    };
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid parameter, or `since` not before `until`. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. */
+            403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is unavailable, or too many analytics calls are waiting. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportDataset: {
+        parameters: {
+            query?: {
+                /** @description File format (default `ndjson`). */
+                format?: "parquet" | "csv" | "ndjson";
+                /** @description Rows at or after this time. */
+                since?: string;
+                /** @description Rows before this time. */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                /** @description What to export. */
+                dataset: "runs" | "events" | "journal" | "workspaces";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, streamed. */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apache.parquet": string;
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Unknown dataset or format, or an invalid range. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. */
+            403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is unavailable, or too many exports or analytics calls are under way. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listBackups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            name: string;
+                            /**
+                             * Format: date-time
+                             * @description When the backup was asked for: it holds every write acknowledged before then.
+                             */
+                            created_at: string;
+                            /** @description Size of its `db.duckdb`. */
+                            bytes: number;
+                            /** @description How long taking it took. */
+                            duration_ms: number;
+                            /** @description How long writes waited meanwhile: for the statement that holds off checkpoints during the copy. */
+                            write_stall_ms: number;
+                            /** @description The store's schema version in the copy; a newer service migrates it on start. */
+                            schema_version: number;
+                            /** @description Rows of the key-value table in the copy, read back from it. */
+                            entries: number;
+                            /** @description Run history rows in the copy. */
+                            history_rows: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. */
+            403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createBackup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Optional; the default name is `backup-<UTC time>`. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A plain name: letters, digits, `.`, `_`, `-`, at most 100 characters. */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A backup: `$DATA_DIR/backups/<name>/db.duckdb`, a DuckDB file that opens on its own, and its `manifest.json`. */
+                        backup: {
+                            name: string;
+                            /**
+                             * Format: date-time
+                             * @description When the backup was asked for: it holds every write acknowledged before then.
+                             */
+                            created_at: string;
+                            /** @description Size of its `db.duckdb`. */
+                            bytes: number;
+                            /** @description How long taking it took. */
+                            duration_ms: number;
+                            /** @description How long writes waited meanwhile: for the statement that holds off checkpoints during the copy. */
+                            write_stall_ms: number;
+                            /** @description The store's schema version in the copy; a newer service migrates it on start. */
+                            schema_version: number;
+                            /** @description Rows of the key-value table in the copy, read back from it. */
+                            entries: number;
+                            /** @description Run history rows in the copy. */
+                            history_rows: number;
+                        };
+                        /** @description Older backups removed to keep BACKUP_KEEP. */
+                        pruned: string[];
+                    };
+                };
+            };
+            /** @description Invalid name. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. */
+            403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `exists`: a backup of that name exists; `backup_in_progress`: another backup is being taken; `backups_folder_invalid`: `backups/` is not a plain folder. */
+            409: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is unavailable (degraded), or too many analytics calls are waiting. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteBackup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A plain name: letters, digits, `.`, `_`, `-`, at most 100 characters. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid name. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. */
+            403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such backup. */
+            404: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -39,7 +39,7 @@ const FinishedSchema = Type.Object({
   }), { description: 'Hours with at least one finished run, oldest first.' })
 })
 
-const invalidRange = (message: string) => new DomainError(400, 'validation_failed', message, [{ field: 'query', message }])
+const invalidRange = (message: string) => new DomainError('validation_failed', message, [{ field: 'query', message }])
 
 /** The window asked for, checked against the bounds; `defaultMs` is its length when `since` is absent. */
 function window (q: { since?: string, until?: string }, now: Date, defaultMs: number): { sinceMs: number, untilMs: number } {

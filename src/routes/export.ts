@@ -46,7 +46,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { dataset } = request.params
     const format = request.query.format ?? 'ndjson'
     const range = parseRange(request.query.since, request.query.until)
-    if (inFlight >= MAX_EXPORTS) throw new DomainError(503, 'analytics_busy', `${MAX_EXPORTS} exports are under way; try again when one is done`)
+    if (inFlight >= MAX_EXPORTS) throw new DomainError('analytics_busy', `${MAX_EXPORTS} exports are under way; try again when one is done`)
     inFlight++
     const { ext, contentType } = EXPORT_FORMATS[format]
     const file = join(exportDir, `export-${randomUUID()}.${ext}`)

@@ -78,7 +78,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const range = parseRange(sinceText, untilText)
     const until = range.until ?? clock()
     const since = range.since ?? new Date(until.getTime() - 7 * DAY_MS)
-    if (since >= until) throw new DomainError(400, 'invalid_range', '`since` must be before `until`')
+    if (since >= until) throw new DomainError('invalid_range', '`since` must be before `until`')
     const groups = await lane.run((conn) => runStats(conn, { since, until, by, filters }))
     return { since: since.toISOString(), until: until.toISOString(), by: by ?? null, groups }
   })

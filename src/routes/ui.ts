@@ -39,7 +39,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   const send = (reply: FastifyReply, ifNoneMatch: string | undefined, name: FileName) => {
     const asset = assets?.get(name)
-    if (asset === undefined) return sendProblem(reply, 503, 'ui_not_built', 'the dashboard is not built: run `npm run build`')
+    if (asset === undefined) return sendProblem(reply, 'ui_not_built', 'the dashboard is not built: run `npm run build`')
     // Revalidated on every load (a few bytes when unchanged), so a new build is never hidden behind a cache.
     reply.header('etag', asset.etag).header('cache-control', 'no-cache')
       .header('content-security-policy', UI_CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer')

@@ -35,7 +35,7 @@ const ActionsContext = createContext<Actions>({ admin: false, ask: () => {} })
 export function ActionButton ({ action, label, danger }: { action: Action, label: string, danger?: boolean }) {
   const { admin, ask } = useContext(ActionsContext)
   if (!admin) return null
-  return <button type="button" class={danger === true ? 'action danger' : 'action'} onClick={() => ask(action)}>{label}</button>
+  return <button type='button' class={danger === true ? 'action danger' : 'action'} onClick={() => ask(action)}>{label}</button>
 }
 
 export function ActionsProvider ({ admin, children }: { admin: boolean, children: ComponentChildren }) {
@@ -63,30 +63,30 @@ export function ActionsProvider ({ admin, children }: { admin: boolean, children
   return (
     <ActionsContext.Provider value={{ admin, ask: setPending }}>
       {answer !== null && (
-        <div class={`answer ${answer.status >= 200 && answer.status < 300 ? 'ok' : 'failed'}`} role="status" aria-live="polite">
-          <div class="answer-head">
-            <strong>{answer.request}</strong> → <span class="answer-status">{answer.status === 0 ? 'no answer' : `HTTP ${answer.status}`}</span>
-            <button type="button" class="link" onClick={() => setAnswer(null)}>dismiss</button>
+        <div class={`answer ${answer.status >= 200 && answer.status < 300 ? 'ok' : 'failed'}`} role='status' aria-live='polite'>
+          <div class='answer-head'>
+            <strong>{answer.request}</strong> → <span class='answer-status'>{answer.status === 0 ? 'no answer' : `HTTP ${answer.status}`}</span>
+            <button type='button' class='link' onClick={() => setAnswer(null)}>dismiss</button>
           </div>
           <pre>{typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body, null, 2)}</pre>
         </div>
       )}
       {children}
-      <dialog ref={dialog} aria-labelledby="confirm-title" onClose={() => setPending(null)}>
+      <dialog ref={dialog} aria-labelledby='confirm-title' onClose={() => setPending(null)}>
         {pending !== null && (
-          <form method="dialog" onSubmit={confirm}>
-            <h2 id="confirm-title">{pending.title}</h2>
+          <form method='dialog' onSubmit={confirm}>
+            <h2 id='confirm-title'>{pending.title}</h2>
             <p>{pending.detail}</p>
             {pending.fields?.map((f) => (
               <label key={f.name}>{f.label}
                 {f.type === 'number'
-                  ? <input name={f.name} type="number" defaultValue={f.value} required min={1} />
-                  : <input name={f.name} type="text" defaultValue={f.value} required />}
+                  ? <input name={f.name} type='number' defaultValue={f.value} required min={1} />
+                  : <input name={f.name} type='text' defaultValue={f.value} required />}
               </label>
             ))}
-            <div class="buttons">
-              <button type="button" onClick={() => setPending(null)}>Cancel</button>
-              <button type="submit" class="action danger" autofocus>Confirm</button>
+            <div class='buttons'>
+              <button type='button' onClick={() => setPending(null)}>Cancel</button>
+              <button type='submit' class='action danger' autofocus>Confirm</button>
             </div>
           </form>
         )}

@@ -4,7 +4,7 @@ import { useNow } from './hooks.js'
 
 /** A time as the reader's local clock shows it, with the exact UTC value on hover. */
 export function When ({ at }: { at: string | null | undefined }) {
-  if (at === null || at === undefined) return <span class="muted">–</span>
+  if (at === null || at === undefined) return <span class='muted'>–</span>
   const d = new Date(at)
   return <time dateTime={at} title={at}>{d.toLocaleString()}</time>
 }
@@ -21,7 +21,7 @@ function span (ms: number): string {
 export function Countdown ({ until }: { until: string }) {
   const now = useNow()
   const left = Date.parse(until) - now
-  return <span class="countdown" title={until}>{left > 0 ? `${span(left)} left` : 'expired'}</span>
+  return <span class='countdown' title={until}>{left > 0 ? `${span(left)} left` : 'expired'}</span>
 }
 
 export function Badge ({ kind, children }: { kind: string, children: ComponentChildren }) {
@@ -34,18 +34,18 @@ export function StatusBadge ({ status }: { status: string }) {
 
 export function Problem ({ error }: { error: Error | null }) {
   if (error === null) return null
-  return <p class="problem" role="alert">{error.message}</p>
+  return <p class='problem' role='alert'>{error.message}</p>
 }
 
 export function Empty ({ children }: { children: ComponentChildren }) {
-  return <p class="muted empty">{children}</p>
+  return <p class='muted empty'>{children}</p>
 }
 
 /** A table that scrolls sideways on a narrow screen instead of squeezing its columns. */
 export function Scroll ({ label, children }: { label: string, children: ComponentChildren }) {
-  return <div class="scroll" role="region" aria-label={label} tabIndex={0}>{children}</div>
+  return <div class='scroll' role='region' aria-label={label} tabIndex={0}>{children}</div>
 }
 
 export function Section ({ title, children, id }: { title: string, children: ComponentChildren, id?: string }) {
-  return <section class="card" aria-labelledby={id ?? `h-${title}`}><h2 id={id ?? `h-${title}`}>{title}</h2>{children}</section>
+  return <section class='card' aria-labelledby={id ?? `h-${title}`}><h2 id={id ?? `h-${title}`}>{title}</h2>{children}</section>
 }

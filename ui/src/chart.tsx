@@ -42,6 +42,8 @@ export function TimeChart ({ label, times, series, stepped, span }: { label: str
         points: { show: stepped !== true }
       }))]
     }
+    // uPlot's constructor is its lower-case default export.
+    // eslint-disable-next-line new-cap
     const u = new uPlot(opts, [times, ...series.map((s) => s.values)], el)
     plot.current = u
     const resize = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: 220 }))
@@ -53,5 +55,5 @@ export function TimeChart ({ label, times, series, stepped, span }: { label: str
     plot.current?.setData([times, ...series.map((s) => s.values)])
   }, [times, series])
 
-  return <figure class="chart"><figcaption>{label}</figcaption><div ref={box} role="img" aria-label={label} /></figure>
+  return <figure class='chart'><figcaption>{label}</figcaption><div ref={box} role='img' aria-label={label} /></figure>
 }

@@ -45,7 +45,7 @@ function LinkState () {
   const live = useLive()
   useLiveVersion()
   const text = { live: 'live', connecting: 'connecting…', down: 'reconnecting…' }[live.state]
-  return <span class={`link-state ${live.state}`} role="status" aria-live="polite" data-state={live.state}>{text}</span>
+  return <span class={`link-state ${live.state}`} role='status' aria-live='polite' data-state={live.state}>{text}</span>
 }
 
 function Shell ({ who, onSignOut }: { who: Whoami, onSignOut: () => void }) {
@@ -56,24 +56,24 @@ function Shell ({ who, onSignOut }: { who: Whoami, onSignOut: () => void }) {
   const active = current === 'workspace' ? 'workspaces' : current
   return (
     <LiveContext.Provider value={live}>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class='skip' href='#main'>Skip to content</a>
       <header>
-        <h1><a href="#/">agent-state</a></h1>
-        <nav aria-label="Pages">
+        <h1><a href='#/'>agent-state</a></h1>
+        <nav aria-label='Pages'>
           <ul>
             {PAGES.map(([id, label]) => (
               <li key={id}><a href={`#/${id}`} aria-current={active === id ? 'page' : undefined}>{label}</a></li>
             ))}
           </ul>
         </nav>
-        <div class="who">
+        <div class='who'>
           <LinkState />
-          <span class="scope" data-scope={who.scope}>{who.auth === 'open' ? 'open (no tokens)' : `${who.scope} token`}</span>
-          {who.auth === 'token' && <button type="button" class="link" onClick={onSignOut}>forget token</button>}
+          <span class='scope' data-scope={who.scope}>{who.auth === 'open' ? 'open (no tokens)' : `${who.scope} token`}</span>
+          {who.auth === 'token' && <button type='button' class='link' onClick={onSignOut}>forget token</button>}
         </div>
       </header>
       <ActionsProvider admin={who.scope === 'admin'}>
-        <main id="main" tabIndex={-1}>
+        <main id='main' tabIndex={-1}>
           <Page hash={hash} />
         </main>
       </ActionsProvider>
@@ -88,15 +88,15 @@ function TokenForm ({ problem, onToken }: { problem: string | null, onToken: (t:
     if (token !== '') onToken(token)
   }
   return (
-    <main id="main" class="signin">
+    <main id='main' class='signin'>
       <h1>agent-state</h1>
       <form onSubmit={submit}>
         <label>Bearer token
-          <input name="token" type="password" autocomplete="off" required autofocus />
+          <input name='token' type='password' autocomplete='off' required autofocus />
         </label>
-        <p class="muted">Kept in this tab only (sessionStorage); closing the tab forgets it.</p>
-        {problem !== null && <p class="problem" role="alert">{problem}</p>}
-        <button type="submit">Open the dashboard</button>
+        <p class='muted'>Kept in this tab only (sessionStorage); closing the tab forgets it.</p>
+        {problem !== null && <p class='problem' role='alert'>{problem}</p>}
+        <button type='submit'>Open the dashboard</button>
       </form>
     </main>
   )
@@ -126,7 +126,7 @@ function App () {
   }, [attempt])
 
   if (asking) return <TokenForm problem={problem} onToken={(t) => { tokenStore.set(t); setProblem(null); setAsking(false); setAttempt((n) => n + 1) }} />
-  if (who === null) return <main id="main"><p class="muted">{problem ?? 'Loading…'}</p></main>
+  if (who === null) return <main id='main'><p class='muted'>{problem ?? 'Loading…'}</p></main>
   return <Shell who={who} onSignOut={() => { tokenStore.clear(); setWho(null); setAsking(true) }} />
 }
 

@@ -9,6 +9,8 @@ const CONFLICT = { status: 409, title: 'Conflict' } as const
 
 export const PROBLEMS = {
   validation_failed: BAD_REQUEST,
+  /** `since` and `until` are not times, or not in order. */
+  invalid_range: BAD_REQUEST,
   invalid_name: BAD_REQUEST,
   invalid_json: BAD_REQUEST,
   invalid_cursor: BAD_REQUEST,
@@ -27,6 +29,8 @@ export const PROBLEMS = {
   exists: CONFLICT,
   buffer_closing: CONFLICT,
   upstream_not_configured: CONFLICT,
+  backup_in_progress: CONFLICT,
+  backups_folder_invalid: CONFLICT,
   precondition_failed: { status: 412, title: 'Precondition Failed' },
   body_too_large: { status: 413, title: 'Content Too Large' },
   /** One resource would outgrow its bound (a buffer's entries or bytes). */
@@ -38,7 +42,10 @@ export const PROBLEMS = {
   store_unavailable: { status: 503, title: 'Service Unavailable' },
   shutting_down: { status: 503, title: 'Service Unavailable' },
   /** CLAIM_WAITERS_MAX claims are already waiting (long poll). */
-  too_many_waiters: { status: 503, title: 'Service Unavailable' }
+  too_many_waiters: { status: 503, title: 'Service Unavailable' },
+  /** Stats, exports and backups run one at a time; too many are waiting. */
+  analytics_busy: { status: 503, title: 'Service Unavailable' },
+  ui_not_built: { status: 503, title: 'Service Unavailable' }
 } as const satisfies Record<string, { status: number, title: string }>
 
 export type ProblemCode = keyof typeof PROBLEMS

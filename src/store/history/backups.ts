@@ -78,7 +78,7 @@ export class Backups {
     const at = this.#clock()
     const chosen = name ?? defaultName(at)
     const target = join(backupFile(this.#dataDir, chosen), '..')
-    if (this.#creating) throw new DomainError(409, 'backup_in_progress', 'a backup is being taken; try again when it is done')
+    if (this.#creating) throw new DomainError('backup_in_progress', 'a backup is being taken; try again when it is done')
     this.#creating = true
     const partial = inside(this.#dir, PARTIAL + chosen)
     try {
@@ -156,7 +156,7 @@ export class Backups {
   async #ensureDir (): Promise<void> {
     await mkdir(this.#dir, { recursive: true })
     const stat = await lstat(this.#dir)
-    if (!stat.isDirectory()) throw new DomainError(409, 'backups_folder_invalid', 'backups/ under the data folder is not a plain folder (a symlink or a file?); backups are not written through it')
+    if (!stat.isDirectory()) throw new DomainError('backups_folder_invalid', 'backups/ under the data folder is not a plain folder (a symlink or a file?); backups are not written through it')
   }
 
   /** Every backup, newest first: plain folders with a readable manifest; anything else in the folder is ignored. */

@@ -25,7 +25,7 @@ export class Lane {
   /** Runs fn with a fresh side connection, after the calls queued before it; 503 when the store is unavailable or the queue is full. */
   run<T> (fn: (conn: DuckDBConnection, db: Database) => Promise<T>): Promise<T> {
     if (this.#limit.pendingCount >= MAX_WAITING) {
-      return Promise.reject(new DomainError(503, 'analytics_busy', `${MAX_WAITING} analytics calls are already waiting; try again shortly`))
+      return Promise.reject(new DomainError('analytics_busy', `${MAX_WAITING} analytics calls are already waiting; try again shortly`))
     }
     return this.#limit(async () => {
       const db = this.#store()

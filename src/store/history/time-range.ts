@@ -5,10 +5,10 @@ import { DomainError } from '../core/errors.js'
 export function parseRange (since: string | undefined, until: string | undefined): { since?: Date, until?: Date } {
   const range = { since: since === undefined ? undefined : new Date(since), until: until === undefined ? undefined : new Date(until) }
   for (const d of [range.since, range.until]) {
-    if (d !== undefined && Number.isNaN(d.getTime())) throw new DomainError(400, 'invalid_range', '`since` or `until` is not a time')
+    if (d !== undefined && Number.isNaN(d.getTime())) throw new DomainError('invalid_range', '`since` or `until` is not a time')
   }
   if (range.since !== undefined && range.until !== undefined && range.since >= range.until) {
-    throw new DomainError(400, 'invalid_range', '`since` must be before `until`')
+    throw new DomainError('invalid_range', '`since` must be before `until`')
   }
   return range
 }

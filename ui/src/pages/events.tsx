@@ -36,31 +36,35 @@ export function Events () {
   const toggle = (t: string) => setTypes(types.includes(t) ? types.filter((x) => x !== t) : [...types, t])
 
   return (
-    <Section title="Events (live)">
-      <fieldset class="types">
+    <Section title='Events (live)'>
+      <fieldset class='types'>
         <legend>Types</legend>
         {EVENT_TYPES.map((t) => (
-          <label key={t}><input type="checkbox" name="type" value={t} checked={types.includes(t)} onChange={() => toggle(t)} /> {t}</label>
+          <label key={t}><input type='checkbox' name='type' value={t} checked={types.includes(t)} onChange={() => toggle(t)} /> {t}</label>
         ))}
       </fieldset>
       <Problem error={error} />
-      {types.length === 0 ? <Empty>Choose at least one type.</Empty> : rows.length === 0 ? <Empty>No events yet.</Empty> : (
-        <Scroll label="Events">
-          <table class="events">
-            <thead><tr><th scope="col">When</th><th scope="col">Type</th><th scope="col">Subject</th><th scope="col">Data</th></tr></thead>
-            <tbody>
-              {rows.map((e) => (
-                <tr key={e.id} data-id={e.id} data-type={e.type}>
-                  <td><When at={e.at} /></td>
-                  <td>{e.type}</td>
-                  <td>{subjectLink(e)}</td>
-                  <td class="data"><code>{JSON.stringify(e.data)}</code></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </Scroll>
-      )}
+      {types.length === 0
+        ? <Empty>Choose at least one type.</Empty>
+        : rows.length === 0
+          ? <Empty>No events yet.</Empty>
+          : (
+            <Scroll label='Events'>
+              <table class='events'>
+                <thead><tr><th scope='col'>When</th><th scope='col'>Type</th><th scope='col'>Subject</th><th scope='col'>Data</th></tr></thead>
+                <tbody>
+                  {rows.map((e) => (
+                    <tr key={e.id} data-id={e.id} data-type={e.type}>
+                      <td><When at={e.at} /></td>
+                      <td>{e.type}</td>
+                      <td>{subjectLink(e)}</td>
+                      <td class='data'><code>{JSON.stringify(e.data)}</code></td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Scroll>
+            )}
     </Section>
   )
 }

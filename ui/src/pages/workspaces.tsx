@@ -34,46 +34,46 @@ export function Workspaces ({ hashQuery }: { hashQuery: string }) {
   }
 
   return (
-    <Section title="Workspaces">
-      <form class="filters" onSubmit={apply} aria-label="Filter workspaces">
+    <Section title='Workspaces'>
+      <form class='filters' onSubmit={apply} aria-label='Filter workspaces'>
         <label>Status
-          <select name="status" value={filters.status ?? ''}>
-            <option value="">any</option>
+          <select name='status' value={filters.status ?? ''}>
+            <option value=''>any</option>
             {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
         </label>
         {(['pool', 'agent', 'org', 'repo'] as const).map((f) => (
           <label key={f}>{f[0]?.toUpperCase() + f.slice(1)}<input name={f} value={filters[f] ?? ''} size={12} /></label>
         ))}
-        <button type="submit">Filter</button>
-        <a href="#/workspaces">Clear</a>
+        <button type='submit'>Filter</button>
+        <a href='#/workspaces'>Clear</a>
       </form>
       <Problem error={error} />
       {data !== undefined && (data.items.length === 0
         ? <Empty>No workspace matches.</Empty>
         : (
-          <Scroll label="Workspace list">
-            <table class="workspaces">
-              <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Agent</th><th scope="col">Runs</th><th scope="col">Updated</th><th scope="col">Task</th></tr></thead>
+          <Scroll label='Workspace list'>
+            <table class='workspaces'>
+              <thead><tr><th scope='col'>Name</th><th scope='col'>Status</th><th scope='col'>Agent</th><th scope='col'>Runs</th><th scope='col'>Updated</th><th scope='col'>Task</th></tr></thead>
               <tbody>
                 {data.items.map((w) => (
                   <tr key={w.name} data-name={w.name}>
-                    <th scope="row"><a href={`#/workspace/${w.name}`}>{w.name}</a></th>
+                    <th scope='row'><a href={`#/workspace/${w.name}`}>{w.name}</a></th>
                     <td><StatusBadge status={w.status} /></td>
                     <td>{w.agent}</td>
-                    <td class="num">{w.runs}</td>
+                    <td class='num'>{w.runs}</td>
                     <td><When at={w.updated_at} /></td>
-                    <td class="task">{w.task}</td>
+                    <td class='task'>{w.task}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </Scroll>
-        ))}
-      <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>← Previous</button>
-        <span class="muted">page {cursors.length + 1}</span>
-        <button type="button" disabled={data?.next_cursor == null} onClick={() => data?.next_cursor != null && setCursors([...cursors, data.next_cursor])}>Next →</button>
+          ))}
+      <nav class='pager' aria-label='Pages'>
+        <button type='button' disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>← Previous</button>
+        <span class='muted'>page {cursors.length + 1}</span>
+        <button type='button' disabled={data?.next_cursor == null} onClick={() => data?.next_cursor != null && setCursors([...cursors, data.next_cursor])}>Next →</button>
       </nav>
     </Section>
   )
@@ -87,11 +87,11 @@ export function WorkspaceDetail ({ name }: { name: string }) {
   const w = record.data
   return (
     <>
-      <Section title={name} id="h-workspace">
-        <p><a href="#/workspaces">← all workspaces</a> · <a href={`#/journal${query({ workspace: name })}`}>journal</a></p>
+      <Section title={name} id='h-workspace'>
+        <p><a href='#/workspaces'>← all workspaces</a> · <a href={`#/journal${query({ workspace: name })}`}>journal</a></p>
         <Problem error={record.error} />
         {w !== undefined && (
-          <dl class="facts record">
+          <dl class='facts record'>
             {FIELDS.filter((f) => w[f] !== undefined && w[f] !== '').map((f) => (
               <Fragment key={f}>
                 <dt>{f}</dt>
@@ -102,14 +102,14 @@ export function WorkspaceDetail ({ name }: { name: string }) {
           </dl>
         )}
       </Section>
-      <Section title="History">
+      <Section title='History'>
         <Problem error={history.error} />
         {history.data !== undefined && (history.data.items.length === 0
           ? <Empty>No stored events.</Empty>
           : (
-            <Scroll label="History">
-              <table class="history">
-                <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Status</th><th scope="col">Runs</th><th scope="col">Detail</th></tr></thead>
+            <Scroll label='History'>
+              <table class='history'>
+                <thead><tr><th scope='col'>When</th><th scope='col'>Action</th><th scope='col'>Status</th><th scope='col'>Runs</th><th scope='col'>Detail</th></tr></thead>
                 <tbody>
                   {history.data.items.map((e) => {
                     const { action, status, runs, ...rest } = e.data ?? {}
@@ -118,15 +118,15 @@ export function WorkspaceDetail ({ name }: { name: string }) {
                         <td><When at={e.at} /></td>
                         <td>{String(action ?? '')}</td>
                         <td>{status === undefined ? '' : <StatusBadge status={String(status)} />}</td>
-                        <td class="num">{runs === undefined ? '' : String(runs)}</td>
-                        <td class="muted">{Object.entries(rest).map(([k, v]) => `${k}: ${String(v)}`).join(', ')}</td>
+                        <td class='num'>{runs === undefined ? '' : String(runs)}</td>
+                        <td class='muted'>{Object.entries(rest).map(([k, v]) => `${k}: ${String(v)}`).join(', ')}</td>
                       </tr>
                     )
                   })}
                 </tbody>
               </table>
             </Scroll>
-          ))}
+            ))}
       </Section>
     </>
   )
