@@ -29,7 +29,7 @@ t.test('admin commands, problem lines and exit codes', async (t) => {
   t.match(forbidden.stderr, /^agent-state backoff: 403 forbidden: .+\n$/, 'as one readable line')
   const set = await cli(['backoff', 'set', 'codex', '--seconds', '60', '--reason', 'outage', '--json'])
   t.equal(set.code, 0)
-  t.match(JSON.parse(set.stdout), { reason: 'outage' })
+  t.match(JSON.parse(set.stdout), { pool: 'codex', backoff_reason: 'outage' }, 'the pool as stored')
   t.match(JSON.parse((await cli(['pools', 'codex', '--json'])).stdout), { backoff_reason: 'outage', reasons: ['backoff'] })
   const invalid = await cli(['backoff', 'set', 'codex', '--seconds', '-5', '--reason', 'x'])
   t.equal(invalid.code, 1)

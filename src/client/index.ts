@@ -15,7 +15,8 @@ export type AgentStateClient = Client<paths>
 export type Workspace = paths['/v1/workspaces/{org}/{repo}/{leaf}']['get']['responses']['200']['content']['application/json']
 /** A full status report (the body of `PUT /v1/workspaces/{org}/{repo}/{leaf}`). */
 export type WorkspaceReport = paths['/v1/workspaces/{org}/{repo}/{leaf}']['put']['requestBody']['content']['application/json']
-export type Problem = components['schemas']['Problem']
+// `request_id` is optional here: a problem the client makes up for a non-problem answer (a proxy's 502) has none.
+export type Problem = Omit<components['schemas']['Problem'], 'request_id'> & { request_id?: string }
 
 export interface ClientOptions {
   /** Where the service listens, e.g. `http://127.0.0.1:3000`. */
