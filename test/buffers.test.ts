@@ -122,7 +122,7 @@ t.test('traversal and malformed buffer names are refused with nothing written an
     t.equal(body.json().code, 'invalid_name')
     for (const [method, url] of [['GET', `/v1/buffers/${name}`], ['POST', `/v1/buffers/${name}/commit`], ['DELETE', `/v1/buffers/${name}`]] as const) {
       const res = await app.inject({ method, url })
-      t.ok(res.statusCode === 400 || res.statusCode === 404, `${method} ${url} → ${res.statusCode}`)
+      t.ok([400, 404, 405].includes(res.statusCode), `${method} ${url} → ${res.statusCode}`)
       if (res.statusCode === 400) t.ok(['invalid_name', 'bad_url'].includes(res.json().code))
     }
   }

@@ -10,6 +10,9 @@ import type { FastifyInstance, InjectOptions } from 'fastify'
 import { decodeCursor } from '../src/store/core/cursor.js'
 import { ADMIN, AUTH, BODY_LIMIT, READER, dump, notAProblem, seededApp } from './corpus-helpers.js'
 
+// About 2,500 requests through every route's validation and a full state dump around them: minutes, not
+// the default two, on a 2-core machine.
+t.setTimeout(600_000)
 const SEED = process.env.CORPUS_SEED !== undefined ? Number(process.env.CORPUS_SEED) : 20300115
 const RUNS = 120
 t.comment(`corpus seed ${SEED} (set CORPUS_SEED to replay another)`)

@@ -30,6 +30,8 @@ export async function domain (t: Test, clock: () => Date, reaper: Partial<Reaper
   const pools = new Pools({ workspaces, writer, events, clock })
   const reaperOpts: ReaperOptions = { hostname: 'this-host', pidCheck: 'local', leaseS: 0, ...reaper }
   const reap = new Reaper({ workspaces, writer, clock, log: quiet }, reaperOpts)
+  // As the service does once it listens: from here on leases can run out.
+  reap.startLeaseClock()
   t.teardown(async () => {
     await writer.drain()
     await db.close()

@@ -18,7 +18,7 @@ export const RESPONSE_HEADERS = {
 type HeaderName = keyof typeof RESPONSE_HEADERS
 
 /** Operations whose request body may be absent (it counts as `{}`). */
-export const OPTIONAL_BODIES = new Set(['claimQueued', 'heartbeatWorkspace'])
+export const OPTIONAL_BODIES = new Set(['claimQueued', 'heartbeatWorkspace', 'createBackup'])
 
 /** Operations that answer a resource with an ETag, and so a 304 to a matching If-None-Match. */
 export const ETAG_READS = new Set(['getWorkspace', 'getBuffer'])

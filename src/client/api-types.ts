@@ -4751,7 +4751,7 @@ export interface operations {
             cookie?: never;
         };
         /** @description Optional; the default name is `backup-<UTC time>`. */
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @description A plain name: letters, digits, `.`, `_`, `-`, at most 100 characters. */
