@@ -81,10 +81,13 @@ t.test('GET /v1/status counts by status and lists the blocked', async (t) => {
   await put(app, 'core/c/t3', report({ status: 'queued', runs: 0 }))
   const res = await app.inject({ url: '/v1/status' })
   t.equal(res.statusCode, 200)
+  const blockedAt = (await app.inject({ url: '/v1/workspaces/core/b/t2' })).json().updated_at
   t.same(res.json(), {
     total: 3,
     by_status: { queued: 1, running: 1, completed: 0, failed: 0, blocked: 1, merged: 0, 'ready-for-review': 0, rejected: 0 },
-    blocked: [{ name: 'core/b/t2', repo: 'b', agent: 'claude:opus', question: 'need a token' }]
+    blocked: [{ name: 'core/b/t2', repo: 'b', agent: 'claude:opus', question: 'need a token', updated_at: blockedAt }],
+    blocked_total: 1,
+    blocked_list: '/v1/workspaces?status=blocked'
   })
 })
 

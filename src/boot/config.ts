@@ -37,6 +37,7 @@ const EnvSchema = Type.Object({
   EVENT_RETENTION: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100000 }),
   SSE_KEEPALIVE_S: Type.Integer({ minimum: 1, maximum: 3600, default: 15 }),
   SSE_QUEUE_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+  EVENT_STREAMS_MAX: Type.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
   BUFFERS_MAX_OPEN: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
   BUFFER_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 100_000 }),
   BUFFER_MAX_BYTES: Type.Integer({ minimum: 1024, default: 8 * MIB }),
@@ -82,6 +83,8 @@ export interface Config {
   sseKeepaliveS: number
   /** Events a stream client may fall behind by before it is disconnected (it reconnects with Last-Event-ID). */
   sseQueueMax: number
+  /** `GET /v1/events` streams open at once; one more is 429 `limit_reached`. */
+  eventStreamsMax: number
   /** Bounds on what clients can create. */
   limits: Limits
   /** Claims that may wait (`wait_s`) at once; one more is 503 `too_many_waiters`. */
@@ -158,6 +161,7 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     eventRetention: env.EVENT_RETENTION,
     sseKeepaliveS: env.SSE_KEEPALIVE_S,
     sseQueueMax: env.SSE_QUEUE_MAX,
+    eventStreamsMax: env.EVENT_STREAMS_MAX,
     limits: Object.freeze({
       buffersOpen: env.BUFFERS_MAX_OPEN,
       bufferEntries: env.BUFFER_MAX_ENTRIES,

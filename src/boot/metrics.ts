@@ -84,7 +84,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
     help: 'Tracked workspaces by status.',
     labelNames: ['status'],
     collect () {
-      for (const [status, n] of Object.entries(state.workspaces.summary().by_status)) this.set({ status }, n)
+      for (const [status, n] of Object.entries(state.workspaces.counts().by_status)) this.set({ status }, n)
     }
   })
 

@@ -181,7 +181,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Counts by status and the blocked workspaces */
+        /**
+         * Counts by status and the most recently blocked workspaces
+         * @description Answers from counts kept as workspaces change, so its cost does not grow with the fleet. `blocked` lists at most 50 workspaces, the most recently updated first; `blocked_total` counts them all and `blocked_list` (`/v1/workspaces?status=blocked`) pages through every one.
+         */
         get: operations["getStatus"];
         put?: never;
         post?: never;
@@ -648,7 +651,7 @@ export interface paths {
         };
         /**
          * Every change as server-sent events, with Last-Event-ID replay
-         * @description A `text/event-stream`: one message per change, with `id` = the event id (it only grows, across restarts), `event` = its type, and `data` = the event as JSON, `{id, type, subject, at, data}`. A client that sends `Last-Event-ID` (EventSource does on reconnect; curl can use `?last_event_id=`) first gets exactly the events after it: from memory when recent, else from the store, which keeps the newest `EVENT_RETENTION` events. A comment line (`: keep-alive`) comes every `SSE_KEEPALIVE_S` seconds. A client that falls more than `SSE_QUEUE_MAX` events behind is disconnected; it reconnects with its `Last-Event-ID` and catches up from the store.
+         * @description A `text/event-stream`: one message per change, with `id` = the event id (it only grows, across restarts), `event` = its type, and `data` = the event as JSON, `{id, type, subject, at, data}`. A client that sends `Last-Event-ID` (EventSource does on reconnect; curl can use `?last_event_id=`) first gets exactly the events after it: from memory when recent, else from the store, which keeps the newest `EVENT_RETENTION` events. A comment line (`: keep-alive`) comes every `SSE_KEEPALIVE_S` seconds. A client that falls more than `SSE_QUEUE_MAX` events behind is disconnected; it reconnects with its `Last-Event-ID` and catches up from the store. At most `EVENT_STREAMS_MAX` streams are open at once: one more is answered 429 `limit_reached` with `Retry-After`.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -1008,13 +1011,20 @@ export interface components {
                 "ready-for-review": number;
                 rejected: number;
             };
+            /** @description The 50 most recently updated blocked workspaces, newest first; `blocked_total` counts them all. */
             blocked: {
                 name: string;
                 repo: string;
                 agent: string;
                 /** @description What the agent is blocked on. */
                 question: string;
+                /** Format: date-time */
+                updated_at: string;
             }[];
+            /** @description Blocked workspaces, listed or not (the same as `by_status.blocked`). */
+            blocked_total: number;
+            /** @description Where every blocked workspace is listed, paged: `/v1/workspaces?status=blocked`. */
+            blocked_list: string;
         };
         Recovery: {
             /** Format: date-time */
@@ -4033,6 +4043,19 @@ export interface operations {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `limit_reached`: `EVENT_STREAMS_MAX` streams are already open. */
+            429: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -2,6 +2,8 @@
 import { fastifySSE } from '@fastify/sse'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { Gauge } from 'prom-client'
+import { limitReached } from '../store/core/errors.js'
 import { EVENT_TYPES, type ChangeEvent, type EventType } from '../store/events/model.js'
 import { EventStream } from './event-stream.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
@@ -21,14 +23,26 @@ const DESCRIPTION = [
   'exactly the events after it: from memory when recent, else from the store, which keeps the newest',
   '`EVENT_RETENTION` events. A comment line (`: keep-alive`) comes every `SSE_KEEPALIVE_S` seconds.',
   'A client that falls more than `SSE_QUEUE_MAX` events behind is disconnected; it reconnects with its',
-  '`Last-Event-ID` and catches up from the store.'
+  '`Last-Event-ID` and catches up from the store. At most `EVENT_STREAMS_MAX` streams are open at once:',
+  'one more is answered 429 `limit_reached` with `Retry-After`.'
 ].join(' ')
+
+// A refused stream client retries after this long; EventSource waits its own retry interval regardless.
+const RETRY_AFTER_S = 5
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { events } = app.state
-  const { sseKeepaliveS, sseQueueMax } = app.config
+  const { sseKeepaliveS, sseQueueMax, eventStreamsMax } = app.config
   const open = new Set<EventStream>()
   let keepAlive: NodeJS.Timeout | null = null
+
+  // eslint-disable-next-line no-new -- a registered gauge lives in the registry; nothing else holds it
+  new Gauge({
+    name: 'agent_state_event_streams',
+    help: 'Clients connected to GET /v1/events now (at most EVENT_STREAMS_MAX).',
+    registers: [app.metrics],
+    collect () { this.set(open.size) }
+  })
 
   await app.register(fastifySSE)
 
@@ -72,12 +86,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: {
         200: { description: 'The event stream; it stays open until the client or the service closes it.', content: { 'text/event-stream': { schema: Type.String() } } },
         400: problem('An unknown event type or a malformed last event id.'),
-        ...AUTH_RESPONSES
+        ...AUTH_RESPONSES,
+        429: problem('`limit_reached`: `EVENT_STREAMS_MAX` streams are already open.')
       }
     }
   }, async (request, reply) => {
     // A client gone before the handler ran has already had its 'close': a stream for it would never leave `open`.
     if (request.raw.socket.destroyed) return
+    // Every open stream holds a socket, its buffers and a queue: their number is bounded like any resource a client creates.
+    if (open.size >= eventStreamsMax) {
+      void reply.header('retry-after', String(RETRY_AFTER_S))
+      throw limitReached(`${eventStreamsMax} event streams are open (EVENT_STREAMS_MAX); retry later`)
+    }
     const after = request.headers['last-event-id'] ?? request.query.last_event_id
     const types = request.query.type === undefined ? null : new Set(request.query.type.split(',') as EventType[])
     const stream = new EventStream({ sse: reply.sse, raw: reply.raw, events, db: app.state.db, types, queueMax: sseQueueMax, log: request.log })

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { ClaimWaits } from '../store/workspaces/claim-waits.js'
-import { decodeCursor, encodeCursor } from '../store/core/cursor.js'
+import { encodeQueueCursor } from '../store/workspaces/queue.js'
 import { AUTH_RESPONSES, FormatQuery, ListQuery, orTextTable, problem } from './schemas.js'
 import { POOL_PATTERN, WorkspaceSchema } from '../store/workspaces/model.js'
 import { nextPageNote, type Table } from '../boot/text-table.js'
@@ -53,14 +53,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request) => {
-    const limit = request.query.limit ?? 100
-    const after = decodeCursor(request.query.cursor)
-    const all = queue.list()
-    // The cursor is the name of the last item served; a page resumes after it in the current order.
-    const start = after === undefined ? 0 : all.findIndex((i) => i.workspace.name === after) + 1
-    const items = all.slice(start, start + limit)
-    const more = start + limit < all.length
-    return { items, next_cursor: more ? encodeCursor((items[items.length - 1] as typeof items[number]).workspace.name) : null }
+    const { items, more } = queue.page(queue.position(request.query.cursor), request.query.limit ?? 100)
+    return { items, next_cursor: more ? encodeQueueCursor((items[items.length - 1] as typeof items[number]).workspace) : null }
   })
 
   app.post('/v1/queue/claim', {

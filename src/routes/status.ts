@@ -5,6 +5,10 @@ import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import { STATUSES } from '../store/workspaces/model.js'
 import type { Table } from '../boot/text-table.js'
 
+/** How many blocked workspaces a summary lists: one answer stays small however many are blocked. */
+export const BLOCKED_SHOWN = 50
+const BLOCKED_LIST = '/v1/workspaces?status=blocked'
+
 export const StatusSummarySchema = Type.Object({
   total: Type.Integer({ description: 'Workspaces tracked.' }),
   by_status: Type.Object(Object.fromEntries(STATUSES.map((s) => [s, Type.Integer()])), { description: 'Count per status, zeros included.' }),
@@ -12,14 +16,22 @@ export const StatusSummarySchema = Type.Object({
     name: Type.String(),
     repo: Type.String(),
     agent: Type.String(),
-    question: Type.String({ description: 'What the agent is blocked on.' })
-  }))
+    question: Type.String({ description: 'What the agent is blocked on.' }),
+    updated_at: Type.String({ format: 'date-time' })
+  }), { maxItems: BLOCKED_SHOWN, description: `The ${BLOCKED_SHOWN} most recently updated blocked workspaces, newest first; \`blocked_total\` counts them all.` }),
+  blocked_total: Type.Integer({ description: 'Blocked workspaces, listed or not (the same as `by_status.blocked`).' }),
+  blocked_list: Type.String({ description: `Where every blocked workspace is listed, paged: \`${BLOCKED_LIST}\`.` })
 })
 
 function statusTable (s: Static<typeof StatusSummarySchema>): Table[] {
   return [
     { columns: ['STATUS', 'COUNT'], rows: [...Object.entries(s.by_status), ['total', s.total]] },
-    { title: 'blocked:', columns: ['NAME', 'AGENT', 'QUESTION'], rows: s.blocked.map((b) => [b.name, b.agent, b.question]) }
+    {
+      title: 'blocked:',
+      columns: ['NAME', 'AGENT', 'QUESTION'],
+      rows: s.blocked.map((b) => [b.name, b.agent, b.question]),
+      note: s.blocked.length < s.blocked_total ? `${s.blocked.length} of ${s.blocked_total} shown (newest first); all: ${s.blocked_list}` : undefined
+    }
   ]
 }
 
@@ -37,11 +49,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'getStatus',
       tags: ['workspaces'],
-      summary: 'Counts by status and the blocked workspaces',
+      summary: 'Counts by status and the most recently blocked workspaces',
+      description: `Answers from counts kept as workspaces change, so its cost does not grow with the fleet. \`blocked\` lists at most ${BLOCKED_SHOWN} workspaces, the most recently updated first; \`blocked_total\` counts them all and \`blocked_list\` (\`${BLOCKED_LIST}\`) pages through every one.`,
       querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       response: { 200: orTextTable(StatusSummarySchema, 'Counts by status, zeros included, and the blocked workspaces.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
-  }, async () => workspaces.summary())
+  }, async () => {
+    const counts = workspaces.counts()
+    const blocked = workspaces.recentlyBlocked(BLOCKED_SHOWN)
+      .map((w) => ({ name: w.name, repo: w.repo, agent: w.agent, question: w.question ?? '', updated_at: w.updated_at }))
+    return { ...counts, blocked, blocked_total: counts.by_status.blocked ?? 0, blocked_list: BLOCKED_LIST }
+  })
 
   app.get('/v1/concurrency', {
     config: { scope: 'read' },

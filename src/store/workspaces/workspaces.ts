@@ -11,7 +11,9 @@ import { DomainError, illegalTransition, notFound, staleRun } from '../core/erro
 import type { EventLog } from '../events/events.js'
 import type { ReapedGhost } from '../startup/report.js'
 import { runEnd, type RunEnd } from './run-ends.js'
-import { SortedKeys } from '../core/sorted-keys.js'
+import { byCodeUnits, SortedKeys } from '../core/sorted-keys.js'
+import { SortedList } from '../core/sorted-list.js'
+import { drainOrder, type DrainKey } from './queue.js'
 import { toIso } from '../core/time.js'
 import { Deletions } from './deletions.js'
 import type { StatusFiles } from './status-files.js'
@@ -79,9 +81,10 @@ export class Workspaces {
   readonly #items = new Map<string, Tracked>()
   readonly #names = new SortedKeys()
   readonly #byStatus = new Map<Status, number>(STATUSES.map((s) => [s, 0]))
-  // Names per status for the two that are read as lists: the blocked summary and the queue.
-  readonly #blocked = new Set<string>()
-  readonly #queued = new Set<string>()
+  // Records of the two statuses read as lists, kept in the order they are read in, so a read costs its
+  // page rather than a sort of every record: the blocked summary (newest first) and the queue (drain order).
+  #blocked = new SortedList<Workspace>(newestFirst)
+  #queued = new SortedList<Workspace, DrainKey>(drainOrder)
   readonly #pools = new Map<string, PoolSnapshot>()
   readonly #runningByAgent = new Map<string, number>()
   readonly #listeners: Array<(prev: Workspace | undefined, next: Workspace) => void> = []
@@ -122,9 +125,14 @@ export class Workspaces {
     for (const r of records) {
       const tracked = r instanceof Tracked ? r : track(r)
       if (!this.#items.has(tracked.record.name)) names.push(tracked.record.name)
-      this.#apply(tracked.record.name, tracked, false)
+      this.#apply(tracked.record.name, tracked, false, false)
     }
     this.#names.addAll(names)
+    this.#blocked = new SortedList<Workspace>(newestFirst)
+    this.#queued = new SortedList<Workspace, DrainKey>(drainOrder)
+    const all = [...this.#items.values()].map((t) => t.record)
+    this.#blocked.addAll(all.filter((w) => w.status === 'blocked'))
+    this.#queued.addAll(all.filter((w) => w.status === 'queued'))
     const at = this.#clock().toISOString()
     for (const pool of this.#pools.keys()) this.#snapshot(pool, at)
   }
@@ -149,12 +157,19 @@ export class Workspaces {
     return pageJson(items, more ? last : undefined)
   }
 
-  summary (): { total: number, by_status: Record<string, number>, blocked: Array<{ name: string, repo: string, agent: string, question: string }> } {
-    const blocked = [...this.#blocked].sort().map((name) => {
-      const r = (this.#items.get(name) as Tracked).record
-      return { name, repo: r.repo, agent: r.agent, question: r.question ?? '' }
-    })
-    return { total: this.#items.size, by_status: Object.fromEntries(this.#byStatus), blocked }
+  /** Workspaces tracked, per status (zeros included): kept as records change, so O(statuses). */
+  counts (): { total: number, by_status: Record<string, number> } {
+    return { total: this.#items.size, by_status: Object.fromEntries(this.#byStatus) }
+  }
+
+  /** The `limit` most recently updated blocked workspaces, newest first. */
+  recentlyBlocked (limit: number): Workspace[] {
+    const out: Workspace[] = []
+    for (const w of this.#blocked.after(undefined)) {
+      if (out.length === limit) break
+      out.push(w)
+    }
+    return out
   }
 
   /** Running and tracked counts of one pool (undefined when nothing of it is tracked). */
@@ -167,10 +182,12 @@ export class Workspaces {
     return this.#runningByAgent.get(agent) ?? 0
   }
 
-  /** Queued records, unordered. */
-  queued (): Workspace[] {
-    return [...this.#queued].map((n) => (this.#items.get(n) as Tracked).record)
+  /** Queued records in drain order, strictly after `after` (from the head when undefined; it need not be queued). */
+  queued (after?: DrainKey): Generator<Workspace> {
+    return this.#queued.after(after)
   }
+
+  get queuedCount (): number { return this.#queued.size }
 
   /** Called synchronously, in the same commit, for every live change (reports, claims, the reaper; not hydration). */
   onTransition (listener: (prev: Workspace | undefined, next: Workspace) => void): void {
@@ -317,18 +334,18 @@ export class Workspaces {
    * Replaces (or with undefined, deletes) one record in memory and, for a live change, stages every
    * derived entry. Hydration and heartbeats (`live` false) stage nothing; hydration leaves the name index to its caller.
    */
-  #apply (name: string, next: Tracked | undefined, live = true): void {
+  #apply (name: string, next: Tracked | undefined, live = true, indexed = true): void {
     const prev = this.#items.get(name)?.record
     const rec = next?.record
     const at = rec?.updated_at ?? this.#clock().toISOString()
-    if (prev !== undefined) this.#count(prev, -1)
+    if (prev !== undefined) this.#count(prev, -1, indexed)
     if (next === undefined) {
       this.#items.delete(name)
       this.#names.delete(name)
     } else {
       if (prev === undefined && live) this.#names.add(name)
       this.#items.set(name, next)
-      this.#count(next.record, +1)
+      this.#count(next.record, +1, indexed)
     }
     if (!live) return
     if (next !== undefined) this.deletions.clear(name, at)
@@ -341,11 +358,12 @@ export class Workspaces {
     for (const pool of new Set([prev?.pool, rec?.pool])) if (pool !== undefined) this.#snapshot(pool, at)
   }
 
-  #count (r: Workspace, delta: 1 | -1): void {
+  /** Counts a record in (+1) or out (-1); hydration (`indexed` false) builds the ordered lists once at the end instead. */
+  #count (r: Workspace, delta: 1 | -1, indexed: boolean): void {
     this.#byStatus.set(r.status, (this.#byStatus.get(r.status) ?? 0) + delta)
-    const names = r.status === 'blocked' ? this.#blocked : r.status === 'queued' ? this.#queued : undefined
-    if (delta > 0) names?.add(r.name)
-    else names?.delete(r.name)
+    const list = !indexed ? undefined : r.status === 'blocked' ? this.#blocked : r.status === 'queued' ? this.#queued : undefined
+    if (delta > 0) list?.add(r)
+    else list?.delete(r)
     const snap = this.#pools.get(r.pool) ?? { running: 0, tracked: 0, snapshot_at: '' }
     snap.tracked += delta
     if (r.status === 'running') {
@@ -363,6 +381,12 @@ export class Workspaces {
     if (snap.tracked === 0) this.#pools.delete(pool)
     this.#writer.stage(CONCURRENCY_GROUP, pool, snap.tracked === 0 ? null : JSON.stringify(snap), at)
   }
+}
+
+/** The blocked summary's order: the most recently updated first, then by name (a total order). */
+function newestFirst (a: Workspace, b: Workspace): number {
+  if (a.updated_at !== b.updated_at) return a.updated_at > b.updated_at ? -1 : 1
+  return byCodeUnits(a.name, b.name)
 }
 
 export function queueEntry (r: Workspace): QueueEntry {
