@@ -37,7 +37,7 @@ function printAnswer (data: unknown): number {
 }
 
 const status: Command = {
-  summary: 'counts by status and the blocked list',
+  summary: 'counts by status and the most recently blocked',
   usage: 'agent-state status',
   async run (args) {
     const { values, positionals } = parse(args, {})

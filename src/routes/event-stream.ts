@@ -1,6 +1,6 @@
 /** One client of `GET /v1/events`: replay after its last event id (memory, else the store), then live events through a bounded queue. */
+import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
-import type { SSEReplyInterface } from '@fastify/sse'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../store/core/database.js'
 import { readEventsAfter } from '../store/events/event-store.js'
@@ -10,8 +10,20 @@ import type { ChangeEvent, EventType } from '../store/events/model.js'
 // Store replay reads this many events per statement, so a client far behind never holds the log in memory.
 const REPLAY_PAGE = 500
 
+// Each event's SSE frame, made once and shared by every client: a hundred streams cost one serialisation, not a hundred.
+const frames = new WeakMap<ChangeEvent, string>()
+
+/** The event as one SSE message; the JSON holds no newline, so it is a single `data:` line. */
+function frameOf (event: ChangeEvent): string {
+  let frame = frames.get(event)
+  if (frame === undefined) {
+    frame = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+    frames.set(event, frame)
+  }
+  return frame
+}
+
 export interface EventStreamOptions {
-  sse: SSEReplyInterface
   raw: ServerResponse
   events: EventLog
   /** Null while the store is unavailable: replay then comes from memory only. */
@@ -108,8 +120,10 @@ export class EventStream {
     if (this.#closed || event.id <= this.#cursor) return
     this.#cursor = event.id
     if (!this.#wants(event)) return
-    // @fastify/sse waits for 'drain' when the socket is full: that wait is what lets the queue show a slow client.
-    await Promise.race([this.#o.sse.send({ id: String(event.id), event: event.type, data: event }), this.#stopped])
+    // At most one frame waits in userland past the socket's buffer: the next waits for 'drain', and that
+    // wait is what lets the queue show a slow client (and cut it off at `queueMax`).
+    if (this.#o.raw.write(frameOf(event))) return
+    await Promise.race([once(this.#o.raw, 'drain'), this.#stopped])
   }
 
   #wants (event: ChangeEvent): boolean {

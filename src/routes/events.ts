@@ -100,7 +100,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const after = request.headers['last-event-id'] ?? request.query.last_event_id
     const types = request.query.type === undefined ? null : new Set(request.query.type.split(',') as EventType[])
-    const stream = new EventStream({ sse: reply.sse, raw: reply.raw, events, db: app.state.db, types, queueMax: sseQueueMax, log: request.log })
+    const stream = new EventStream({ raw: reply.raw, events, db: app.state.db, types, queueMax: sseQueueMax, log: request.log })
     reply.raw.on('close', () => open.delete(stream))
     reply.sse.keepAlive()
     // Send the headers now, so a client sees the stream open before the first event.

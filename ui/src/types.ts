@@ -8,7 +8,9 @@ export type { FinishedHour } from '../../src/store/events/queries.js'
 export interface Status {
   total: number
   by_status: Record<string, number>
-  blocked: Array<{ name: string, repo: string, agent: string, question?: string }>
+  /** The most recently updated blocked workspaces, newest first: at most 50 of `blocked_total`. */
+  blocked: Array<{ name: string, repo: string, agent: string, question?: string, updated_at: string }>
+  blocked_total: number
 }
 
 export interface Workspace {

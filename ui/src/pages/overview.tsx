@@ -94,6 +94,9 @@ function Counts () {
                 ))}
               </ul>
               )}
+          {data.blocked.length < data.blocked_total && (
+            <p class='blocked-more'>The {data.blocked.length} most recent of {data.blocked_total}: <a href={`#/workspaces${query({ status: 'blocked' })}`}>all blocked workspaces</a></p>
+          )}
         </>
       )}
     </Section>
