@@ -10,8 +10,8 @@ import { aggregateSql, BUFFER_DB, removeBufferFiles } from './buffer-file.js'
 import { Database } from '../core/database.js'
 import type { OrphanOutcome } from '../startup/report.js'
 import { toAggregate } from '../core/rows.js'
+import { QUARANTINE } from './quarantine.js'
 
-const QUARANTINE = 'quarantine'
 const EXT = '.duckdb'
 const WAL = `${EXT}.wal`
 
