@@ -80,6 +80,11 @@ export class Writer extends EventEmitter {
     return true
   }
 
+  /** Drops every held entry of these groups, for state its owner rebuilds from the store instead (a store that opened late). */
+  withdrawGroups (groups: ReadonlySet<string>): void {
+    for (const [id, e] of this.#pending) if (groups.has(e.grp)) this.#pending.delete(id)
+  }
+
   /**
    * Resolves once everything staged so far is durable. When it could not be stored it rejects with
    * `store_unavailable`: nothing is acknowledged that is not durable. The staged entries are then held
