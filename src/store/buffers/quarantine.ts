@@ -2,9 +2,9 @@
  * The quarantine folder (`.core/state/quarantine/`): buffer files orphan recovery could not read, kept for
  * an operator to look at. Kept within QUARANTINE_KEEP: the newest files stay, older ones are removed.
  */
-import type { Dirent } from 'node:fs'
-import { lstat, readdir, rm } from 'node:fs/promises'
+import { lstat, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { folderEntries } from './paths.js'
 
 export const QUARANTINE = 'quarantine'
 const EXT = '.duckdb'
@@ -25,13 +25,7 @@ interface Held {
  */
 export async function pruneQuarantine (dir: string, keep: number): Promise<string[]> {
   const qdir = join(dir, QUARANTINE)
-  let entries: Dirent[]
-  try {
-    entries = await readdir(qdir, { withFileTypes: true })
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
+  const entries = await folderEntries(qdir)
   const held = new Map<string, Held>()
   for (const e of entries) {
     if (e.isDirectory()) continue
