@@ -24,7 +24,7 @@ export const PROBLEM_EXPLANATIONS = {
   invalid_json: 'The body is not JSON, or has a key twice in one object, nests too deep, or uses `__proto__`.',
   invalid_name: 'A workspace segment must match `^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$` (a buffer name allows 128 characters); names become paths on the volume.',
   invalid_range: '`since` or `until` is not an RFC 3339 time, or `since` is not before `until`.',
-  limit_reached: 'A bound on what clients may create is reached (BUFFERS_MAX_OPEN, SYNC_QUEUE_MAX_ITEMS, SYNC_QUEUE_MAX_BYTES); nothing was changed. Retry once some is freed.',
+  limit_reached: 'A bound on what clients may create is reached (BUFFERS_MAX_OPEN, SYNC_QUEUE_MAX_ITEMS, SYNC_QUEUE_MAX_BYTES, EVENT_STREAMS_MAX); nothing was changed. Retry once some is freed.',
   method_not_allowed: 'The path exists but does not answer this method; the `Allow` header lists the ones it does.',
   not_found: 'No such resource, or no route with this path.',
   not_running: 'A heartbeat for a workspace that no longer runs: it finished, or the reaper failed it (see its `reaped`).',

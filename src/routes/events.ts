@@ -3,7 +3,7 @@ import { fastifySSE } from '@fastify/sse'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Gauge } from 'prom-client'
-import { limitReached } from '../store/core/errors.js'
+import { limitReached, shuttingDown } from '../store/core/errors.js'
 import { EVENT_TYPES, type ChangeEvent, type EventType } from '../store/events/model.js'
 import { EventStream } from './event-stream.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
@@ -35,6 +35,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { sseKeepaliveS, sseQueueMax, eventStreamsMax } = app.config
   const open = new Set<EventStream>()
   let keepAlive: NodeJS.Timeout | null = null
+  let closing = false
 
   // eslint-disable-next-line no-new -- a registered gauge lives in the registry; nothing else holds it
   new Gauge({
@@ -58,6 +59,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   // Streams never end by themselves: end them before the server waits for in-flight responses, or shutdown would wait forever.
   app.addHook('preClose', async () => {
+    closing = true
     if (keepAlive !== null) clearInterval(keepAlive)
     for (const s of open) s.end()
   })
@@ -93,6 +95,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     // A client gone before the handler ran has already had its 'close': a stream for it would never leave `open`.
     if (request.raw.socket.destroyed) return
+    // A request let in just before closing whose handler runs after the streams were ended: no stream would end it.
+    if (closing) throw shuttingDown()
     // Every open stream holds a socket, its buffers and a queue: their number is bounded like any resource a client creates.
     if (open.size >= eventStreamsMax) {
       void reply.header('retry-after', String(RETRY_AFTER_S))

@@ -36,7 +36,7 @@ export const PROBLEMS = {
   /** One resource would outgrow its bound (a buffer's entries or bytes). */
   too_large: { status: 413, title: 'Content Too Large' },
   unsupported_media_type: { status: 415, title: 'Unsupported Media Type' },
-  /** A bound on what clients may create is reached (open buffers, the outbox): retry once some is freed. */
+  /** A bound on what clients may create is reached (open buffers, the outbox, event streams): retry once some is freed. */
   limit_reached: { status: 429, title: 'Too Many Requests' },
   internal: { status: 500, title: 'Internal Server Error' },
   store_unavailable: { status: 503, title: 'Service Unavailable' },
