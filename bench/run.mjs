@@ -10,6 +10,7 @@ import { fmtNum, fmtPct, guardChildren, spread, table } from './lib.mjs'
 import * as history from './history.mjs'
 import * as http from './http.mjs'
 import * as orphans from './orphans.mjs'
+import * as reads from './reads.mjs'
 import * as startup from './startup.mjs'
 
 // A later suite (e.g. start-up time) is another module with the same exports, added here.
@@ -175,6 +176,7 @@ report.suites.startup = await startup.run(log)
 log(`\n=== ${orphans.title} ===`)
 await orphans.main()
 report.suites.history = await history.run(log)
+report.suites.reads = await reads.run(log)
 
 report.finished = new Date().toISOString()
 report.clean = !anyProblem
