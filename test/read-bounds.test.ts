@@ -102,3 +102,26 @@ t.test('/v1/queue pages over a queue of thousands, walked with cursors, give exa
   t.equal(bad.statusCode, 400)
   t.equal(bad.json().code, 'invalid_cursor')
 })
+
+t.test('a filtered list examines a bounded number of workspaces per page; following its cursors still finds every match', async (t) => {
+  const { app } = await build(t)
+  const base = (await put(app, 'core/seed/w0', report())).json() as Workspace
+  // 25,000 running, three of them rejected: two early, one last, none in between.
+  const rejected = new Set([10, 11, 24_999])
+  app.state.workspaces.load(Array.from({ length: 25_000 }, (_, i) => {
+    const leaf = `w${String(i).padStart(5, '0')}`
+    return like(base, { name: `core/bulk/${leaf}`, repo: 'bulk', leaf, status: rejected.has(i) ? 'rejected' : 'running' })
+  }))
+  const pages: string[][] = []
+  let cursor: string | null = null
+  do {
+    const q: string = cursor === null ? '' : `&cursor=${cursor}`
+    const page = (await app.inject({ url: `/v1/workspaces?status=rejected&limit=2${q}` })).json()
+    pages.push(page.items.map((w: Workspace) => w.name))
+    cursor = page.next_cursor
+  } while (cursor !== null)
+  t.same(pages.flat(), ['core/bulk/w00010', 'core/bulk/w00011', 'core/bulk/w24999'], 'every match, in name order, none twice')
+  t.ok(pages.length >= 3, `the 25,001 records took ${pages.length} pages of at most 10,000 examined`)
+  t.ok(pages.some((p) => p.length === 0), 'a page may hold no match and still lead on')
+  t.equal((await app.inject({ url: '/v1/workspaces?status=rejected&limit=1' })).json().items.length, 1, 'a page stops at its limit')
+})

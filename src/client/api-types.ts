@@ -144,7 +144,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List workspaces in name order, with filters */
+        /**
+         * List workspaces in name order, with filters
+         * @description One page examines at most 10,000 workspaces, so a filter that matches few of them answers a page with fewer than `limit` items (possibly none) and a `next_cursor`: follow the cursor until it is null.
+         */
         get: operations["listWorkspaces"];
         put?: never;
         post?: never;

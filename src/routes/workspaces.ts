@@ -5,6 +5,7 @@ import { notFound } from '../store/core/errors.js'
 import { AUTH_RESPONSES, FormatQuery, IfMatchHeaders, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
 import { AGENT_PATTERN, NAME_PATTERN, POOL_PATTERN, StatusSchema, WorkspaceParamsSchema, WorkspaceReportSchema, WorkspaceSchema } from '../store/workspaces/model.js'
 import { nextPageNote, type Table } from '../boot/text-table.js'
+import { SCAN_BUDGET } from '../store/workspaces/workspaces.js'
 
 const ListWorkspacesQuery = Type.Object({
   status: Type.Optional(StatusSchema),
@@ -81,6 +82,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listWorkspaces',
       tags: ['workspaces'],
       summary: 'List workspaces in name order, with filters',
+      description: `One page examines at most ${SCAN_BUDGET.toLocaleString('en-US')} workspaces, so a filter that matches few of them answers a page with fewer than \`limit\` items (possibly none) and a \`next_cursor\`: follow the cursor until it is null.`,
       querystring: ListWorkspacesQuery,
       response: {
         200: orTextTable(WorkspacePage, 'A page of records.'),

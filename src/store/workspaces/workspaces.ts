@@ -74,6 +74,9 @@ const track = (record: Workspace): Tracked => new Tracked(record)
 
 const iso = toIso
 
+/** Records one list request examines at most: a filter that matches little cannot make a page cost the fleet. */
+export const SCAN_BUDGET = 10_000
+
 /** The event a record the service produced is announced with. */
 type PutEvent = { action: 'claimed' } | { action: 'reaped', reason: ReapedGhost['reason'] }
 
@@ -142,19 +145,28 @@ export class Workspaces {
     for (const name of [...this.#items.keys()]) this.#apply(name, undefined, false)
   }
 
-  /** A page of records in name order, as a ready JSON body. */
+  /**
+   * A page of records in name order, as a ready JSON body. At most SCAN_BUDGET records are examined: a
+   * filtered page may then hold fewer than `limit` (even none) and still have a next cursor.
+   */
   page (filter: WorkspaceFilter, limit: number, cursor: string | undefined): string {
     const items: string[] = []
+    // The last record examined and settled (served, or not matching): the next page resumes after it.
     let last: string | undefined
     let more = false
+    let examined = 0
     for (const name of this.#names.after(decodeCursor(cursor))) {
+      if (examined++ === SCAN_BUDGET) { more = true; break }
       const t = this.#items.get(name) as Tracked
       const r = t.record
       if ((filter.status !== undefined && r.status !== filter.status) ||
         (filter.pool !== undefined && r.pool !== filter.pool) ||
         (filter.agent !== undefined && r.agent !== filter.agent) ||
         (filter.org !== undefined && r.org !== filter.org) ||
-        (filter.repo !== undefined && r.repo !== filter.repo)) continue
+        (filter.repo !== undefined && r.repo !== filter.repo)) {
+        last = name
+        continue
+      }
       if (items.length === limit) { more = true; break }
       items.push(t.json)
       last = name
