@@ -23,7 +23,8 @@ export class SortedKeys {
 
   /** Adds many keys at once: one sort instead of a splice per key (hydrating 100,000 names one by one is quadratic). */
   addAll (keys: Iterable<string>): void {
-    this.#keys = [...new Set([...this.#keys, ...keys])].sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
+    // The default order is by UTF-16 code units, as `<` compares; without a comparator V8 sorts natively.
+    this.#keys = [...new Set([...this.#keys, ...keys])].sort()
   }
 
   delete (key: string): void {

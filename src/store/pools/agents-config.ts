@@ -107,7 +107,7 @@ export const agentsFile = (dataDir: string): string => join(dataDir, 'agents.yam
 export async function readAgentsFile (dataDir: string): Promise<AgentsConfig | undefined> {
   let text: string
   try {
-    text = await readVolumeFile(dataDir, agentsFile(dataDir), VOLUME_FILE_MAX_BYTES)
+    text = readVolumeFile(dataDir, agentsFile(dataDir), VOLUME_FILE_MAX_BYTES)
   } catch (err) {
     if (!(err instanceof UnusableFileError)) throw err
     if (err.code === 'missing') return undefined
@@ -132,7 +132,7 @@ export async function writeAgentsFile (dataDir: string, config: AgentsConfig): P
   const path = agentsFile(dataDir)
   let text = ''
   try {
-    text = await readVolumeFile(dataDir, path, VOLUME_FILE_MAX_BYTES)
+    text = readVolumeFile(dataDir, path, VOLUME_FILE_MAX_BYTES)
   } catch (err) {
     if (!(err instanceof UnusableFileError) || err.code !== 'missing') throw err
   }
