@@ -98,13 +98,16 @@ interface Known {
 export function applyStatusFiles (workspaces: Workspaces, records: Workspace[], undated: ReadonlySet<string>, at: string): number {
   let applied = 0
   for (const record of records) {
-    const stored = workspaces.get(record.name)?.record
+    const tracked = workspaces.get(record.name)
+    // A file that says what the store says changes nothing (the state after a clean stop): compared as
+    // text first, so the stored record need not be parsed.
+    if (tracked !== undefined && JSON.stringify(record) === tracked.json) continue
+    const stored = tracked?.record
     const deleted = workspaces.deletions.get(record.name)
     const known: Known | undefined = stored !== undefined
       ? { runs: stored.runs, at: stored.updated_at }
       : deleted === undefined ? undefined : { runs: deleted.runs, at: deleted.deleted_at }
     if (known !== undefined && !provablyNewer(record, undated.has(record.name), known)) continue
-    if (stored !== undefined && JSON.stringify(record) === workspaces.get(record.name)?.json) continue
     workspaces.put(record, null)
     applied++
   }
