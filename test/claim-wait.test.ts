@@ -1,6 +1,10 @@
 /** The long-poll claim: `wait_s` answers the moment work is admissible, times out with 204, never passes a limit. */
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
+import { ClaimWaits } from '../src/store/workspaces/claim-waits.js'
+import { Queue } from '../src/store/workspaces/queue.js'
+import { domain, manualClock } from './domain.js'
 import { build, put, report } from './helper.js'
 
 const claim = (app: FastifyInstance, body: Record<string, unknown>) =>
@@ -101,4 +105,18 @@ t.test('waiting claims are bounded, and closing the service answers them', async
   await app.close()
   t.equal((await waiting).statusCode, 204)
   t.ok(Date.now() - started < 5000, 'shutdown did not wait for the long poll')
+})
+
+t.test('a claim whose first try is still running when the service closes answers at once, without starting a wait', async (t) => {
+  const clock = manualClock()
+  const { workspaces, pools, writer, events } = await domain(t, clock.now)
+  const queue = new Queue({ workspaces, pools, writer, clock: clock.now })
+  const waits = new ClaimWaits({ queue, pools, events, clock: clock.now }, 10)
+  // Nothing is queued, so the claim would wait its minute; close() comes while its first try is in flight,
+  // as for a request let in just before the service began closing.
+  const answer = waits.claim({}, 60_000, new AbortController().signal)
+  waits.close()
+  const outcome = await Promise.race([answer, sleep(5000).then(() => 'still waiting')])
+  t.equal(outcome, null, 'answered "nothing" (204) at once')
+  t.equal(waits.waiting, 0, 'and nothing waits')
 })

@@ -12,6 +12,8 @@ import { storedGroup } from './helper.js'
 
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? 3)
 const CLIENTS = 8
+// A round is a start (seconds on a busy machine), 1–2.5 s of load and a kill: give each round its time.
+t.setTimeout(60_000 + ROUNDS * 30_000)
 
 interface Acked {
   /** Workspaces whose last acknowledged write created or updated them, with the `note` that write set. */

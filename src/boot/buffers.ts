@@ -10,6 +10,8 @@ import { Buffers, type BuffersDeps } from '../store/buffers/buffers.js'
 import { Journal } from '../store/buffers/journal.js'
 import { readMarkers, stageMarker } from '../store/buffers/markers.js'
 import { recoverOrphans } from '../store/buffers/orphans.js'
+import { pruneQuarantine, QUARANTINE } from '../store/buffers/quarantine.js'
+import type { Database } from '../store/core/database.js'
 import type { OrphanOutcome } from '../store/startup/report.js'
 import type { State } from './store.js'
 import type { Limits } from '../store/core/limits.js'
@@ -35,23 +37,33 @@ const MESSAGES: Record<OrphanOutcome['outcome'], string> = {
 }
 
 /**
- * Orphan recovery: each outcome goes into the report, the log and the event log; markers whose file is
- * gone are tombstoned. Skipped while the store is unavailable: without the markers, a committed
- * leftover cannot be told from a partial cycle, so the files wait for a start-up with the store.
+ * Orphan recovery, then the quarantine kept within `keep` (logged file by file). Each outcome goes into the
+ * report, the log and the event log; markers whose file is gone are tombstoned. Recovery is skipped while the
+ * store is unavailable: without the markers, a committed leftover cannot be told from a partial cycle, so the
+ * files wait for a start-up with the store. The quarantine needs no store and is pruned either way.
  */
-export async function recoverBuffers (state: State, dir: string, log: FastifyBaseLogger): Promise<void> {
-  const { db, writer, handle, events, clock, recovery } = state
-  const report = recovery.report.orphans
+export async function recoverBuffers (state: State, dir: string, keep: number, log: FastifyBaseLogger): Promise<void> {
+  const { db, handle, recovery } = state
   if (db === null || handle.mode === 'degraded') {
-    report.skipped = 'the store is unavailable: without commit markers a committed leftover cannot be told from a partial cycle, so buffer files are left for a start-up with the store'
+    recovery.report.orphans.skipped = 'the store is unavailable: without commit markers a committed leftover cannot be told from a partial cycle, so buffer files are left for a start-up with the store'
     log.warn('orphan recovery skipped: the store is unavailable')
-    return
+  } else {
+    await recoverWithStore(state, db, dir, log)
   }
+  const pruned = await pruneQuarantine(dir, keep).catch((err: unknown) => {
+    log.warn({ err }, 'could not prune the quarantine folder; the next start-up tries again')
+    return []
+  })
+  for (const file of pruned) log.warn({ file: `${QUARANTINE}/${file}`, keep }, 'removed a quarantined buffer file: QUARANTINE_KEEP newer ones are kept')
+}
+
+async function recoverWithStore (state: State, db: Database, dir: string, log: FastifyBaseLogger): Promise<void> {
+  const { writer, handle, events, clock, recovery } = state
   const markers = await readMarkers(db)
   const outcomes = await recoverOrphans(dir, markers)
   const at = clock().toISOString()
   for (const o of outcomes) {
-    report.outcomes.push(o)
+    recovery.report.orphans.outcomes.push(o)
     const quiet = o.outcome === 'discarded' || o.outcome === 'deleted_committed'
     log[quiet ? 'info' : 'warn']({ file: o.file, outcome: o.outcome, detail: o.detail }, MESSAGES[o.outcome])
     events.record('buffer', o.file, { action: 'recovered', outcome: o.outcome, detail: o.detail }, at)

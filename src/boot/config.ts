@@ -47,6 +47,7 @@ const EnvSchema = Type.Object({
   HISTORY_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 90 }),
   HISTORY_MAX_ROWS: Type.Integer({ minimum: 1, default: 10000000 }),
   BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  QUARANTINE_KEEP: Type.Integer({ minimum: 0, maximum: 100_000, default: 20 }),
   RESTORE_FROM: Type.Optional(Type.String({ pattern: '^(backups/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' })),
   CORS_ORIGINS: Type.String({ pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' })
 })
@@ -92,6 +93,8 @@ export interface Config {
   historyMaxRows: number
   /** Backups kept in `backups/`; a new one beyond that removes the oldest. */
   backupKeep: number
+  /** Unreadable buffer files kept in `.core/state/quarantine/`; older ones are removed at start-up. */
+  quarantineKeep: number
   /** A backup name to start from when there is no store yet (history/restore.ts). */
   restoreFrom: string | undefined
   /** Origins (`https://host[:port]`) whose pages may call the API from a browser; empty: CORS is off. */
@@ -170,6 +173,7 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     historyRetentionDays: env.HISTORY_RETENTION_DAYS,
     historyMaxRows: env.HISTORY_MAX_ROWS,
     backupKeep: env.BACKUP_KEEP,
+    quarantineKeep: env.QUARANTINE_KEEP,
     restoreFrom: env.RESTORE_FROM?.replace(/^backups\//, ''),
     corsOrigins: env.CORS_ORIGINS === '' ? [] : env.CORS_ORIGINS.split(',')
   })

@@ -23,8 +23,8 @@ export async function hydrateStore ({ events, workspaces, pools, recovery }: Sta
   recovery.report.hydrated.from_queue = counts.queueOnly
 }
 
-/** What agents wrote to their status.json files while the service was down. */
-export async function hydrateFiles ({ workspaces, clock, recovery }: State, dataDir: string, log: FastifyBaseLogger): Promise<void> {
+/** What agents wrote to their status.json files while the service was down; answers how many records they changed or added. */
+export async function hydrateFiles ({ workspaces, clock, recovery }: State, dataDir: string, log: FastifyBaseLogger): Promise<number> {
   const report = recovery.report
   const at = clock().toISOString()
   const { records, undated, invalid } = scanStatusFiles(dataDir, at)
@@ -32,6 +32,7 @@ export async function hydrateFiles ({ workspaces, clock, recovery }: State, data
   report.hydrated.from_files = applyStatusFiles(workspaces, records, undated, at)
   report.hydrated.files_invalid = invalid
   for (const f of invalid) log.warn({ file: f.path, error: f.error }, 'skipped an unusable status.json')
+  return report.hydrated.from_files
 }
 
 /** agents.yaml, when there is one; a bad file keeps the last good configuration (from the store, else none) and says so on /readyz. */

@@ -37,7 +37,7 @@ async function startup (app: FastifyInstance, { config }: { config: Config }): P
         for (const id of app.journal.load(await readJournal(db))) writer.stage(JOURNAL_GROUP, journalKey(id), null, at)
       })
     }
-    await recovery.step('orphans', () => recoverBuffers(state, stateDir(config.dataDir), log.child({ component: 'orphans' })))
+    await recovery.step('orphans', () => recoverBuffers(state, stateDir(config.dataDir), config.quarantineKeep, log.child({ component: 'orphans' })))
 
     const { queue, flusher } = app.sync
     if (db !== null) {

@@ -10,7 +10,8 @@ import { Database, StoreLockedError } from '../store/core/database.js'
 import { foldLog } from '../store/core/fold.js'
 import { StoreHandle } from '../store/core/store-handle.js'
 import { EventLog } from '../store/events/events.js'
-import { mergeLateStore, readEntries } from '../store/workspaces/hydrate.js'
+import { readEntries, rebuildFromLateStore } from '../store/workspaces/hydrate.js'
+import { hydrateFiles } from './lifecycle.js'
 import { migrate } from '../store/core/migrations.js'
 import { storeFile } from '../store/core/paths.js'
 import { Pools } from '../store/pools/pools.js'
@@ -79,13 +80,15 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   const handle = new StoreHandle({
     open: () => openStore(config),
     writer,
-    // A store that opens late (a degraded start): what only it knew comes back into memory.
+    // A store that opens late (a degraded start): memory is rebuilt as a start with the store would have built it.
     hydrateLate: async (db) => {
       const { registry, groups, lastEventId } = await readEntries(db)
       events.resume(lastEventId)
-      const loaded = mergeLateStore(workspaces, registry, groups)
+      const loaded = rebuildFromLateStore(workspaces, writer, registry, groups)
+      recovery.report.hydrated.from_store = loaded
+      const fromFiles = await hydrateFiles(state, config.dataDir, app.log)
       if (pools.config.origin === 'default') pools.hydrate(groups)
-      app.log.info({ path: file, loaded }, 'store opened late: merged what it holds')
+      app.log.info({ path: file, loaded, from_files: fromFiles }, 'store opened late: its records and deletions, then the status.json files judged against them')
     }
   })
   try {

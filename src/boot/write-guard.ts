@@ -14,11 +14,8 @@ async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS:
   const { handle } = app.state
   let closing = false
   app.addHook('preClose', async () => { closing = true })
-  app.addHook('onRequest', async (_request, reply) => {
-    if (closing) {
-      reply.header('connection', 'close')
-      throw shuttingDown()
-    }
+  app.addHook('onRequest', async () => {
+    if (closing) throw shuttingDown()
   })
 
   // preHandler: after authentication and validation, so a bad or unauthorised request still gets its own answer.
@@ -27,6 +24,9 @@ async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS:
   })
 
   app.addHook('onSend', async (_request, reply) => {
+    // Node's server.close() closes the connections idle at that moment only: one whose request was in flight
+    // would stay open after its answer until the keep-alive timeout (72 s), and hold the exit past the grace.
+    if (closing) reply.header('connection', 'close')
     if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterS))
   })
 }

@@ -2,6 +2,7 @@
 import { fastifySSE } from '@fastify/sse'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { shuttingDown } from '../store/core/errors.js'
 import { EVENT_TYPES, type ChangeEvent, type EventType } from '../store/events/model.js'
 import { EventStream } from './event-stream.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
@@ -29,6 +30,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { sseKeepaliveS, sseQueueMax } = app.config
   const open = new Set<EventStream>()
   let keepAlive: NodeJS.Timeout | null = null
+  let closing = false
 
   await app.register(fastifySSE)
 
@@ -44,6 +46,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   // Streams never end by themselves: end them before the server waits for in-flight responses, or shutdown would wait forever.
   app.addHook('preClose', async () => {
+    closing = true
     if (keepAlive !== null) clearInterval(keepAlive)
     for (const s of open) s.end()
   })
@@ -78,6 +81,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     // A client gone before the handler ran has already had its 'close': a stream for it would never leave `open`.
     if (request.raw.socket.destroyed) return
+    // A request let in just before closing whose handler runs after the streams were ended: no stream would end it.
+    if (closing) throw shuttingDown()
     const after = request.headers['last-event-id'] ?? request.query.last_event_id
     const types = request.query.type === undefined ? null : new Set(request.query.type.split(',') as EventType[])
     const stream = new EventStream({ sse: reply.sse, raw: reply.raw, events, db: app.state.db, types, queueMax: sseQueueMax, log: request.log })

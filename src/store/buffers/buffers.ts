@@ -9,9 +9,9 @@ import { decodeCursor, pageJson } from '../core/cursor.js'
 import { DomainError, exists, invalidName, limitReached, notFound, storeUnavailable, tooLarge } from '../core/errors.js'
 import { UNLIMITED, type Limits } from '../core/limits.js'
 import { checkIfMatch, etagOf } from '../core/etag.js'
-import type { EventLog } from '../events/events.js'
+import { EVENT_GROUP, eventKey, type EventLog } from '../events/events.js'
 import { JOURNAL_GROUP, journalKey, type Journal, type JournalRow } from './journal.js'
-import { stageMarker } from './markers.js'
+import { markerEntry, stageMarker } from './markers.js'
 import { BUFFER_NAME } from './model.js'
 import { bufferFile } from './paths.js'
 import { SortedKeys } from '../core/sorted-keys.js'
@@ -166,10 +166,8 @@ export class Buffers {
     const row: JournalRow = { id: journal.nextId(), measurement: name, tags: { workspace: b.workspace }, fields: contents, committed_at: at }
     writer.stage(JOURNAL_GROUP, journalKey(row.id), JSON.stringify(row), at)
     stageMarker(writer, name, contents.aggregate, at)
-    events.record('buffer', name, { action: 'committed', workspace: b.workspace, journal_id: row.id, aggregate: contents.aggregate }, at)
-    // If the store fails in this very statement the caller gets 503; the row is held and stored once the store is back,
-    // and the buffer stays closing with its file kept, so a crash meanwhile leaves an orphan that is never half-journalled.
-    const store = await writer.commit()
+    const event = events.record('buffer', name, { action: 'committed', workspace: b.workspace, journal_id: row.id, aggregate: contents.aggregate }, at)
+    const store = await this.#store(b, row.id, [[JOURNAL_GROUP, journalKey(row.id)], markerEntry(name), [EVENT_GROUP, eventKey(event.id)]])
     for (const id of journal.add(row)) writer.stage(JOURNAL_GROUP, journalKey(id), null, at)
     await this.#deps.onJournalled?.(name)
     this.#forget(name)
@@ -178,6 +176,26 @@ export class Buffers {
     // held if it cannot be stored now, and harmless if lost.
     await writer.commit().catch(() => {})
     return { row, store }
+  }
+
+  /**
+   * Stores the staged cycle. If the store refuses that very statement, the cycle is taken back from the
+   * writer (never stored later behind the client's back) and the buffer reopened with its file, so the
+   * client's retry journals it exactly once; watchers of the event stream are told the commit failed.
+   */
+  async #store (b: OpenBuffer, journalId: number, staged: ReadonlyArray<readonly [string, string]>): Promise<CommitResult> {
+    const { writer, events, clock } = this.#deps
+    for (;;) {
+      try {
+        return await writer.commit()
+      } catch (err) {
+        // A flush already has the cycle in flight (the store's retry raced this answer): its outcome decides.
+        if (!writer.withdraw(staged)) continue
+        b.closing = false
+        events.record('buffer', b.name, { action: 'commit_failed', workspace: b.workspace, journal_id: journalId }, clock().toISOString())
+        throw err
+      }
+    }
   }
 
   /** Closes and deletes the buffer; nothing is journalled. */

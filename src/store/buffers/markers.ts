@@ -13,6 +13,9 @@ import type { Writer } from '../core/writer.js'
 const PREFIX = 'workspace:'
 const KEY = 'summary'
 
+/** Where the marker of `buffer` is stored: (group, key). */
+export const markerEntry = (buffer: string): readonly [string, string] => [PREFIX + buffer, KEY]
+
 /** Stages the marker of `buffer` (its aggregate), or with null its tombstone. */
 export function stageMarker (writer: Writer, buffer: string, aggregate: Record<string, number> | null, at: string): void {
   writer.stage(PREFIX + buffer, KEY, aggregate === null ? null : JSON.stringify(aggregate), at)

@@ -4,14 +4,15 @@
  * as a buffer, and otherwise discarded: never committed, so a partial cycle never enters the journal.
  */
 import type { Dirent } from 'node:fs'
-import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { lstat, mkdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { aggregateSql, BUFFER_DB, removeBufferFiles } from './buffer-file.js'
 import { Database } from '../core/database.js'
 import type { OrphanOutcome } from '../startup/report.js'
 import { toAggregate } from '../core/rows.js'
+import { folderEntries } from './paths.js'
+import { QUARANTINE } from './quarantine.js'
 
-const QUARANTINE = 'quarantine'
 const EXT = '.duckdb'
 const WAL = `${EXT}.wal`
 
@@ -122,13 +123,7 @@ class Sweep {
  * left. A file that cannot be removed or moved is reported `left_in_place`, and start-up goes on.
  */
 export async function recoverOrphans (dir: string, committed: ReadonlySet<string>): Promise<OrphanOutcome[]> {
-  let entries: Dirent[]
-  try {
-    entries = await readdir(dir, { withFileTypes: true })
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
+  const entries = await folderEntries(dir)
   const names = new Set(entries.map((e) => e.name))
   const work = entries
     .filter((e) => !e.isDirectory() && (e.name.endsWith(EXT) ||

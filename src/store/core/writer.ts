@@ -69,6 +69,23 @@ export class Writer extends EventEmitter {
   }
 
   /**
+   * Takes back entries that a failed commit left held, so they are never stored: for a change its caller
+   * undoes instead (a buffer commit the client retries). False, and nothing taken, when a flush has them in
+   * flight already (the store may be back): they then stay the writer's, to be stored.
+   */
+  withdraw (keys: ReadonlyArray<readonly [grp: string, key: string]>): boolean {
+    const ids = keys.map(([grp, key]) => grp + '\u0000' + key)
+    if (!ids.every((id) => this.#pending.has(id))) return false
+    for (const id of ids) this.#pending.delete(id)
+    return true
+  }
+
+  /** Drops every held entry of these groups, for state its owner rebuilds from the store instead (a store that opened late). */
+  withdrawGroups (groups: ReadonlySet<string>): void {
+    for (const [id, e] of this.#pending) if (groups.has(e.grp)) this.#pending.delete(id)
+  }
+
+  /**
    * Resolves once everything staged so far is durable. When it could not be stored it rejects with
    * `store_unavailable`: nothing is acknowledged that is not durable. The staged entries are then held
    * and stored, all of a batch together, once the store is back.

@@ -34,6 +34,8 @@ export interface EventDataByType {
   buffer:
     | { action: 'created', workspace: string }
     | { action: 'committed', workspace: string, journal_id: number, aggregate: Record<string, number> }
+    // The store refused the commit's statement: the `committed` event of that journal_id never reached the store.
+    | { action: 'commit_failed', workspace: string, journal_id: number }
     | { action: 'discarded', workspace: string, aggregate: Record<string, number> }
     | { action: 'recovered', outcome: OrphanOutcome['outcome'], detail: string | undefined }
 }

@@ -35,6 +35,8 @@ export class ClaimWaits {
   #epoch = 0
   #wakeQueued = false
   #timeTimer: NodeJS.Timeout | null = null
+  // Set by close(): a claim whose first try was still running then must answer, not start a wait nobody will end.
+  #closed = false
   readonly #onEvent = (_event: ChangeEvent): void => this.#changed()
 
   constructor (deps: { queue: Queue, pools: Pools, events: EventLog, clock: () => Date }, max: number) {
@@ -55,7 +57,7 @@ export class ClaimWaits {
   async claim (req: ClaimRequest, waitMs: number, signal: AbortSignal): Promise<Claimed> {
     const epoch = this.#epoch
     const now = await this.#queue.claim(req)
-    if (now !== null || waitMs <= 0 || signal.aborted) return now
+    if (now !== null || waitMs <= 0 || signal.aborted || this.#closed) return now
     if (this.#waiting.size >= this.#max) {
       throw new DomainError('too_many_waiters', `${this.#max} claims are already waiting (CLAIM_WAITERS_MAX); retry, or claim without wait_s`)
     }
@@ -76,6 +78,7 @@ export class ClaimWaits {
 
   /** Ends every wait with "nothing" (204), so shutdown never waits for a long poll. */
   close (): void {
+    this.#closed = true
     this.#events.off('event', this.#onEvent)
     if (this.#timeTimer !== null) clearTimeout(this.#timeTimer)
     for (const w of this.#waiting) this.#finish(w, null)

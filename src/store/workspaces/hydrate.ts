@@ -6,7 +6,8 @@ import { POOL_GROUPS } from '../pools/pools.js'
 import { readGroupValues } from '../core/group-values.js'
 import { toEntry, toScalarNumber, type Entry } from '../core/rows.js'
 import { DELETED_GROUP } from './deletions.js'
-import { QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
+import { CONCURRENCY_GROUP, QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
+import type { Writer } from '../core/writer.js'
 
 function byGroup (rows: unknown[][]): Map<string, Entry[]> {
   const groups = new Map<string, Entry[]>()
@@ -120,12 +121,19 @@ function provablyNewer (file: Workspace, undated: boolean, known: Known): boolea
   return !undated && Date.parse(file.updated_at) > Date.parse(known.at)
 }
 
+/** The groups a start-up rebuilds from the store and the files: the workspaces, their queue, pool snapshots and deletions. */
+export const WORKSPACE_GROUPS: ReadonlySet<string> = new Set([REGISTRY_GROUP, QUEUE_GROUP, CONCURRENCY_GROUP, DELETED_GROUP])
+
 /**
- * Brings back what the store holds after it reopens late (a degraded start): records already in memory
- * were written since and win; the rest are loaded without being written back.
+ * Rebuilds the workspaces when the store opens after a degraded start. Every client write was refused
+ * until now, so memory holds only what the status.json files said, judged against nothing (a deleted
+ * workspace among them), and the service's own verdicts on that. The store's records and deletions are
+ * loaded as at any start, and the files, read again, are judged against them by the usual rules; what was
+ * held for these groups is dropped first, so nothing the store contradicts is written back. Returns the
+ * records loaded from the store.
  */
-export function mergeLateStore (workspaces: Workspaces, registry: Tracked[], groups: Map<string, Entry[]>): number {
-  const missing = new Map<string, Entry[]>()
-  for (const [grp, entries] of groups) missing.set(grp, entries.filter((e) => workspaces.get(e.key) === undefined))
-  return hydrateWorkspaces(workspaces, registry.filter((t) => workspaces.get(t.name) === undefined), missing).registry
+export function rebuildFromLateStore (workspaces: Workspaces, writer: Writer, registry: Tracked[], groups: Map<string, Entry[]>): number {
+  writer.withdrawGroups(WORKSPACE_GROUPS)
+  workspaces.forgetAll()
+  return hydrateWorkspaces(workspaces, registry, groups).registry
 }

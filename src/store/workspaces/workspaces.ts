@@ -170,6 +170,11 @@ export class Workspaces {
     for (const pool of this.#pools.keys()) this.#snapshot(pool, at)
   }
 
+  /** Forgets every record without staging anything, before memory is rebuilt from the store (a store that opened late). */
+  forgetAll (): void {
+    for (const name of [...this.#items.keys()]) this.#apply(name, undefined, false)
+  }
+
   /** A page of records in name order, as a ready JSON body. */
   page (filter: WorkspaceFilter, limit: number, cursor: string | undefined): string {
     const items: string[] = []
