@@ -65,6 +65,11 @@ export class Tracked {
     return new Tracked({ name: JSON.parse(head[1] as string) as string, status: head[2] as Status, agent: head[3] as string, pool: head[4] as string }, json)
   }
 
+  /** The record, parsed afresh when it is not held, and not kept: for passes over many records. */
+  peek (): Workspace {
+    return this.#record ?? JSON.parse(this.json) as Workspace
+  }
+
   get record (): Workspace {
     this.#record ??= JSON.parse(this.json) as Workspace
     return this.#record
@@ -149,9 +154,9 @@ export class Workspaces {
     return this.#items.get(name)
   }
 
-  /** Running records, unordered. */
+  /** Running records, unordered; a stored one is parsed for the caller without being kept. */
   running (): Workspace[] {
-    return [...this.#running].map((n) => (this.#items.get(n) as Tracked).record)
+    return [...this.#running].map((n) => (this.#items.get(n) as Tracked).peek())
   }
 
   /**
