@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api'
 import { fmtInt, freePort, guardChildren, makeTempDir, median, removeTempDir, startNode, table } from './lib.mjs'
 
@@ -17,6 +18,7 @@ const FILES = 10_000
 const STARTS = 3
 const GOAL_MS = 2000
 const GOAL_RSS_MIB = 300
+const SETTLE_MS = 2000
 
 const STATUSES = ['completed', 'merged', 'failed', 'blocked', 'queued', 'running']
 
@@ -80,6 +82,8 @@ export async function seed (dataDir) {
   }
 }
 
+const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+
 /** One start: process spawn → /readyz 200, and the service's own step timings. */
 async function startOnce (dataDir) {
   const port = await freePort()
@@ -87,9 +91,12 @@ async function startOnce (dataDir) {
   const s = await startNode({ args: [SERVER], env: { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' }, readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 60000, name: 'service' })
   const ms = performance.now() - t0
   const recovery = await (await fetch(`http://127.0.0.1:${port}/v1/recovery`)).json()
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  const rss = rssMiB(s.pid)
+  // Again once the service has idled: DuckDB's allocator gives freed pages back from a background thread.
+  await sleep(SETTLE_MS)
+  const settled = rssMiB(s.pid)
   const stop = await s.stop()
-  return { ms, recovery, rssMiB: rss, cleanStop: stop.code === 0 && !stop.killed }
+  return { ms, recovery, rssMiB: rss, settledMiB: settled, cleanStop: stop.code === 0 && !stop.killed }
 }
 
 /** Runs the suite and prints its table; returns a JSON-able summary for bench/results/latest.json. */
@@ -104,6 +111,7 @@ export async function run (log = (l) => process.stdout.write(l + '\n')) {
   const baseline = []
   const loaded = []
   const rss = []
+  const settled = []
   for (let i = 0; i < STARTS; i++) {
     // Alternate the two so machine noise hits both alike.
     const b = await startOnce(empty)
@@ -111,20 +119,21 @@ export async function run (log = (l) => process.stdout.write(l + '\n')) {
     baseline.push(b.ms)
     loaded.push(f.ms)
     rss.push(f.rssMiB)
+    settled.push(f.settledMiB)
     const h = f.recovery.hydrated
     rows.push([String(i + 1), fmtInt(b.ms), fmtInt(f.ms), (f.ms / b.ms).toFixed(1) + '×', fmtInt(h.from_store), fmtInt(h.files_read),
-      Object.entries(f.recovery.timings_ms).map(([k, v]) => `${k} ${Math.round(v)}`).join(', '), fmtInt(f.rssMiB), f.cleanStop ? 'yes' : 'NO'])
+      Object.entries(f.recovery.timings_ms).map(([k, v]) => `${k} ${Math.round(v)}`).join(', '), fmtInt(f.rssMiB), fmtInt(f.settledMiB), f.cleanStop ? 'yes' : 'NO'])
   }
-  log(table(['start', 'empty ms', 'loaded ms', 'ratio', 'from store', 'files', 'service steps (ms)', 'RSS MiB', 'clean stop'], rows))
+  log(table(['start', 'empty ms', 'loaded ms', 'ratio', 'from store', 'files', 'service steps (ms)', 'RSS at ready MiB', `RSS ${SETTLE_MS / 1000} s later`, 'clean stop'], rows))
   const m = median(loaded)
   const rssMedian = median(rss)
   const pass = m < GOAL_MS && rssMedian <= GOAL_RSS_MIB
   log(`median start-up with the load: ${fmtInt(m)} ms (empty folder: ${fmtInt(median(baseline))} ms, ratio ${(m / median(baseline)).toFixed(1)}×)`)
   log(`${m < GOAL_MS ? 'PASS' : 'FAIL'}  start-up to /readyz under ${GOAL_MS} ms with ${fmtInt(STORED)} stored workspaces and ${fmtInt(FILES)} files`)
-  log(`${rssMedian <= GOAL_RSS_MIB ? 'PASS' : 'FAIL'}  RSS at ready ≤ ${GOAL_RSS_MIB} MiB with ${fmtInt(STORED)} workspaces (median ${fmtInt(rssMedian)} MiB)`)
+  log(`${rssMedian <= GOAL_RSS_MIB ? 'PASS' : 'FAIL'}  RSS at ready ≤ ${GOAL_RSS_MIB} MiB with ${fmtInt(STORED)} workspaces (median ${fmtInt(rssMedian)} MiB; ${fmtInt(median(settled))} MiB ${SETTLE_MS / 1000} s later)`)
   removeTempDir(empty)
   removeTempDir(full)
-  return { stored: STORED, files: FILES, emptyMs: baseline, loadedMs: loaded, medianMs: m, goalMs: GOAL_MS, rssMiB: rss, goalRssMiB: GOAL_RSS_MIB, pass }
+  return { stored: STORED, files: FILES, emptyMs: baseline, loadedMs: loaded, medianMs: m, goalMs: GOAL_MS, rssMiB: rss, settledRssMiB: settled, goalRssMiB: GOAL_RSS_MIB, pass }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,6 +1,7 @@
 /** The Fastify application: infrastructure plugins first, then the routes. Listening is server.ts's job. */
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import AjvCompiler from '@fastify/ajv-compiler'
+import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import auth from './auth.js'
@@ -8,6 +9,7 @@ import buffers, { type BuffersOptions } from './buffers.js'
 import errors, { sendProblem } from './errors.js'
 import history from './history.js'
 import { parseJsonBody } from './json-body.js'
+import { lazySerializers, lazyValidators } from './lazy-compile.js'
 import openapi from './swagger.js'
 import metrics from './metrics.js'
 import startup from './startup.js'
@@ -46,8 +48,10 @@ export interface AppOptions {
   onBufferJournalled?: BuffersOptions['onJournalled']
 }
 
-// Fastify's own validator compiler (a dependency of fastify), used here with two option sets.
+// Fastify's own validator and serializer compilers (dependencies of fastify), the validator with two
+// option sets, both compiling each route's schemas on first use (lazy-compile.ts).
 const buildAjvValidator = AjvCompiler()
+const buildSerializer = SerializerSelector()
 
 export async function buildApp (config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -83,11 +87,11 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
         // Coercion is for the path, query and headers, where every value arrives as a string. A JSON body has
         // real types: with coercion `{"runs": null}` was stored as 0, `"runs": "2"` as 2, `"task": ["x"]` as "x".
         // Bodies get the same Ajv options without it (the compiler Fastify itself uses, pooled by options).
-        buildValidator: (externalSchemas, ajvOptions) => {
-          const strings = buildAjvValidator(externalSchemas, ajvOptions)
-          const bodies = buildAjvValidator(externalSchemas, { ...ajvOptions, customOptions: { ...ajvOptions?.customOptions, coerceTypes: false } } as typeof ajvOptions)
-          return (route) => route.httpPart === 'body' ? bodies(route) : strings(route)
-        }
+        // The Ajv instances too are made by the first request that needs one.
+        buildValidator: (externalSchemas, ajvOptions) => lazyValidators((route) => route.httpPart === 'body'
+          ? buildAjvValidator(externalSchemas, { ...ajvOptions, customOptions: { ...ajvOptions?.customOptions, coerceTypes: false } } as typeof ajvOptions)(route)
+          : buildAjvValidator(externalSchemas, ajvOptions)(route)),
+        buildSerializer: (externalSchemas, options) => lazySerializers(buildSerializer(externalSchemas, options))
       }
     }
   }).withTypeProvider<TypeBoxTypeProvider>()

@@ -27,7 +27,7 @@ export async function hydrateStore ({ events, workspaces, pools, recovery }: Sta
 export async function hydrateFiles ({ workspaces, clock, recovery }: State, dataDir: string, log: FastifyBaseLogger): Promise<number> {
   const report = recovery.report
   const at = clock().toISOString()
-  const { records, undated, invalid } = await scanStatusFiles(dataDir, at)
+  const { records, undated, invalid } = scanStatusFiles(dataDir, at)
   report.hydrated.files_read = records.length
   report.hydrated.from_files = applyStatusFiles(workspaces, records, undated, at)
   report.hydrated.files_invalid = invalid

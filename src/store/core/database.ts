@@ -66,9 +66,19 @@ export class Database {
     return this.#serial(async (c) => (await c.runAndReadAll(sql, params(values))).getRowsJS() as unknown[][])
   }
 
-  /** The first column of a result, read column-wise: for bulk reads, about half the cost of rows(). */
+  /**
+   * The first column of a result, read column-wise (for bulk reads, about half the cost of rows()) and
+   * streamed, so DuckDB holds one chunk of it at a time rather than a copy of the whole result.
+   */
   async column (sql: string, values: DuckDBValue[] = []): Promise<unknown[]> {
-    return this.#serial(async (c) => (await c.runAndReadAll(sql, params(values))).getColumns()[0] ?? [])
+    return this.#serial(async (c) => {
+      const out: unknown[] = []
+      const result = await c.stream(sql, params(values))
+      for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+        for (const v of chunk.getColumnVector(0).toArray()) out.push(v)
+      }
+      return out
+    })
   }
 
   /** Runs fn inside BEGIN … COMMIT on the serial connection; fn must use the executor it is given, never `this`. */

@@ -3,6 +3,9 @@
  * index a read can page through from any position without sorting or scanning per request. A splice
  * moves pointers (a memmove), so even 100,000 entries cost microseconds per change.
  */
+/** Strings by UTF-16 code units, as `<` compares them: the order of names and cursors. */
+export const byCodeUnits = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
+
 export class SortedList<T extends K, K = T> {
   #items: T[] = []
   readonly #compare: (a: K, b: K) => number
@@ -37,7 +40,10 @@ export class SortedList<T extends K, K = T> {
 
   /** Adds many items at once: one sort instead of a splice per item (hydrating 100,000 one by one is quadratic). */
   addAll (items: Iterable<T>): void {
-    const merged = [...this.#items, ...items].sort(this.#compare)
+    const merged = [...this.#items, ...items]
+    // Strings in code-unit order are the default sort, which V8 runs natively: far faster than with a comparator.
+    if ((this.#compare as unknown) === byCodeUnits) merged.sort()
+    else merged.sort(this.#compare)
     this.#items = merged.filter((item, i) => i === 0 || this.#compare(merged[i - 1] as T, item) !== 0)
   }
 

@@ -7,7 +7,6 @@ import { rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Type, type Static } from 'typebox'
 import Compile from 'typebox/compile'
-import { Document, isMap, parse as parseYaml, parseDocument } from 'yaml'
 import { DomainError, type FieldError } from '../core/errors.js'
 import { readVolumeFile, UnusableFileError, VOLUME_FILE_MAX_BYTES } from '../core/volume-file.js'
 import { POOL_PATTERN } from '../workspaces/model.js'
@@ -103,11 +102,14 @@ export function toSettings (source: AgentsConfig): Settings {
 
 export const agentsFile = (dataDir: string): string => join(dataDir, 'agents.yaml')
 
+// The YAML library is loaded when there is YAML to read or write: most starts have no agents.yaml.
+const loadYaml = (): Promise<typeof import('yaml')> => import('yaml')
+
 /** Reads `$DATA_DIR/agents.yaml`: undefined when there is none; throws a DomainError naming the bad key. */
 export async function readAgentsFile (dataDir: string): Promise<AgentsConfig | undefined> {
   let text: string
   try {
-    text = await readVolumeFile(dataDir, agentsFile(dataDir), VOLUME_FILE_MAX_BYTES)
+    text = readVolumeFile(dataDir, agentsFile(dataDir), VOLUME_FILE_MAX_BYTES)
   } catch (err) {
     if (!(err instanceof UnusableFileError)) throw err
     if (err.code === 'missing') return undefined
@@ -115,7 +117,7 @@ export async function readAgentsFile (dataDir: string): Promise<AgentsConfig | u
   }
   let parsed: unknown
   try {
-    parsed = parseYaml(text, { uniqueKeys: true }) ?? {}
+    parsed = (await loadYaml()).parse(text, { uniqueKeys: true }) ?? {}
   } catch (err) {
     throw new DomainError('invalid_config', `agents.yaml is not valid YAML: ${(err as Error).message.split('\n')[0]}`)
   }
@@ -132,11 +134,12 @@ export async function writeAgentsFile (dataDir: string, config: AgentsConfig): P
   const path = agentsFile(dataDir)
   let text = ''
   try {
-    text = await readVolumeFile(dataDir, path, VOLUME_FILE_MAX_BYTES)
+    text = readVolumeFile(dataDir, path, VOLUME_FILE_MAX_BYTES)
   } catch (err) {
     if (!(err instanceof UnusableFileError) || err.code !== 'missing') throw err
   }
   // A file that is not a YAML mapping (or not there) is replaced; a mapping keeps its other sections.
+  const { Document, isMap, parseDocument } = await loadYaml()
   const parsed = parseDocument(text)
   const doc = parsed.errors.length === 0 && isMap(parsed.contents) ? parsed : new Document({})
   for (const key of ['concurrency', 'rates', 'backoff'] as const) {

@@ -83,7 +83,7 @@ export class Reaper {
     const now = this.#clock()
     const at = now.toISOString()
     const ghosts: ReapedGhost[] = []
-    for (const { record } of [...this.#workspaces.all()]) {
+    for (const record of this.#workspaces.running()) {
       const verdict = this.judge(record, now.getTime())
       if (verdict === null) continue
       this.#workspaces.put({

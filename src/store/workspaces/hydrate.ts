@@ -3,6 +3,7 @@ import type { Workspace } from './model.js'
 import type { Database } from '../core/database.js'
 import { EVENT_GROUP } from '../events/events.js'
 import { POOL_GROUPS } from '../pools/pools.js'
+import { readGroupValues } from '../core/group-values.js'
 import { toEntry, toScalarNumber, type Entry } from '../core/rows.js'
 import { DELETED_GROUP } from './deletions.js'
 import { CONCURRENCY_GROUP, QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
@@ -20,15 +21,20 @@ function byGroup (rows: unknown[][]): Map<string, Entry[]> {
 }
 
 /**
- * What start-up hydration needs from the store: the registry, read as one column of stored JSON and
- * kept as Tracked records (that JSON is reused, not re-encoded; at 100,000 workspaces this halves the
- * read), the queue and pool groups, and the highest event id. The sync queue and the journal read their
+ * What start-up hydration needs from the store: the registry, read in bulk as stored JSON and kept as
+ * Tracked records (that JSON is reused, not re-encoded, and parsed only when a record is first read),
+ * the queue and pool groups, and the highest event id. The sync queue and the journal read their
  * own groups in their own steps, so nothing is read twice.
  */
 export async function readEntries (db: Database): Promise<{ registry: Tracked[], groups: Map<string, Entry[]>, lastEventId: number }> {
-  const registry = (await db.column('SELECT value FROM entries WHERE grp = $1 AND value IS NOT NULL', [REGISTRY_GROUP]))
-    .map((json) => new Tracked(JSON.parse(String(json)) as Workspace, String(json)))
-  const groups = await readGroups(db, [QUEUE_GROUP, DELETED_GROUP, ...POOL_GROUPS])
+  const registry = (await readGroupValues(db, REGISTRY_GROUP)).map((json) => Tracked.stored(json))
+  const groups = await readGroups(db, [DELETED_GROUP, ...POOL_GROUPS])
+  // Only the queue entries whose record the registry lacks are of use (hydrateWorkspaces): the others
+  // are as many rows as there are queued workspaces, read for nothing.
+  groups.set(QUEUE_GROUP, byGroup(await db.rows(`SELECT grp, key, value, updated_at FROM entries q
+    WHERE grp = $1 AND value IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.grp = $2 AND r.key = q.key AND r.value IS NOT NULL)
+    ORDER BY key`, [QUEUE_GROUP, REGISTRY_GROUP])).get(QUEUE_GROUP) ?? [])
   const lastEventId = toScalarNumber(await db.rows('SELECT max(key) FROM entries WHERE grp = $1', [EVENT_GROUP]))
   return { registry, groups, lastEventId }
 }
@@ -50,7 +56,7 @@ export interface HydrateCounts {
  */
 export function hydrateWorkspaces (workspaces: Workspaces, registry: Tracked[], groups: Map<string, Entry[]>): HydrateCounts {
   const records = new Map<string, Workspace | Tracked>()
-  for (const t of registry) records.set(t.record.name, t)
+  for (const t of registry) records.set(t.name, t)
   let queueOnly = 0
   for (const e of groups.get(QUEUE_GROUP) ?? []) {
     if (records.has(e.key)) continue
@@ -93,13 +99,16 @@ interface Known {
 export function applyStatusFiles (workspaces: Workspaces, records: Workspace[], undated: ReadonlySet<string>, at: string): number {
   let applied = 0
   for (const record of records) {
-    const stored = workspaces.get(record.name)?.record
+    const tracked = workspaces.get(record.name)
+    // A file that says what the store says changes nothing (the state after a clean stop): compared as
+    // text first, so the stored record need not be parsed.
+    if (tracked !== undefined && JSON.stringify(record) === tracked.json) continue
+    const stored = tracked?.record
     const deleted = workspaces.deletions.get(record.name)
     const known: Known | undefined = stored !== undefined
       ? { runs: stored.runs, at: stored.updated_at }
       : deleted === undefined ? undefined : { runs: deleted.runs, at: deleted.deleted_at }
     if (known !== undefined && !provablyNewer(record, undated.has(record.name), known)) continue
-    if (stored !== undefined && JSON.stringify(record) === workspaces.get(record.name)?.json) continue
     workspaces.put(record, null)
     applied++
   }

@@ -1,5 +1,5 @@
 /** Reads every `workspace/{org}/{repo}/{leaf}/status.json` on the volume into records (API §8.1). */
-import { readdir } from 'node:fs/promises'
+import { readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { Type, type Static } from 'typebox'
 import Compile from 'typebox/compile'
@@ -78,9 +78,9 @@ function toRecord (org: string, repo: string, leaf: string, f: StatusFileData, n
   }
 }
 
-async function subdirs (dir: string): Promise<string[]> {
+function subdirs (dir: string): string[] {
   try {
-    const entries = await readdir(dir, { withFileTypes: true })
+    const entries = readdirSync(dir, { withFileTypes: true })
     // Only real directories with valid names: a symlink or an odd name is never followed.
     return entries.filter((e) => e.isDirectory() && isSegment(e.name)).map((e) => e.name)
   } catch {
@@ -95,47 +95,45 @@ export interface ScanResult {
   invalid: InvalidFile[]
 }
 
-/** Every valid status.json as a record; unreadable or invalid files are reported, never fatal. */
-export async function scanStatusFiles (dataDir: string, now: string): Promise<ScanResult> {
+/**
+ * Every valid status.json as a record; unreadable or invalid files are reported, never fatal. Read
+ * synchronously, as readVolumeFile explains: the scan runs once, before the service listens.
+ */
+export function scanStatusFiles (dataDir: string, now: string): ScanResult {
   const root = workspaceRoot(dataDir)
-  const leaves: Array<[string, string, string]> = []
-  for (const org of await subdirs(root)) {
-    for (const repo of await subdirs(join(root, org))) {
-      for (const leaf of await subdirs(join(root, org, repo))) leaves.push([org, repo, leaf])
-    }
-  }
   const records: Workspace[] = []
   const undated = new Set<string>()
   const invalid: InvalidFile[] = []
-  // Bounded parallel reads: fast on 10,000 files without exhausting file descriptors.
-  const BATCH = 256
-  for (let i = 0; i < leaves.length; i += BATCH) {
-    await Promise.all(leaves.slice(i, i + BATCH).map(async ([org, repo, leaf]) => {
-      const path = join(root, org, repo, leaf, 'status.json')
-      let raw: string
-      try {
-        raw = await readVolumeFile(root, path, VOLUME_FILE_MAX_BYTES)
-      } catch (err) {
-        if (!(err instanceof UnusableFileError)) throw err
-        if (err.code !== 'missing') invalid.push({ path: relative(dataDir, path), error: err.message })
-        return
-      }
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(raw)
-      } catch {
-        invalid.push({ path: relative(dataDir, path), error: 'not valid JSON' })
-        return
-      }
-      if (!StatusFile.Check(parsed)) {
-        const first = [...StatusFile.Errors(parsed)][0]
-        invalid.push({ path: relative(dataDir, path), error: `invalid: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim() })
-        return
-      }
-      const record = toRecord(org, repo, leaf, parsed, now)
-      records.push(record)
-      if (parsed.updated_at === undefined) undated.add(record.name)
-    }))
+  const read = (org: string, repo: string, leaf: string): void => {
+    const path = join(root, org, repo, leaf, 'status.json')
+    let raw: string
+    try {
+      raw = readVolumeFile(root, path, VOLUME_FILE_MAX_BYTES)
+    } catch (err) {
+      if (!(err instanceof UnusableFileError)) throw err
+      if (err.code !== 'missing') invalid.push({ path: relative(dataDir, path), error: err.message })
+      return
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(raw)
+    } catch {
+      invalid.push({ path: relative(dataDir, path), error: 'not valid JSON' })
+      return
+    }
+    if (!StatusFile.Check(parsed)) {
+      const first = [...StatusFile.Errors(parsed)][0]
+      invalid.push({ path: relative(dataDir, path), error: `invalid: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim() })
+      return
+    }
+    const record = toRecord(org, repo, leaf, parsed, now)
+    records.push(record)
+    if (parsed.updated_at === undefined) undated.add(record.name)
+  }
+  for (const org of subdirs(root)) {
+    for (const repo of subdirs(join(root, org))) {
+      for (const leaf of subdirs(join(root, org, repo))) read(org, repo, leaf)
+    }
   }
   return { records, undated, invalid }
 }

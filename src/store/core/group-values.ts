@@ -1,0 +1,44 @@
+/**
+ * Bulk reads of one group's stored values. Converting a DuckDB VARCHAR into a JS string costs a few
+ * microseconds each, however short: at 100,000 registry rows that was most of start-up. Here DuckDB
+ * joins the values of each stretch of the snapshot into one string, and the JS side splits it again.
+ */
+import type { Database } from './database.js'
+import { toScalarNumber } from './rows.js'
+
+// U+0001 may not appear unescaped anywhere in JSON text, so it cannot occur inside a stored value.
+const SEPARATOR = '\u0001'
+// Rows per joined string: ~100 kB of typical registry JSON, and far below V8's longest string even
+// when every record is at its field limits (escaped, a record can reach a few hundred kB).
+const ROWS_PER_STRING = 256
+// Rows per statement: DuckDB holds a statement's joined strings until it ends, and its allocator gives
+// the pages back only later. Reading all 100,000 at once held ~60 MB more at the end of start-up.
+const ROWS_PER_STATEMENT = 32768
+
+// What the `entries` view reads for one group (migrations.ts): snapshot rows the log does not override,
+// then the newest logged row of each key, tombstones dropped.
+const SNAPSHOT_VALUES = `SELECT string_agg(value, chr(1)) FROM entry_snapshot s
+  WHERE grp = $1 AND value IS NOT NULL AND rowid >= $2 AND rowid < $3
+    AND NOT EXISTS (SELECT 1 FROM entry_log l WHERE l.grp = s.grp AND l.key = s.key)
+  GROUP BY rowid // ${ROWS_PER_STRING}`
+// The log is folded when the store opens, so it is short: read row by row.
+const LOGGED_VALUES = `SELECT value FROM (
+    SELECT value FROM entry_log WHERE grp = $1 QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1
+  ) WHERE value IS NOT NULL`
+
+/**
+ * Every live value of group `grp` (JSON text), in no particular order. The read is several statements,
+ * so nothing may write the group meanwhile: start-up reads the registry before anything writes it, and
+ * a store that opens late is read before the writer attaches to it.
+ */
+export async function readGroupValues (db: Database, grp: string): Promise<string[]> {
+  const values: string[] = []
+  const rows = toScalarNumber(await db.rows('SELECT max(rowid) + 1 FROM entry_snapshot'))
+  for (let from = 0; from < rows; from += ROWS_PER_STATEMENT) {
+    for (const joined of await db.column(SNAPSHOT_VALUES, [grp, BigInt(from), BigInt(from + ROWS_PER_STATEMENT)])) {
+      values.push(...String(joined).split(SEPARATOR))
+    }
+  }
+  for (const value of await db.column(LOGGED_VALUES, [grp])) values.push(String(value))
+  return values
+}
