@@ -13,6 +13,7 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS: number }): Promise<void> {
   const { handle } = app.state
   let closing = false
+  app.decorate('closing', () => closing)
   app.addHook('preClose', async () => { closing = true })
   app.addHook('onRequest', async () => {
     if (closing) throw shuttingDown()
@@ -29,6 +30,13 @@ async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS:
     if (closing) reply.header('connection', 'close')
     if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterS))
   })
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** True once the service has begun to close: what arrives or starts after that is answered 503 `shutting_down`. */
+    closing: () => boolean
+  }
 }
 
 export default fp(writeGuard, { name: 'write-guard', dependencies: ['store'] })

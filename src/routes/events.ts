@@ -35,7 +35,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { sseKeepaliveS, sseQueueMax, eventStreamsMax } = app.config
   const open = new Set<EventStream>()
   let keepAlive: NodeJS.Timeout | null = null
-  let closing = false
 
   // eslint-disable-next-line no-new -- a registered gauge lives in the registry; nothing else holds it
   new Gauge({
@@ -59,7 +58,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   // Streams never end by themselves: end them before the server waits for in-flight responses, or shutdown would wait forever.
   app.addHook('preClose', async () => {
-    closing = true
     if (keepAlive !== null) clearInterval(keepAlive)
     for (const s of open) s.end()
   })
@@ -96,7 +94,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // A client gone before the handler ran has already had its 'close': a stream for it would never leave `open`.
     if (request.raw.socket.destroyed) return
     // A request let in just before closing whose handler runs after the streams were ended: no stream would end it.
-    if (closing) throw shuttingDown()
+    if (app.closing()) throw shuttingDown()
     // Every open stream holds a socket, its buffers and a queue: their number is bounded like any resource a client creates.
     if (open.size >= eventStreamsMax) {
       void reply.header('retry-after', String(RETRY_AFTER_S))

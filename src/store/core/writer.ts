@@ -29,6 +29,9 @@ const APPEND = `INSERT INTO entry_log (seq, grp, key, value, updated_at)
 const FOLD_DELAY_MS = 1000
 const FOLD_ROWS = 4000
 
+/** An entry's identity in a batch: one row per (group, key) per statement. */
+const entryId = (grp: string, key: string): string => grp + '\u0000' + key
+
 export class Writer extends EventEmitter {
   #db: Database | null
   #pending = new Map<string, Entry>()
@@ -57,7 +60,7 @@ export class Writer extends EventEmitter {
 
   /** Stages an entry; a later stage of the same key in the same batch replaces it (one row per key per statement). */
   stage (grp: string, key: string, value: string | null, updatedAt: string): void {
-    this.#pending.set(grp + '\u0000' + key, { grp, key, value, updatedAt })
+    this.#pending.set(entryId(grp, key), { grp, key, value, updatedAt })
   }
 
   /**
@@ -74,7 +77,7 @@ export class Writer extends EventEmitter {
    * flight already (the store may be back): they then stay the writer's, to be stored.
    */
   withdraw (keys: ReadonlyArray<readonly [grp: string, key: string]>): boolean {
-    const ids = keys.map(([grp, key]) => grp + '\u0000' + key)
+    const ids = keys.map(([grp, key]) => entryId(grp, key))
     if (!ids.every((id) => this.#pending.has(id))) return false
     for (const id of ids) this.#pending.delete(id)
     return true
