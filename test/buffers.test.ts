@@ -63,7 +63,7 @@ t.test('a buffer is a go-store file: create, add one and a batch, read, list, co
   t.same((await storedGroup(dataDir, 'workspace:qa-core-go-io-task-5')).size, 0, 'the commit marker is gone with the file')
   const again = await build(t, {}, { dataDir })
   t.same((await again.app.inject({ url: '/v1/journal' })).json(), journal, 'the journal survives a restart')
-  t.same(again.app.state.recovery.report.orphans, { skipped: null, outcomes: [] })
+  t.same(again.app.service.recovery.report.orphans, { skipped: null, outcomes: [] })
 })
 
 t.test('discard removes the file and journals nothing', async (t) => {
@@ -127,7 +127,7 @@ t.test('traversal and malformed buffer names are refused with nothing written an
     }
   }
   t.same(listFiles(dataDir), before, 'no file was created, moved or removed')
-  t.equal(app.buffers.size, 1)
+  t.equal(app.service.buffers.size, 1)
 })
 
 t.test('50 buffers open at once, each its own small DuckDB instance', async (t) => {
@@ -172,7 +172,7 @@ t.test('lists page with a cursor', async (t) => {
 t.test('with the store unavailable a buffer cannot be opened: 503, and no file is made', async (t) => {
   const dataDir = t.testdir({ '.core': { 'db.duckdb': 'not a database' } })
   const { app } = await build(t, {}, { dataDir })
-  t.equal(app.state.handle.mode, 'degraded')
+  t.equal(app.service.handle.mode, 'degraded')
   const res = await create(app, { name: 'qa-d' })
   t.equal(res.statusCode, 503)
   t.equal(res.json().code, 'store_unavailable')

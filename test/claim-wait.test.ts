@@ -2,8 +2,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { ClaimWaits } from '../src/store/workspaces/claim-waits.js'
-import { Queue } from '../src/store/workspaces/queue.js'
 import { domain, manualClock } from './domain.js'
 import { build, put, report } from './helper.js'
 
@@ -109,9 +107,7 @@ t.test('waiting claims are bounded, and closing the service answers them', async
 
 t.test('a claim whose first try is still running when the service closes answers at once, without starting a wait', async (t) => {
   const clock = manualClock()
-  const { workspaces, pools, writer, events } = await domain(t, clock.now)
-  const queue = new Queue({ workspaces, pools, writer, clock: clock.now })
-  const waits = new ClaimWaits({ queue, pools, events, clock: clock.now }, 10)
+  const { claims: waits } = await domain(t, clock.now)
   // Nothing is queued, so the claim would wait its minute; close() comes while its first try is in flight,
   // as for a request let in just before the service began closing.
   const answer = waits.claim({}, 60_000, new AbortController().signal)

@@ -67,15 +67,15 @@ export async function dump (app: FastifyInstance, dataDir: string): Promise<Reco
     const res = await app.inject({ url, headers: AUTH })
     reads[url] = { status: res.statusCode, etag: res.headers.etag ?? null, body: res.body }
   }
-  await app.state.writer.commit()
-  const db = app.state.db
+  await app.service.writer.commit()
+  const db = app.service.db
   if (db === null) throw new Error('the store is not open')
   const rows = (await db.rows('SELECT grp, key, value FROM entries WHERE value IS NOT NULL ORDER BY grp, key')).map((r) => r.map(String).join('\t'))
   // The main store file's size moves with DuckDB's own bookkeeping; its content is `rows`. Every other file counts.
   const files = listFiles(dataDir)
     .filter((f) => !/^\.core\/db\.duckdb/.test(f))
     .map((f) => { const s = statSync(join(dataDir, f)); return s.isDirectory() ? `${f}/` : `${f} ${s.size}` })
-  return { reads, rows, lastEventId: app.state.events.lastId, files }
+  return { reads, rows, lastEventId: app.service.events.lastId, files }
 }
 
 /** Why `res` is not a 4xx problem+json with every member, or null when it is. */

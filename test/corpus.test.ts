@@ -453,7 +453,7 @@ function invalidQueryArb (p: Param): fc.Arbitrary<string> {
 }
 
 t.test('the body scanner finds duplicate keys and deep nesting, and nothing in any valid JSON', async (t) => {
-  const { shapeProblem, MAX_JSON_DEPTH } = await import('../src/boot/json-body.js')
+  const { shapeProblem, MAX_JSON_DEPTH } = await import('../src/boot/http/json-body.js')
   for (const ok of ['{"a":"}{\\"a\\":1,","b":{"a":1}}', '[{"a":1},{"a":1}]', '{"a":[1,{"a":2}],"b":"\\"a\\""}', '{"a\\\\":1,"a":2}', '"{\\"a\\":1,\\"a\\":1}"']) {
     t.equal(shapeProblem(ok), undefined, ok)
   }

@@ -39,12 +39,12 @@ t.test('after a restart the ring covers only what this process recorded; the sto
   const { app, dataDir } = await build(t)
   await put(app, 'core/a/t1', report({ status: 'queued', runs: 0 }))
   await put(app, 'core/a/t2', report({ status: 'queued', runs: 0 }))
-  const firstRun = app.state.events.recent.after(0).map((e) => e.id)
+  const firstRun = app.service.events.recent.after(0).map((e) => e.id)
   t.equal(firstRun.length, 2)
   await app.close()
 
   const again = await build(t, {}, { dataDir })
-  const { events, db } = again.app.state
+  const { events, db } = again.app.service
   t.equal(events.recent.coversAfter, firstRun[1], 'stored events are not claimed by the new ring')
   t.same(events.recent.after(0), [])
   const stored = await readEventsAfter(db as Database, 0, 10)
@@ -57,10 +57,10 @@ t.test('after a restart the ring covers only what this process recorded; the sto
 t.test('the periodic pass keeps the newest EVENT_RETENTION events in the store', async (t) => {
   const { app, dataDir } = await build(t, { EVENT_RETENTION: '5', REAPER_INTERVAL_S: '1' })
   for (let i = 0; i < 12; i++) await put(app, `core/a/t${i}`, report({ status: 'queued', runs: 0 }))
-  const recorded = app.state.events.recent.after(0).map((e) => e.id)
+  const recorded = app.service.events.recent.after(0).map((e) => e.id)
   t.equal(recorded.length, 12)
   const newest = recorded.slice(-5)
-  const db = app.state.db as Database
+  const db = app.service.db as Database
   // A pass may already have run while the PUTs went in; either way it ends at five.
   const count = async () => toScalarNumber(await db.rows("SELECT count(*) FROM entries WHERE grp = 'event'"))
   t.ok(await eventually(async () => await count() === 5, 5000), 'trimmed to 5 within a pass')

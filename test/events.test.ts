@@ -127,7 +127,7 @@ t.test('Last-Event-ID replays exactly the missed events from memory, then stream
   first.close()
   const seen = first.events
   for (let i = 4; i <= 5; i++) await put(app, `core/a/t${i}`, queued(i))
-  const missed = app.state.events.recent.after((seen[2] as ChangeEvent).id)
+  const missed = app.service.events.recent.after((seen[2] as ChangeEvent).id)
   t.equal(missed.length, 2)
 
   const header = await SseClient.open(t, `${base}/v1/events`, { 'last-event-id': String((seen[2] as ChangeEvent).id) })
@@ -148,7 +148,7 @@ t.test('after a restart, Last-Event-ID replays from the store, page after page',
   const { app, dataDir } = await build(t)
   // More than one replay page (500), written concurrently so group commit keeps it quick.
   await Promise.all(Array.from({ length: 520 }, (_, i) => put(app, `core/a/t${i}`, queued(i))))
-  const stored = app.state.events.recent.after(0)
+  const stored = app.service.events.recent.after(0)
   t.equal(stored.length, 520)
   await app.close()
 
@@ -188,7 +188,7 @@ t.test('a client that never reads is cut off once its queue is full; others keep
   slow.pause()
 
   // Loopback sockets buffer a few MB before the server sees backpressure, so the events are large: 150 × 64 KiB.
-  const { events, writer } = app.state
+  const { events, writer } = app.service
   const big = 'x'.repeat(64 * 1024)
   for (let i = 0; i < 150; i++) {
     events.record('buffer', `qa-${i}`, { action: 'created', workspace: big }, new Date().toISOString())

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { packageInfo } from '../src/boot/package-info.js'
+import { packageInfo } from '../src/shared/package-info.js'
 import { build, deadPid, json, put, report } from './helper.js'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }

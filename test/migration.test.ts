@@ -20,7 +20,7 @@ t.test('a schema-1 data folder migrates with every record, entry and event', asy
   writeFileSync(join(dataDir, '.core', 'db.duckdb'), gunzipSync(readFileSync(gz)))
   rmSync(gz)
   const { app } = await build(t, { REAPER_PID_CHECK: 'off' }, { dataDir })
-  const db = app.state.db as Database
+  const db = app.service.db as Database
 
   t.same(await db.rows('SELECT version FROM schema_migrations ORDER BY version'), [[1], [2], [3]], 'every version recorded')
   t.match((await app.inject({ url: '/v1/status' })).json(), { total: 4, by_status: { running: 1, queued: 1, blocked: 1, completed: 1 } })
@@ -43,6 +43,6 @@ t.test('a schema-1 data folder migrates with every record, entry and event', asy
   const again = await build(t, { REAPER_PID_CHECK: 'off' }, { dataDir })
   t.match((await again.app.inject({ url: '/v1/status' })).json(), { total: 3, by_status: { running: 2, completed: 1, queued: 0, blocked: 0 } })
   t.same((await again.app.inject({ url: '/v1/queue' })).json().items, [], 'the claimed queue entry is gone')
-  const later = await readEventsAfter(again.app.state.db as Database, lastBefore, 100)
+  const later = await readEventsAfter(again.app.service.db as Database, lastBefore, 100)
   t.same(later.map((e) => (e.data as { action: string }).action), ['updated', 'deleted'], 'new events follow the migrated ones')
 })

@@ -26,7 +26,7 @@ t.test('traversal and malformed names are refused with nothing written anywhere'
   mkdirSync(join(dataDir, 'workspace', 'core', 'go-io'), { recursive: true })
   const filesBefore = listFiles(dataDir)
   const listBefore = (await app.inject({ url: '/v1/workspaces' })).body
-  const commitsBefore = app.state.writer.stats.rows
+  const commitsBefore = app.service.writer.stats.rows
   for (const name of BAD) {
     for (const method of ['PUT', 'GET', 'DELETE'] as const) {
       const res = await app.inject({ method, url: `/v1/workspaces/${name}`, ...(method === 'PUT' ? { payload: JSON.stringify(report()), headers: { 'content-type': 'application/json' } } : {}) })
@@ -37,7 +37,7 @@ t.test('traversal and malformed names are refused with nothing written anywhere'
   }
   t.same(listFiles(dataDir), filesBefore, 'no file was created or changed')
   t.equal((await app.inject({ url: '/v1/workspaces' })).body, listBefore)
-  t.equal(app.state.writer.stats.rows, commitsBefore, 'nothing reached the store')
+  t.equal(app.service.writer.stats.rows, commitsBefore, 'nothing reached the store')
 })
 
 t.test('a workspace folder that is a symlink out of the volume is never written through', async (t) => {

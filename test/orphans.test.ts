@@ -38,7 +38,7 @@ t.test('a buffer file written by another program in go-store\'s layout is found 
   const dataDir = t.testdir()
   await goStoreBuffer(stateDir(dataDir), 'qa-core-go-io-task-5', [['finding', { tool: 'gosec' }], ['finding', { tool: 'govet' }], ['build', { passed: true }]])
   const { app } = await build(t, {}, { dataDir })
-  t.same(app.state.recovery.report.orphans.outcomes, [
+  t.same(app.service.recovery.report.orphans.outcomes, [
     { file: 'qa-core-go-io-task-5.duckdb', outcome: 'discarded', detail: 'partial cycle of 3 entries (build 1, finding 2)' }
   ])
   t.same(readdirSync(stateDir(dataDir)), [], 'the file is gone')
@@ -68,7 +68,7 @@ t.test('unreadable files are quarantined, with a suffix when the name is taken',
   other.closeSync()
 
   const { app } = await build(t, {}, { dataDir })
-  const outcomes = app.state.recovery.report.orphans.outcomes
+  const outcomes = app.service.recovery.report.orphans.outcomes
   t.same(outcomes.map((o) => [o.file, o.outcome]), [['empty.duckdb', 'quarantined'], ['junk.duckdb', 'quarantined'], ['other.duckdb', 'quarantined']])
   t.match(outcomes[1]?.detail, /^moved to quarantine\/junk\.2\.duckdb: IO Error: The file "junk\.duckdb" exists, but it is not a valid DuckDB database file/)
   t.notMatch(JSON.stringify(outcomes), dataDir, 'the report names no absolute path')
@@ -86,7 +86,7 @@ t.test('a WAL without its database is discarded, and a link is moved aside witho
   const outside = join(root, 'outside')
   const dataDir = join(root, 'volume')
   const { app } = await build(t, {}, { dataDir })
-  t.same(app.state.recovery.report.orphans.outcomes, [
+  t.same(app.service.recovery.report.orphans.outcomes, [
     { file: 'gone.duckdb.wal', outcome: 'discarded', detail: 'a WAL without its database' },
     { file: 'link.duckdb', outcome: 'quarantined', detail: 'moved to quarantine/link.duckdb: not a regular file' }
   ])
@@ -103,7 +103,7 @@ t.test('a buffer file another process holds open is left in place', async (t) =>
   t.teardown(() => { holder.kill('SIGKILL') })
   await new Promise((resolve) => holder.stdout.once('data', resolve))
   const { app } = await build(t, {}, { dataDir })
-  t.match(app.state.recovery.report.orphans.outcomes, [{ file: 'qa-live.duckdb', outcome: 'left_in_place', detail: /^locked by another process/ }])
+  t.match(app.service.recovery.report.orphans.outcomes, [{ file: 'qa-live.duckdb', outcome: 'left_in_place', detail: /^locked by another process/ }])
   t.ok(existsSync(join(stateDir(dataDir), 'qa-live.duckdb')))
 })
 
@@ -127,6 +127,6 @@ t.test('shutdown closes open buffers and keeps their files: the next start-up di
   await app.close()
   t.ok(existsSync(join(stateDir(dataDir), 'qa-open.duckdb')))
   const again = await build(t, {}, { dataDir })
-  t.same(again.app.state.recovery.report.orphans.outcomes, [{ file: 'qa-open.duckdb', outcome: 'discarded', detail: 'partial cycle of 1 entry (finding 1)' }])
+  t.same(again.app.service.recovery.report.orphans.outcomes, [{ file: 'qa-open.duckdb', outcome: 'discarded', detail: 'partial cycle of 1 entry (finding 1)' }])
   t.same((await again.app.inject({ url: '/v1/journal' })).json().items, [])
 })

@@ -20,7 +20,7 @@ t.test('/v1/status lists the 50 most recently updated blocked workspaces, counts
     const updatedAt = new Date(Date.parse('2026-11-29T00:00:00Z') + i * 60_000).toISOString()
     return like(base, { name: `core/r${i % 7}/t${i}`, repo: `r${i % 7}`, leaf: `t${i}`, question: `q${i}`, updated_at: updatedAt })
   })
-  app.state.workspaces.load(hydrated)
+  app.service.workspaces.load(hydrated)
   // Live changes after hydration: one newly blocked (the newest), one unblocked.
   c.advance(60)
   await put(app, 'core/live/t1', report({ status: 'blocked', agent: 'claude:opus', question: 'which token?' }))
@@ -62,7 +62,7 @@ t.test('/v1/queue pages over a queue of thousands, walked with cursors, give exa
     const queuedAt = new Date(start + (i % 13) * 1000).toISOString()
     return like(base, { name: `core/r${i % 11}/q${i}`, repo: `r${i % 11}`, leaf: `q${i}`, priority: (i * 7) % 5, queued_at: queuedAt, updated_at: queuedAt })
   })
-  app.state.workspaces.load(hydrated)
+  app.service.workspaces.load(hydrated)
   await put(app, 'core/live/q1', report({ status: 'queued', runs: 0, priority: 9 }))
   const expected = [...hydrated, base].sort((a, b) =>
     b.priority - a.priority || (a.queued_at as string).localeCompare(b.queued_at as string) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -108,7 +108,7 @@ t.test('a filtered list examines a bounded number of workspaces per page; follow
   const base = (await put(app, 'core/seed/w0', report())).json() as Workspace
   // 25,000 running, three of them rejected: two early, one last, none in between.
   const rejected = new Set([10, 11, 24_999])
-  app.state.workspaces.load(Array.from({ length: 25_000 }, (_, i) => {
+  app.service.workspaces.load(Array.from({ length: 25_000 }, (_, i) => {
     const leaf = `w${String(i).padStart(5, '0')}`
     return like(base, { name: `core/bulk/${leaf}`, repo: 'bulk', leaf, status: rejected.has(i) ? 'rejected' : 'running' })
   }))

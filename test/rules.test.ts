@@ -67,7 +67,7 @@ t.test('backoff: fast failures in a row back a pool off; a slow failure or a cle
 
 t.test('reaping verdicts: a dead local PID, a reused PID, a silent lease; a live, remote or finished one is left', async (t) => {
   const clock = manualClock()
-  const { workspaces, reaper } = await domain(t, clock.now, { leaseS: 300 })
+  const { workspaces, reaper } = await domain(t, clock.now, { LEASE_S: '300' })
   const record = async (leaf: string, over: Partial<WorkspaceReport>) => (await workspaces.report(at(leaf), running(1, over))).tracked.record
   const now = () => clock.now().getTime()
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
-import { packageInfo } from '../src/boot/package-info.js'
+import { packageInfo } from '../src/shared/package-info.js'
 import { spawnService } from './child.js'
 
 const alive = (pid: number): boolean => {

@@ -46,7 +46,7 @@ t.test('200 concurrent PUTs to distinct workspaces are all stored and counted ex
   const results = await Promise.all(Array.from({ length: 200 }, (_, i) =>
     put(app, `load/repo-${i % 7}/task-${i}`, report({ agent: agents[i % 4], status: i % 5 === 0 ? 'queued' : 'running', runs: i % 5 === 0 ? 0 : 1 }))))
   t.same(results.map((r) => r.statusCode), Array(200).fill(201))
-  t.ok(app.state.writer.stats.commits < 200, `group commit batched 200 writes into ${app.state.writer.stats.commits} statements`)
+  t.ok(app.service.writer.stats.commits < 200, `group commit batched 200 writes into ${app.service.writer.stats.commits} statements`)
   const status = (await app.inject({ url: '/v1/status' })).json()
   t.equal(status.total, 200)
   t.equal(status.by_status.queued, 40)

@@ -91,7 +91,7 @@ t.test("the original change's case: one push for charon is stored, read back, an
 
   const again = await build(t, {}, { dataDir })
   t.same(await queued(again.app), [item], 'read back after a restart')
-  t.type(again.app.state.recovery.report.timings_ms.hydrate_sync, 'number', 'hydration is a timed start-up step')
+  t.type(again.app.service.recovery.report.timings_ms.hydrate_sync, 'number', 'hydration is a timed start-up step')
   const cleared = await again.app.inject({ method: 'DELETE', url: '/v1/sync/queue' })
   t.same(cleared.json(), { dropped: 1 })
   t.same(await queued(again.app), [])

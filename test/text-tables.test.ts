@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { wantsText } from '../src/boot/text-tables.js'
-import { renderTables } from '../src/boot/text-table.js'
+import { wantsText } from '../src/boot/http/text-tables.js'
+import { renderTables } from '../src/shared/text-table.js'
 import { build, json, put, report } from './helper.js'
 
 /** Column start offsets from a header line (columns are separated by at least two spaces). */

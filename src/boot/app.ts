@@ -4,20 +4,16 @@ import AjvCompiler from '@fastify/ajv-compiler'
 import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
-import auth from './auth.js'
-import buffers, { type BuffersOptions } from './buffers.js'
-import errors, { sendProblem } from './errors.js'
-import history from './history.js'
-import { parseJsonBody } from './json-body.js'
-import { lazySerializers, lazyValidators } from './lazy-compile.js'
-import openapi from './swagger.js'
-import metrics from './metrics.js'
-import startup from './startup.js'
-import store from './store.js'
-import sync from './sync.js'
-import writeGuard from './write-guard.js'
+import auth from './http/auth.js'
+import errors, { sendProblem } from './http/errors.js'
+import { parseJsonBody } from './http/json-body.js'
+import { lazySerializers, lazyValidators } from './http/lazy-compile.js'
+import openapi from './openapi/swagger.js'
+import metrics from './http/metrics.js'
+import service, { type ServiceOptions } from './service.js'
+import writeGuard from './http/write-guard.js'
 import bufferRoutes from '../routes/buffers.js'
-import textTables from './text-tables.js'
+import textTables from './http/text-tables.js'
 import backupRoutes from '../routes/backups.js'
 import eventRoutes from '../routes/events.js'
 import exportRoutes from '../routes/export.js'
@@ -36,17 +32,11 @@ import eventLogRoutes from '../routes/event-log.js'
 import uiRoutes from '../routes/ui.js'
 import whoamiRoutes from '../routes/whoami.js'
 import problemRoutes from '../routes/problems.js'
-import httpConventions from './http-conventions.js'
-import { requestId } from './request-id.js'
+import httpConventions from './http/http-conventions.js'
+import { requestId } from './http/request-id.js'
 
-export interface AppOptions {
-  /** The time source; tests inject one to cross leases, resets and backoffs without sleeping. */
-  clock?: () => Date
-  /** The sync backoff's first delay in ms (default 1000); tests shrink it so N failures do not take N seconds. */
-  syncBackoffBaseMs?: number
-  /** Test seam for crash tests: runs between a buffer's journal commit and the removal of its file. */
-  onBufferJournalled?: BuffersOptions['onJournalled']
-}
+/** Test seams of the composition root: a clock, a faster sync backoff, a crash point in buffer commits. */
+export type AppOptions = Omit<ServiceOptions, 'config'>
 
 // Fastify's own validator and serializer compilers (dependencies of fastify), the validator with two
 // option sets, both compiling each route's schemas on first use (lazy-compile.ts).
@@ -107,12 +97,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(openapi)
   await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
-  await app.register(store, { config, clock: opts.clock ?? (() => new Date()) })
   await app.register(writeGuard, { retryAfterS: config.storeRetryS })
-  await app.register(buffers, { dataDir: config.dataDir, limits: config.limits, onJournalled: opts.onBufferJournalled })
-  await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
-  await app.register(history, { config })
-  await app.register(startup, { config })
+  await app.register(service, { config, ...opts })
   // Before the routes: its onResponse hook times every one of them.
   await app.register(metrics)
   await app.register(healthRoutes)

@@ -3,10 +3,8 @@ import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from 'typebox'
-import type { Limits } from '../store/core/limits.js'
-
-export const SCOPES = ['read', 'write', 'admin'] as const
-export type Scope = typeof SCOPES[number]
+import type { ServiceSettings } from '../store/service/settings.js'
+import { SCOPES, type Scope } from '../shared/scopes.js'
 
 const MIB = 1024 * 1024
 // Node's timers hold at most 2^31 - 1 ms; a longer delay fires at once (and warns). Intervals stay below it.
@@ -54,50 +52,16 @@ const EnvSchema = Type.Object({
 })
 type Env = Static<typeof EnvSchema>
 
-export interface Config {
+/** The whole configuration: the store side's settings and what the HTTP server and the process need. */
+export interface Config extends ServiceSettings {
   port: number
   host: string
-  /** Absolute path of the volume: the store lives in `.core/`, workspace folders in `workspace/`. */
-  dataDir: string
   logLevel: Env['LOG_LEVEL']
   /** Bearer token → scope. Empty means the service runs open. */
   tokens: ReadonlyMap<string, Scope>
   allowOpen: boolean
-  leaseS: number
-  reaperIntervalS: number
-  /** Which PIDs the reaper may check: see ReaperOptions.pidCheck. */
-  reaperPidCheck: Env['REAPER_PID_CHECK']
-  syncUrl: string | undefined
-  syncToken: string | undefined
-  syncMaxAttempts: number
-  /** Bound on one delivery to SYNC_URL (connect, send, answer); a timeout counts as a failed attempt. */
-  syncTimeoutMs: number
   bodyLimit: number
-  dbThreads: number
-  dbMemoryLimit: string
   closeGraceMs: number
-  /** How often a degraded service tries the store again. */
-  storeRetryS: number
-  /** How many of the newest events the store keeps for `Last-Event-ID` replay; the periodic pass deletes older ones. */
-  eventRetention: number
-  /** Seconds between keep-alive comments on `GET /v1/events`. */
-  sseKeepaliveS: number
-  /** Events a stream client may fall behind by before it is disconnected (it reconnects with Last-Event-ID). */
-  sseQueueMax: number
-  /** `GET /v1/events` streams open at once; one more is 429 `limit_reached`. */
-  eventStreamsMax: number
-  /** Bounds on what clients can create. */
-  limits: Limits
-  /** Claims that may wait (`wait_s`) at once; one more is 503 `too_many_waiters`. */
-  claimWaitersMax: number
-  /** Days of run history kept; 0 records none. */
-  historyRetentionDays: number
-  /** Run history rows kept at most; the periodic pass deletes the oldest beyond. */
-  historyMaxRows: number
-  /** Backups kept in `backups/`; a new one beyond that removes the oldest. */
-  backupKeep: number
-  /** Unreadable buffer files kept in `.core/state/quarantine/`; older ones are removed at start-up. */
-  quarantineKeep: number
   /** A backup name to start from when there is no store yet (history/restore.ts). */
   restoreFrom: string | undefined
   /** Origins (`https://host[:port]`) whose pages may call the API from a browser; empty: CORS is off. */

@@ -27,7 +27,7 @@ async function main (): Promise<void> {
   await app.listen({
     host: config.host,
     port: config.port,
-    listenTextResolver: (address) => `agent-state listening on ${address}; data in ${config.dataDir}; store ${app.state.handle.mode}`
+    listenTextResolver: (address) => `agent-state listening on ${address}; data in ${config.dataDir}; store ${app.service.handle.mode}`
   }).catch(async (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EADDRINUSE') throw err
     // Taken after the probe: close what start-up opened (the store's lock above all) before saying so.

@@ -1,7 +1,7 @@
 /** What every command shares: connection options, argument parsing, exit codes, errors and how answers are printed. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { createAgentStateClient, isProblem, problemLine, type AgentStateClient, type Problem } from '../client/index.js'
-import { renderTables, type Cell } from '../boot/text-table.js'
+import { renderTables, type Cell } from '../shared/text-table.js'
 
 /** Exit codes scripts can rely on. `run` exits with its child's status once the child has started. */
 export const EXIT = {

@@ -51,8 +51,8 @@ function window (q: { since?: string, until?: string }, now: Date, defaultMs: nu
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { pools, clock } = app.state
-  const database = () => eventStore(app.state.db)
+  const { pools, clock } = app.service
+  const database = () => eventStore(app.service.db)
 
   app.get('/v1/stats/pools', {
     config: { scope: 'read' },

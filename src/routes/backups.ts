@@ -18,7 +18,7 @@ const BackupSchema = Type.Object({
 const Name = Type.String({ pattern: NAME_PATTERN, description: 'A plain name: letters, digits, `.`, `_`, `-`, at most 100 characters.' })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { backups } = app.history
+  const { backups } = app.service.history
 
   app.post('/v1/backups', {
     config: { scope: 'admin' },

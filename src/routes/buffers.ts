@@ -48,8 +48,7 @@ const CommittedSchema = Type.Object({
 const BAD_NAME = problem('Invalid name (`invalid_name`).')
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { buffers } = app
-  const { writer } = app.state
+  const { buffers, writer } = app.service
 
   app.post('/v1/buffers', {
     config: { scope: 'write' },

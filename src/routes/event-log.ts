@@ -35,7 +35,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const q = request.query
-    const page = await readEventPage(eventStore(app.state.db), {
+    const page = await readEventPage(eventStore(app.service.db), {
       types: q.type === undefined ? null : q.type.split(',') as EventType[],
       subject: q.subject ?? null,
       beforeKey: decodeCursor(q.cursor) ?? null,

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Gauge } from 'prom-client'
 import { limitReached, shuttingDown } from '../store/core/errors.js'
-import { EVENT_TYPES, type ChangeEvent, type EventType } from '../store/events/model.js'
+import { EVENT_TYPES, type EventType } from '../store/events/model.js'
 import { EventStream } from './event-stream.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 
@@ -31,38 +31,18 @@ const DESCRIPTION = [
 const RETRY_AFTER_S = 5
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { events } = app.state
-  const { sseKeepaliveS, sseQueueMax, eventStreamsMax } = app.config
-  const open = new Set<EventStream>()
-  let keepAlive: NodeJS.Timeout | null = null
+  const { events, followers } = app.service
+  const { sseQueueMax, eventStreamsMax } = app.config
 
   // eslint-disable-next-line no-new -- a registered gauge lives in the registry; nothing else holds it
   new Gauge({
     name: 'agent_state_event_streams',
     help: 'Clients connected to GET /v1/events now (at most EVENT_STREAMS_MAX).',
     registers: [app.metrics],
-    collect () { this.set(open.size) }
+    collect () { this.set(followers.size) }
   })
 
   await app.register(fastifySSE)
-
-  // One listener for every client: the EventLog emits synchronously, so a stream added to `open` in the same
-  // tick as its start() sees every event after its cursor.
-  const fanOut = (event: ChangeEvent): void => { for (const s of open) s.push(event) }
-  events.on('event', fanOut)
-
-  app.addHook('onReady', async () => {
-    keepAlive = setInterval(() => { for (const s of open) s.ping() }, sseKeepaliveS * 1000)
-    keepAlive.unref()
-  })
-
-  // Streams never end by themselves: end them before the server waits for in-flight responses, or shutdown would wait forever.
-  app.addHook('preClose', async () => {
-    if (keepAlive !== null) clearInterval(keepAlive)
-    for (const s of open) s.end()
-  })
-
-  app.addHook('onClose', async () => { events.off('event', fanOut) })
 
   app.get('/v1/events', {
     config: { scope: 'read' },
@@ -94,21 +74,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // A client gone before the handler ran has already had its 'close': a stream for it would never leave `open`.
     if (request.raw.socket.destroyed) return
     // A request let in just before closing whose handler runs after the streams were ended: no stream would end it.
-    if (app.closing()) throw shuttingDown()
+    if (app.closing() || followers.ended) throw shuttingDown()
     // Every open stream holds a socket, its buffers and a queue: their number is bounded like any resource a client creates.
-    if (open.size >= eventStreamsMax) {
+    if (followers.size >= eventStreamsMax) {
       void reply.header('retry-after', String(RETRY_AFTER_S))
       throw limitReached(`${eventStreamsMax} event streams are open (EVENT_STREAMS_MAX); retry later`)
     }
     const after = request.headers['last-event-id'] ?? request.query.last_event_id
     const types = request.query.type === undefined ? null : new Set(request.query.type.split(',') as EventType[])
-    const stream = new EventStream({ raw: reply.raw, events, db: app.state.db, types, queueMax: sseQueueMax, log: request.log })
-    reply.raw.on('close', () => open.delete(stream))
+    const stream = new EventStream({ raw: reply.raw, events, db: app.service.db, types, queueMax: sseQueueMax, log: request.log })
+    reply.raw.on('close', () => followers.delete(stream))
     reply.sse.keepAlive()
     // Send the headers now, so a client sees the stream open before the first event.
     reply.sse.sendHeaders()
     reply.raw.flushHeaders()
-    open.add(stream)
+    followers.add(stream)
     await stream.start(after)
   })
 }

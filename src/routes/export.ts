@@ -16,7 +16,7 @@ const MAX_EXPORTS = 2
 const FORMATS = Object.keys(EXPORT_FORMATS) as ExportFormat[]
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { lane, exportDir } = app.history
+  const { lane, exportDir } = app.service.history
   let inFlight = 0
 
   app.get('/v1/export/:dataset', {

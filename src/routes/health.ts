@@ -32,7 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async () => {
-    const { handle, pools } = app.state
+    const { handle, pools } = app.service
     // Unauthenticated: the reason is said in general terms; DuckDB's own text (with paths) is in the log.
     const store = handle.mode === 'ok' ? { store: 'ok' as const } : { store: 'degraded' as const, error: 'the store cannot take writes: reads are served from memory, writes answer 503 until it is back' }
     return pools.config.error === null ? store : { ...store, config_error: pools.config.error }

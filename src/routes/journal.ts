@@ -34,7 +34,7 @@ export const DiffSchema = Type.Object({
 })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { journal } = app
+  const { journal } = app.service
 
   app.get('/v1/journal', {
     config: { scope: 'read' },

@@ -6,7 +6,7 @@ import { DomainError, notFound } from '../store/core/errors.js'
 import { POOL_PATTERN } from '../store/workspaces/model.js'
 import { parseTime } from '../store/core/time.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
-import type { Table } from '../boot/text-table.js'
+import type { Table } from '../shared/text-table.js'
 
 const PoolParams = Type.Object({ pool: Type.String({ pattern: POOL_PATTERN, description: 'Pool (agent base), e.g. `codex`.' }) })
 const Reasons = Type.Array(Type.Enum(['pool_full', 'model_full', 'backoff', 'daily_budget']), { description: 'Why it is not admissible now; empty when it is.' })
@@ -60,7 +60,7 @@ const ConfigView = Type.Object({
 })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { pools, clock } = app.state
+  const { pools, clock } = app.service
   const configView = () => ({ config: pools.settings.source, ...pools.config })
 
   app.get('/v1/pools', {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { notFound, PROBLEMS, type ProblemCode } from '../store/core/errors.js'
-import { PROBLEM_EXPLANATIONS } from '../boot/problem-types.js'
+import { PROBLEM_EXPLANATIONS } from '../store/core/problem-types.js'
 import { problem } from './schemas.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {

@@ -1,11 +1,10 @@
 /** The queue in drain order with admission per entry, and the atomic claim (API §4). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { ClaimWaits } from '../store/workspaces/claim-waits.js'
 import { encodeQueueCursor } from '../store/workspaces/queue.js'
 import { AUTH_RESPONSES, FormatQuery, ListQuery, orTextTable, problem } from './schemas.js'
 import { POOL_PATTERN, WorkspaceSchema } from '../store/workspaces/model.js'
-import { nextPageNote, type Table } from '../boot/text-table.js'
+import { nextPageNote, type Table } from '../shared/text-table.js'
 
 export const QueueItemSchema = Type.Object({
   workspace: WorkspaceSchema,
@@ -34,10 +33,7 @@ const ClaimBody = Type.Object({
 }, { additionalProperties: false })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { queue, pools, events, clock } = app.state
-  const waits = new ClaimWaits({ queue, pools, events, clock }, app.config.claimWaitersMax)
-  // A waiting claim would hold shutdown for up to a minute: answer it 204 first.
-  app.addHook('preClose', async () => waits.close())
+  const { queue, claims } = app.service
 
   app.get('/v1/queue', {
     config: { scope: 'read', table: queueTable },
@@ -80,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const left = new AbortController()
     reply.raw.on('close', () => { if (!reply.raw.writableFinished) left.abort() })
     if (request.raw.socket.destroyed) left.abort()
-    const claimed = await waits.claim(claim, waitS * 1000, left.signal)
+    const claimed = await claims.claim(claim, waitS * 1000, left.signal)
     if (claimed === null) return reply.code(204).send(null)
     return reply.header('etag', claimed.tracked.etag).header('x-store', claimed.store.mode).type('application/json').send(claimed.tracked.json)
   })

@@ -38,7 +38,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'The last start-up report: hydration, ghosts reaped, orphans recovered, timings',
       response: { 200: RecoverySchema, ...AUTH_RESPONSES }
     }
-  }, async () => app.state.recovery.report)
+  }, async () => app.service.recovery.report)
 
   app.post('/v1/reap', {
     config: { scope: 'admin' },
@@ -49,7 +49,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The reaper also runs every REAPER_INTERVAL_S; this runs it at once and returns the ghosts it failed.',
       response: { 200: Type.Object({ reaped: Type.Array(GhostSchema) }), ...AUTH_RESPONSES }
     }
-  }, async () => ({ reaped: await app.state.reaper.run() }))
+  }, async () => ({ reaped: await app.service.reaper.run() }))
 }
 
 export default routes

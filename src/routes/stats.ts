@@ -6,7 +6,7 @@ import { parseRange } from '../store/history/time-range.js'
 import { DomainError } from '../store/core/errors.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import { AGENT_PATTERN, NAME_PATTERN } from '../store/workspaces/model.js'
-import type { Table } from '../boot/text-table.js'
+import type { Table } from '../shared/text-table.js'
 
 const DAY_MS = 86_400_000
 
@@ -44,8 +44,8 @@ function statsTable (s: Stats): Table[] {
 const Filter = (pattern: string, description: string) => Type.Optional(Type.String({ pattern, description }))
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { lane } = app.history
-  const { clock } = app.state
+  const { lane } = app.service.history
+  const { clock } = app.service
 
   app.get('/v1/stats/runs', {
     config: { scope: 'read', table: statsTable },

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import { STATUSES } from '../store/workspaces/model.js'
-import type { Table } from '../boot/text-table.js'
+import type { Table } from '../shared/text-table.js'
 
 /** How many blocked workspaces a summary lists: one answer stays small however many are blocked. */
 export const BLOCKED_SHOWN = 50
@@ -42,7 +42,7 @@ const ConcurrencySchema = Type.Record(Type.String(), Type.Object({
 }), { description: 'Pools with at least one tracked workspace, keyed by pool (agent base).' })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { workspaces } = app.state
+  const { workspaces } = app.service
 
   app.get('/v1/status', {
     config: { scope: 'read', table: statusTable },

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { DomainError } from '../store/core/errors.js'
 import { AUTH_RESPONSES, FormatQuery, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
-import { nextPageNote, type Table } from '../boot/text-table.js'
+import { nextPageNote, type Table } from '../shared/text-table.js'
 import { SyncAcceptedSchema, SyncItemSchema, SyncPushSchema, SyncStatusSchema } from '../store/sync/model.js'
 
 const EnqueueHeaders = Type.Object({
@@ -29,7 +29,7 @@ function syncQueueTable (page: Static<typeof SyncPage>): Table[] {
 const IdParams = Type.Object({ id: Type.String({ description: 'Item id (`sq_…`).' }) })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { queue, flusher } = app.sync
+  const { queue, flusher } = app.service.sync
   const status = () => ({ ...queue.status(), upstream_configured: flusher !== null })
 
   app.post('/v1/sync/queue', {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
-import { sendProblem } from '../boot/errors.js'
+import { DomainError } from '../store/core/errors.js'
 import { problem } from './schemas.js'
 
 // src/routes/ and dist/routes/ both sit two levels below the package root, so tests from source find the build too.
@@ -39,7 +39,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   const send = (reply: FastifyReply, ifNoneMatch: string | undefined, name: FileName) => {
     const asset = assets?.get(name)
-    if (asset === undefined) return sendProblem(reply, 'ui_not_built', 'the dashboard is not built: run `npm run build`')
+    if (asset === undefined) throw new DomainError('ui_not_built', 'the dashboard is not built: run `npm run build`')
     // Revalidated on every load (a few bytes when unchanged), so a new build is never hidden behind a cache.
     reply.header('etag', asset.etag).header('cache-control', 'no-cache')
       .header('content-security-policy', UI_CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer')

@@ -1,7 +1,7 @@
 /** `GET /v1/whoami`: which scope the caller's token grants, so a client (the dashboard) offers only what it may do. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { SCOPES } from '../boot/config.js'
+import { SCOPES } from '../shared/scopes.js'
 import { AUTH_RESPONSES } from './schemas.js'
 
 const WhoamiSchema = Type.Object({

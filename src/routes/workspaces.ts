@@ -4,7 +4,7 @@ import { Type, type Static } from 'typebox'
 import { notFound } from '../store/core/errors.js'
 import { AUTH_RESPONSES, FormatQuery, IfMatchHeaders, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
 import { AGENT_PATTERN, NAME_PATTERN, POOL_PATTERN, StatusSchema, WorkspaceParamsSchema, WorkspaceReportSchema, WorkspaceSchema } from '../store/workspaces/model.js'
-import { nextPageNote, type Table } from '../boot/text-table.js'
+import { nextPageNote, type Table } from '../shared/text-table.js'
 import { SCAN_BUDGET } from '../store/workspaces/workspaces.js'
 
 const ListWorkspacesQuery = Type.Object({
@@ -28,7 +28,7 @@ function workspaceTable (page: Static<typeof WorkspacePage>): Table[] {
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { workspaces } = app.state
+  const { workspaces } = app.service
 
   app.put('/v1/workspaces/:org/:repo/:leaf', {
     config: { scope: 'write' },
@@ -126,7 +126,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { tracked, store } = workspaces.heartbeat(request.params, request.body.runs)
     const { name, runs, heartbeat_at: at } = tracked.record
-    const leaseS = app.state.reaper.leaseS
+    const leaseS = app.service.reaper.leaseS
     reply.header('x-store', store.mode)
     return {
       name,

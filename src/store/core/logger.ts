@@ -2,6 +2,7 @@
 type LogFn = (fields: object, message: string) => void
 
 export interface Logger {
+  debug: LogFn
   info: LogFn
   warn: LogFn
   error: LogFn

@@ -12,8 +12,11 @@ export interface StoreHandleOptions {
   /** Opens (and migrates) the store file; throws when it cannot. */
   open: () => Promise<Database>
   writer: Writer
-  /** Loads what a store that opened late holds into memory, before the writer attaches to it. */
-  hydrateLate: (db: Database) => Promise<void>
+  /**
+   * Runs the start-up steps again for a store that opened late (after a degraded start), before it takes
+   * client writes; the steps attach the writer to it.
+   */
+  lateOpen: (db: Database) => Promise<void>
 }
 
 /** Raised on close when writes are still held in memory: the process must not exit 0 with them unstored. */
@@ -29,20 +32,22 @@ export class UnstoredWritesError extends Error {
 export class StoreHandle {
   readonly #open: () => Promise<Database>
   readonly #writer: Writer
-  readonly #hydrateLate: (db: Database) => Promise<void>
+  readonly #lateOpen: (db: Database) => Promise<void>
   #db: Database | null = null
+  // The instance opened last, served or not yet (start-up, a late open): the one close() must release.
+  #instance: Database | null = null
   #openError: Error | null = null
-  // Once the store's contents were in memory, memory is the store plus the held writes: a reopen must not merge again.
-  #hydrated = false
+  // Once the store's contents were in memory, memory is the store plus the held writes: a reopen must not rebuild again.
+  #served = false
   #reconnecting: Promise<void> | null = null
 
   constructor (opts: StoreHandleOptions) {
     this.#open = opts.open
     this.#writer = opts.writer
-    this.#hydrateLate = opts.hydrateLate
+    this.#lateOpen = opts.lateOpen
   }
 
-  /** The open store, or null while none is open (degraded). */
+  /** The store that takes writes, or null while none does (degraded, or still starting). */
   get db (): Database | null { return this.#db }
   get mode (): StoreMode { return this.#db === null ? 'degraded' : this.#writer.mode }
   /** Why the store is degraded, for the log and the start-up report (never for an unauthenticated answer). */
@@ -50,13 +55,28 @@ export class StoreHandle {
     return this.#db === null ? (this.#openError ?? new Error('store not opened')) : this.#writer.error
   }
 
-  /** The first open, at start-up; a failure leaves the service degraded (the caller decides what is fatal). */
-  async start (): Promise<Database> {
-    const db = await this.#opening()
-    this.#db = db
-    this.#hydrated = true
+  /** Opens the store file (start-up's first step); a failure leaves the service degraded (the caller decides what is fatal). */
+  async open (): Promise<Database> {
+    try {
+      const db = await this.#open()
+      this.#openError = null
+      this.#instance = db
+      return db
+    } catch (err) {
+      this.#openError = err as Error
+      throw err
+    }
+  }
+
+  /** The writer stores into `db` from now on: the service's own start-up writes first, and whatever was held. */
+  attach (db: Database): void {
     this.#writer.attach(db)
-    return db
+  }
+
+  /** `db`, its contents in memory, takes client writes from now on. */
+  serve (db: Database): void {
+    this.#db = db
+    this.#served = true
   }
 
   /** Refuses a write before it touches memory while the store cannot store it. */
@@ -84,32 +104,20 @@ export class StoreHandle {
       if (this.#writer.mode === 'ok') return
       const dead = this.#db
       this.#db = null
+      this.#instance = null
       await dead.close({ checkpoint: false }).catch(() => {})
     }
-    const fresh = await this.#opening()
-    if (!this.#hydrated) {
-      try {
-        await this.#hydrateLate(fresh)
-      } catch (err) {
-        await fresh.close({ checkpoint: false }).catch(() => {})
-        throw err
-      }
-      this.#hydrated = true
-    }
-    this.#db = fresh
-    this.#writer.attach(fresh)
-    await this.#writer.recover()
-  }
-
-  async #opening (): Promise<Database> {
+    const fresh = await this.open()
     try {
-      const db = await this.#open()
-      this.#openError = null
-      return db
+      if (this.#served) this.attach(fresh)
+      else await this.#lateOpen(fresh)
     } catch (err) {
-      this.#openError = err as Error
+      this.#instance = null
+      await fresh.close({ checkpoint: false }).catch(() => {})
       throw err
     }
+    this.serve(fresh)
+    await this.#writer.recover()
   }
 
   /** Stores what is staged, checkpoints and closes; throws UnstoredWritesError when something could not be stored. */
@@ -117,8 +125,9 @@ export class StoreHandle {
     await this.#reconnecting?.catch(() => {})
     await this.#writer.drain().catch(() => {})
     const unstored = this.#writer.pendingCount
-    await this.#db?.close({ checkpoint: unstored === 0 }).catch(() => {})
+    await this.#instance?.close({ checkpoint: unstored === 0 }).catch(() => {})
     this.#db = null
+    this.#instance = null
     if (unstored > 0) throw new UnstoredWritesError(unstored)
   }
 }

@@ -83,9 +83,10 @@ export class Writer extends EventEmitter {
     return true
   }
 
-  /** Drops every held entry of these groups, for state its owner rebuilds from the store instead (a store that opened late). */
-  withdrawGroups (groups: ReadonlySet<string>): void {
-    for (const [id, e] of this.#pending) if (groups.has(e.grp)) this.#pending.delete(id)
+  /** Drops everything held, for state its owners rebuild from the store instead (a store that opened late). */
+  discardHeld (): void {
+    this.#pending.clear()
+    this.#appends = []
   }
 
   /**

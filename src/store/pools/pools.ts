@@ -74,6 +74,15 @@ export class Pools {
 
   get settings (): Settings { return this.#settings }
 
+  /** Forgets everything learnt since start-up, before it is restored from a store that opened late. */
+  reset (): void {
+    this.#settings = toSettings({})
+    Object.assign(this.config, { origin: 'default', applied_at: null, error: null })
+    this.#backoff.clear()
+    this.#failCount.clear()
+    this.#daily.clear()
+  }
+
   /** Restores backoffs, fail counts, daily counters and the last good configuration from the store. */
   hydrate (groups: Map<string, Entry[]>): void {
     for (const e of groups.get(RUNTIME_GROUP) ?? []) {

@@ -146,6 +146,8 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
     const remembered = (groups.get(SYNC_KEYS_GROUP) ?? []).map((e) => [e.key, JSON.parse(e.value as string) as RememberedKey] as const)
     for (const [key, r] of remembered.sort(([, a], [, b]) => a.expires_at < b.expires_at ? -1 : 1)) this.#remembered.set(key, r)
     this.#prune(this.#now())
+    // A flusher already running (a store that opened late) has an outbox to deliver now.
+    if (this.#queue.size > 0) this.emit('changed')
     return { queued: this.#queue.size, dead: this.#dead.size }
   }
 

@@ -34,6 +34,11 @@ export class Deletions {
     for (const e of entries) this.#byName.set(e.key, JSON.parse(e.value as string) as Deletion)
   }
 
+  /** Forgets every record without staging anything (memory is about to be rebuilt from the store). */
+  forgetAll (): void {
+    this.#byName.clear()
+  }
+
   /** Stages the record of a deletion, in the same commit as the deletion itself. */
   record (name: string, runs: number, at: string): void {
     const d: Deletion = { runs, deleted_at: at }

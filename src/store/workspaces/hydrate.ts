@@ -6,8 +6,7 @@ import { POOL_GROUPS } from '../pools/pools.js'
 import { readGroupValues } from '../core/group-values.js'
 import { toEntry, toScalarNumber, type Entry } from '../core/rows.js'
 import { DELETED_GROUP } from './deletions.js'
-import { CONCURRENCY_GROUP, QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
-import type { Writer } from '../core/writer.js'
+import { QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
 
 function byGroup (rows: unknown[][]): Map<string, Entry[]> {
   const groups = new Map<string, Entry[]>()
@@ -119,21 +118,4 @@ export function applyStatusFiles (workspaces: Workspaces, records: Workspace[], 
 function provablyNewer (file: Workspace, undated: boolean, known: Known): boolean {
   if (file.runs !== known.runs) return file.runs > known.runs
   return !undated && Date.parse(file.updated_at) > Date.parse(known.at)
-}
-
-/** The groups a start-up rebuilds from the store and the files: the workspaces, their queue, pool snapshots and deletions. */
-export const WORKSPACE_GROUPS: ReadonlySet<string> = new Set([REGISTRY_GROUP, QUEUE_GROUP, CONCURRENCY_GROUP, DELETED_GROUP])
-
-/**
- * Rebuilds the workspaces when the store opens after a degraded start. Every client write was refused
- * until now, so memory holds only what the status.json files said, judged against nothing (a deleted
- * workspace among them), and the service's own verdicts on that. The store's records and deletions are
- * loaded as at any start, and the files, read again, are judged against them by the usual rules; what was
- * held for these groups is dropped first, so nothing the store contradicts is written back. Returns the
- * records loaded from the store.
- */
-export function rebuildFromLateStore (workspaces: Workspaces, writer: Writer, registry: Tracked[], groups: Map<string, Entry[]>): number {
-  writer.withdrawGroups(WORKSPACE_GROUPS)
-  workspaces.forgetAll()
-  return hydrateWorkspaces(workspaces, registry, groups).registry
 }

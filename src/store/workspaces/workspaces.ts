@@ -191,6 +191,7 @@ export class Workspaces {
   /** Forgets every record without staging anything, before memory is rebuilt from the store (a store that opened late). */
   forgetAll (): void {
     for (const name of [...this.#items.keys()]) this.#apply(name, undefined, false)
+    this.deletions.forgetAll()
   }
 
   /**

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { nameComponents } from './openapi-components.js'
 import { declareConventions } from './openapi-conventions.js'
-import { packageInfo } from './package-info.js'
+import { packageInfo } from '../../shared/package-info.js'
 
 export const TAGS = [
   { name: 'workspaces', description: 'Workspace tracking: reports from agents and dispatchers.' },

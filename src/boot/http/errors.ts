@@ -2,8 +2,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
-import { DomainError, PROBLEMS, type FieldError, type ProblemCode } from '../store/core/errors.js'
-import { problemType } from './problem-types.js'
+import { DomainError, PROBLEMS, type FieldError, type ProblemCode } from '../../store/core/errors.js'
+import { problemType } from '../../store/core/problem-types.js'
 
 export const ProblemSchema = Type.Object({
   type: Type.String({ description: 'The problem type: `/problems/<code>`, a page this service serves explaining the code.' }),

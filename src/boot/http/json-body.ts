@@ -7,7 +7,7 @@
  */
 import secureJsonParse from 'secure-json-parse'
 import type { FastifyRequest } from 'fastify'
-import { DomainError } from '../store/core/errors.js'
+import { DomainError } from '../../store/core/errors.js'
 
 /**
  * How deeply arrays and objects may nest in a body. Every schema is at most 4 levels deep, and a free-form

@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { SCOPES, type Scope } from './config.js'
+import { SCOPES, type Scope } from '../../shared/scopes.js'
 import { sendProblem } from './errors.js'
 
 declare module 'fastify' {

@@ -1,13 +1,13 @@
 /**
  * Prometheus metrics (API §9): decorates `metrics`, this app's registry. Requests are counted and timed
- * in onResponse; the state gauges read `app.state` when scraped, so they can never drift from what the
+ * in onResponse; the state gauges read `app.service` when scraped, so they can never drift from what the
  * API answers; reaped ghosts and orphan outcomes are counted from the event log, which records both.
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type GaugeConfiguration } from 'prom-client'
-import type { OrphanOutcome, ReapedGhost } from '../store/startup/report.js'
-import { packageInfo } from './package-info.js'
+import type { OrphanOutcome, ReapedGhost } from '../../store/startup/report.js'
+import { packageInfo } from '../../shared/package-info.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,7 +46,7 @@ function processMetrics (): Registry {
 }
 
 async function metrics (app: FastifyInstance): Promise<void> {
-  const { state } = app
+  const { service } = app
   const registry = new Registry()
   const registers = [registry]
 
@@ -73,7 +73,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
   // With the queue depth, tells a draining outbox from a stuck one (the depth alone also rises under load).
   const delivered = new Counter({ name: `${PREFIX}sync_delivered_total`, help: 'Dispatch reports the upstream API accepted.', registers })
   // Listening from registration on: the start-up steps run in onReady, later, so their events are counted too.
-  state.events.on('event', (e) => {
+  service.events.on('event', (e) => {
     if (e.type === 'workspace' && e.data.action === 'reaped') ghosts.inc({ reason: e.data.reason })
     if (e.type === 'buffer' && e.data.action === 'recovered') orphans.inc({ outcome: e.data.outcome })
     if (e.type === 'sync' && e.data.action === 'delivered') delivered.inc()
@@ -84,13 +84,13 @@ async function metrics (app: FastifyInstance): Promise<void> {
     help: 'Tracked workspaces by status.',
     labelNames: ['status'],
     collect () {
-      for (const [status, n] of Object.entries(state.workspaces.counts().by_status)) this.set({ status }, n)
+      for (const [status, n] of Object.entries(service.workspaces.counts().by_status)) this.set({ status }, n)
     }
   })
 
   const poolViews = () => {
-    const now = state.clock()
-    return state.pools.names().map((pool) => state.pools.view(pool, now))
+    const now = service.clock()
+    return service.pools.names().map((pool) => service.pools.view(pool, now))
   }
   /** A per-pool gauge; reset at each scrape so a pool that is gone leaves no stale series. */
   const poolGauge = (name: string, help: string, value: (v: ReturnType<typeof poolViews>[number]) => number | null) => gauge({
@@ -115,20 +115,20 @@ async function metrics (app: FastifyInstance): Promise<void> {
   gauge({
     name: `${PREFIX}sync_queue_depth`,
     help: 'Dispatch reports waiting in the sync outbox.',
-    collect () { this.set(app.sync.queue.status().queued) }
+    collect () { this.set(service.sync.queue.status().queued) }
   })
   gauge({
     name: `${PREFIX}sync_dead_letters`,
     help: 'Dispatch reports that ran out of attempts and wait for a replay or a drop.',
-    collect () { this.set(app.sync.queue.status().dead) }
+    collect () { this.set(service.sync.queue.status().dead) }
   })
   gauge({
     name: `${PREFIX}store_up`,
     help: '1 while the DuckDB store takes writes, 0 while degraded (serving from memory).',
-    collect () { this.set(state.handle.mode === 'ok' ? 1 : 0) }
+    collect () { this.set(service.handle.mode === 'ok' ? 1 : 0) }
   })
 
   app.decorate('metrics', Registry.merge([registry, processMetrics()]))
 }
 
-export default fp(metrics, { name: 'metrics', dependencies: ['store', 'sync'] })
+export default fp(metrics, { name: 'metrics', dependencies: ['service'] })

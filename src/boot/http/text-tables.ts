@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { renderTables, type Table } from './text-table.js'
+import { renderTables, type Table } from '../../shared/text-table.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

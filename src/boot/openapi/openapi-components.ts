@@ -5,16 +5,16 @@
  * Matching is by structure, so a route keeps writing `{ ...WorkspaceSchema, description }` as before.
  */
 import type { TSchema } from 'typebox'
-import { BufferSchema } from '../routes/buffers.js'
-import { DiffSchema, JournalRowSchema } from '../routes/journal.js'
-import { PoolList, PoolSchema } from '../routes/pools.js'
-import { QueueItemSchema, QueuePage } from '../routes/queue.js'
-import { RecoverySchema } from '../routes/recovery.js'
-import { Page } from '../routes/schemas.js'
-import { StatusSummarySchema } from '../routes/status.js'
-import { AgentsConfigSchema } from '../store/pools/agents-config.js'
-import { SyncAcceptedSchema, SyncItemSchema, SyncPushSchema, SyncStatusSchema } from '../store/sync/model.js'
-import { ReapedSchema, StatusSchema, WorkspaceReportSchema, WorkspaceSchema } from '../store/workspaces/model.js'
+import { BufferSchema } from '../../routes/buffers.js'
+import { DiffSchema, JournalRowSchema } from '../../routes/journal.js'
+import { PoolList, PoolSchema } from '../../routes/pools.js'
+import { QueueItemSchema, QueuePage } from '../../routes/queue.js'
+import { RecoverySchema } from '../../routes/recovery.js'
+import { Page } from '../../routes/schemas.js'
+import { StatusSummarySchema } from '../../routes/status.js'
+import { AgentsConfigSchema } from '../../store/pools/agents-config.js'
+import { SyncAcceptedSchema, SyncItemSchema, SyncPushSchema, SyncStatusSchema } from '../../store/sync/model.js'
+import { ReapedSchema, StatusSchema, WorkspaceReportSchema, WorkspaceSchema } from '../../store/workspaces/model.js'
 
 /** Component name → schema; the larger ones first only for reading, matching does not depend on order. */
 export const NAMED_SCHEMAS: Record<string, TSchema> = {

@@ -6,12 +6,11 @@
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { shuttingDown } from '../store/core/errors.js'
+import { shuttingDown } from '../../store/core/errors.js'
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS: number }): Promise<void> {
-  const { handle } = app.state
   let closing = false
   app.decorate('closing', () => closing)
   app.addHook('preClose', async () => { closing = true })
@@ -21,7 +20,7 @@ async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS:
 
   // preHandler: after authentication and validation, so a bad or unauthorised request still gets its own answer.
   app.addHook('preHandler', async (request) => {
-    if (!READS.has(request.method)) handle.assertWritable()
+    if (!READS.has(request.method)) app.service.handle.assertWritable()
   })
 
   app.addHook('onSend', async (_request, reply) => {
@@ -39,4 +38,4 @@ declare module 'fastify' {
   }
 }
 
-export default fp(writeGuard, { name: 'write-guard', dependencies: ['store'] })
+export default fp(writeGuard, { name: 'write-guard' })

@@ -4,7 +4,7 @@
  * reached, and GET on it serves this text (src/routes/problems.ts). The type below makes a code without an
  * explanation a compile error.
  */
-import type { ProblemCode } from '../store/core/errors.js'
+import type { ProblemCode } from './errors.js'
 
 export const PROBLEM_EXPLANATIONS = {
   analytics_busy: 'Stats, exports and backups run one at a time, and too many are waiting; retry shortly.',

@@ -7,7 +7,7 @@ import compress from '@fastify/compress'
 import cors from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Config } from './config.js'
+import type { Config } from '../config.js'
 
 // Below this a gzip header and the CPU cost more than the bytes saved (a workspace record is ~400 B).
 const COMPRESS_THRESHOLD = 2048
