@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { startService } from './child.js'
 import { AGENT, beating, child, cli, completes, FAST, go, pidOf, record, until } from './cli.js'
-import { processStartMs } from '../src/store/reaper/liveness.js'
+import { processStartMs } from '../src/shared/process-start.js'
 
 // Each step starts a process (the service, the command, its child); on a busy shared machine that takes seconds.
 t.setTimeout(300_000)

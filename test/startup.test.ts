@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { processStartMs } from '../src/store/reaper/liveness.js'
+import { processStartMs } from '../src/shared/process-start.js'
 import { build, deadPid, put, report, storedGroup } from './helper.js'
 
 function writeStatus (dataDir: string, name: string, body: unknown): string {

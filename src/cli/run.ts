@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { constants, hostname } from 'node:os'
 import { problemLine, type Workspace, type WorkspaceReport } from '../client/index.js'
-import { processStartMs } from '../store/reaper/liveness.js'
+import { processStartMs } from '../shared/process-start.js'
 import { attempt, REQUEST_TIMEOUT_MS } from './attempt.js'
 import { backoffMs, pause } from './backoff.js'
 import { EXIT, ProblemError, UnreachableError, UsageError, connect, parse, type Connection } from './common.js'

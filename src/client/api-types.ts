@@ -924,7 +924,10 @@ export interface components {
             started_at?: string;
         };
         Reaped: {
-            /** @description Why the reaper failed the workspace. */
+            /**
+             * @description Why the reaper failed the workspace.
+             * @enum {unknown}
+             */
             reason: "pid_dead" | "pid_reused" | "lease_expired";
             /** @description What the reaper saw. */
             evidence: string;
@@ -1053,10 +1056,13 @@ export interface components {
                     error: string;
                 }[];
             };
-            /** @description Ghosts the start-up pass failed, with evidence. */
+            /** @description Ghosts the start-up pass failed, with evidence (later passes are in the event log). */
             reaped: {
                 name: string;
-                /** @description Why the reaper failed the workspace. */
+                /**
+                 * @description Why the reaper failed the workspace.
+                 * @enum {unknown}
+                 */
                 reason: "pid_dead" | "pid_reused" | "lease_expired";
                 /** @description What the reaper saw. */
                 evidence: string;
@@ -1073,14 +1079,14 @@ export interface components {
                     /** @description The file in `.core/state/`. */
                     file: string;
                     /**
-                     * @description `discarded`: a partial cycle, removed, never journalled; `deleted_committed`: its cycle was committed before a crash; `quarantined`: unreadable, moved to `.core/state/quarantine/`; `left_in_place`: locked by another process or not removable.
+                     * @description `discarded`: a partial cycle, removed, never journalled; `deleted_committed`: its cycle was committed before a crash; `quarantined`: unreadable, moved to `.core/state/quarantine/`; `left_in_place`: locked by another process or not removable (tried again at the next start-up).
                      * @enum {unknown}
                      */
                     outcome: "discarded" | "deleted_committed" | "quarantined" | "left_in_place";
                     detail?: string;
                 }[];
             };
-            /** @description Milliseconds per start-up step. */
+            /** @description Milliseconds per start-up step, in the order the steps ran. */
             timings_ms: {
                 [key: string]: number;
             };
@@ -1152,6 +1158,7 @@ export interface components {
             workspace: components["schemas"]["Workspace"];
             /** @description Whether a claim could take it now. */
             admissible: boolean;
+            /** @description Why it is not admissible now; empty when it is. */
             reasons: ("pool_full" | "model_full" | "backoff" | "daily_budget")[];
         };
         QueuePage: {
@@ -1249,7 +1256,7 @@ export interface components {
         };
         /** @description One committed cycle. */
         JournalRow: {
-            /** @description Grows by one per committed cycle. */
+            /** @description Grows by one per committed cycle, across restarts. */
             id: number;
             /** @description The buffer name. */
             measurement: string;
@@ -2126,7 +2133,10 @@ export interface operations {
                     "application/json": {
                         reaped: {
                             name: string;
-                            /** @description Why the reaper failed the workspace. */
+                            /**
+                             * @description Why the reaper failed the workspace.
+                             * @enum {unknown}
+                             */
                             reason: "pid_dead" | "pid_reused" | "lease_expired";
                             /** @description What the reaper saw. */
                             evidence: string;
@@ -4154,7 +4164,8 @@ export interface operations {
                         items: {
                             /** @description The event id; it only grows, across restarts. */
                             id: number;
-                            type: string;
+                            /** @enum {unknown} */
+                            type: "workspace" | "pool" | "backoff" | "config" | "sync" | "buffer" | "recovery";
                             /** @description What changed: a workspace name, a pool, a sync item id, a buffer name. */
                             subject: string;
                             /** Format: date-time */

@@ -3,6 +3,7 @@
  * from the stored event log (src/store/event-queries.ts), for the dashboard's charts and anyone else.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DateTime } from '../store/core/schema.js'
 import { Type } from 'typebox'
 import { DomainError } from '../store/core/errors.js'
 import { eventStore, finishedPerHour, runningSeries } from '../store/events/queries.js'
@@ -14,23 +15,22 @@ const MAX_RANGE_MS = 31 * 24 * HOUR_MS
 const MAX_BUCKETS = 1000
 const DEFAULT_BUCKETS = 360
 
-const Time = (description: string) => Type.String({ format: 'date-time', description })
 const RangeQuery = {
-  since: Type.Optional(Time('Start of the window; default: `until` minus 6 hours (pools) or 24 hours (finished).')),
-  until: Type.Optional(Time('End of the window; default now.'))
+  since: Type.Optional(DateTime('Start of the window; default: `until` minus 6 hours (pools) or 24 hours (finished).')),
+  until: Type.Optional(DateTime('End of the window; default now.'))
 }
 
 const RunningSeriesSchema = Type.Object({
-  since: Time('Start of the first bucket.'),
-  until: Time('End of the window.'),
+  since: DateTime('Start of the first bucket.'),
+  until: DateTime('End of the window.'),
   step_s: Type.Integer({ description: 'Bucket length in seconds.' }),
-  times: Type.Array(Time('A bucket start.'), { description: 'Bucket starts, oldest first.' }),
+  times: Type.Array(DateTime('A bucket start.'), { description: 'Bucket starts, oldest first.' }),
   pools: Type.Record(Type.String(), Type.Array(Type.Integer()), { description: 'Per pool, the most workspaces running at once in each bucket (one number per entry of `times`).' })
 })
 
 const FinishedSchema = Type.Object({
   items: Type.Array(Type.Object({
-    hour: Time('The start of the hour.'),
+    hour: DateTime('The start of the hour.'),
     count: Type.Integer({ description: 'Runs that left `running` in this hour.' }),
     completed: Type.Integer(),
     failed: Type.Integer({ description: 'Failed as reported (a reaped run counts under `reaped`).' }),

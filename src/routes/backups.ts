@@ -2,18 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { AUTH_RESPONSES, problem } from './schemas.js'
+import { BackupSchema } from '../store/history/model.js'
 import { NAME_PATTERN } from '../store/workspaces/model.js'
-
-const BackupSchema = Type.Object({
-  name: Type.String(),
-  created_at: Type.String({ format: 'date-time', description: 'When the backup was asked for: it holds every write acknowledged before then.' }),
-  bytes: Type.Integer({ description: 'Size of its `db.duckdb`.' }),
-  duration_ms: Type.Integer({ description: 'How long taking it took.' }),
-  write_stall_ms: Type.Integer({ description: 'How long writes waited meanwhile: for the statement that holds off checkpoints during the copy.' }),
-  schema_version: Type.Integer({ description: 'The store\'s schema version in the copy; a newer service migrates it on start.' }),
-  entries: Type.Integer({ description: 'Rows of the key-value table in the copy, read back from it.' }),
-  history_rows: Type.Integer({ description: 'Run history rows in the copy.' })
-}, { description: 'A backup: `$DATA_DIR/backups/<name>/db.duckdb`, a DuckDB file that opens on its own, and its `manifest.json`.' })
 
 const Name = Type.String({ pattern: NAME_PATTERN, description: 'A plain name: letters, digits, `.`, `_`, `-`, at most 100 characters.' })
 

@@ -1,9 +1,10 @@
 /** /v1/buffers: a QA cycle collects its findings in a buffer, then commits it to the journal or discards it (API §7). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DateTime } from '../store/core/schema.js'
 import { Type } from 'typebox'
 import { notFound } from '../store/core/errors.js'
 import { AUTH_RESPONSES, IfMatchHeaders, ListQuery, Page, STORE_NOTE, problem } from './schemas.js'
-import { BUFFER_NAME_PATTERN, WORKSPACE_TAG_PATTERN } from '../store/buffers/model.js'
+import { AggregateSchema, BUFFER_NAME_PATTERN, BufferSchema, WORKSPACE_TAG_PATTERN } from '../store/buffers/model.js'
 
 /** At most this many entries per request: one statement each, bounded in time and memory. */
 export const MAX_ENTRIES = 10000
@@ -11,16 +12,6 @@ export const MAX_ENTRIES = 10000
 const BufferName = Type.String({ pattern: BUFFER_NAME_PATTERN, description: 'Buffer name, also its file name: `qa-` + the workspace name with every other character turned into `-`, as the Go agent names it.' })
 
 const BufferParams = Type.Object({ name: BufferName })
-
-export const AggregateSchema = Type.Record(Type.String(), Type.Integer(), { description: 'Entries per kind.' })
-
-export const BufferSchema = Type.Object({
-  name: Type.String(),
-  workspace: Type.String({ description: 'The journal tag: the workspace the cycle belongs to (the buffer name when none was given).' }),
-  count: Type.Integer({ description: 'Entries in the buffer.' }),
-  aggregate: AggregateSchema,
-  created_at: Type.String({ format: 'date-time' })
-}, { description: 'An open buffer.' })
 
 const CreateBody = Type.Object({
   name: BufferName,
@@ -42,7 +33,7 @@ const CommittedSchema = Type.Object({
   workspace: Type.String(),
   journal_id: Type.Integer({ description: 'The id of the journal row.' }),
   aggregate: AggregateSchema,
-  committed_at: Type.String({ format: 'date-time' })
+  committed_at: DateTime()
 })
 
 const BAD_NAME = problem('Invalid name (`invalid_name`).')

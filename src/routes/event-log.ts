@@ -3,20 +3,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { decodeCursor, encodeCursor } from '../store/core/cursor.js'
 import { eventStore, readEventPage } from '../store/events/queries.js'
-import type { EventType } from '../store/events/model.js'
+import { ChangeEventSchema, type EventType } from '../store/events/model.js'
 import { TypeFilter } from './events.js'
 import { AUTH_RESPONSES, ListQuery, Page, problem } from './schemas.js'
 
 // What events are about: workspace, pool and buffer names, sync item ids (`sq_…`), `agents` for the configuration.
 const SUBJECT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:/_-]{0,299}$'
-
-const EventSchema = Type.Object({
-  id: Type.Integer({ description: 'The event id; it only grows, across restarts.' }),
-  type: Type.String(),
-  subject: Type.String({ description: 'What changed: a workspace name, a pool, a sync item id, a buffer name.' }),
-  at: Type.String({ format: 'date-time' }),
-  data: Type.Unknown({ description: 'What the change was, by type (for a workspace: `action`, `status`, `runs`, `agent`).' })
-})
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/events/log', {
@@ -31,7 +23,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         subject: Type.Optional(Type.String({ pattern: SUBJECT_PATTERN, description: 'Only events about this subject, e.g. a workspace `core/go-io/task-5`.' })),
         ...ListQuery
       }, { additionalProperties: false }),
-      response: { 200: Page(EventSchema), 400: problem('An unknown event type, a bad limit or cursor.'), ...AUTH_RESPONSES, 503: problem('The store is not open.') }
+      response: { 200: Page(ChangeEventSchema), 400: problem('An unknown event type, a bad limit or cursor.'), ...AUTH_RESPONSES, 503: problem('The store is not open.') }
     }
   }, async (request) => {
     const q = request.query

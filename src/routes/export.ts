@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DateTime } from '../store/core/schema.js'
 import { Type } from 'typebox'
 import { EXPORT_DATASETS, EXPORT_FORMATS, exportToFile, type ExportFormat } from '../store/history/export.js'
 import { parseRange } from '../store/history/time-range.js'
@@ -29,8 +30,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ dataset: Type.Enum(EXPORT_DATASETS, { description: 'What to export.' }) }),
       querystring: Type.Object({
         format: Type.Optional(Type.Enum(FORMATS, { default: 'ndjson', description: 'File format (default `ndjson`).' })),
-        since: Type.Optional(Type.String({ format: 'date-time', description: 'Rows at or after this time.' })),
-        until: Type.Optional(Type.String({ format: 'date-time', description: 'Rows before this time.' }))
+        since: Type.Optional(DateTime('Rows at or after this time.')),
+        until: Type.Optional(DateTime('Rows before this time.'))
       }, { additionalProperties: false }),
       response: {
         200: {

@@ -1,37 +1,10 @@
 /** /v1/journal: the committed QA cycles, newest first, and the diff of the latest cycle against the ones before (API §7). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { AggregateSchema } from './buffers.js'
 import { AUTH_RESPONSES, ListQuery, Page, problem } from './schemas.js'
-import { WORKSPACE_TAG_PATTERN } from '../store/buffers/model.js'
+import { JournalDiffSchema, JournalRowSchema, WORKSPACE_TAG_PATTERN } from '../store/buffers/model.js'
 
 const Workspace = (description: string) => Type.String({ pattern: WORKSPACE_TAG_PATTERN, description })
-
-const FindingSchema = Type.Object({}, { additionalProperties: true, description: 'A finding as the cycle added it, e.g. `{tool, file, line, code, severity, message}`.' })
-
-export const JournalRowSchema = Type.Object({
-  id: Type.Integer({ description: 'Grows by one per committed cycle.' }),
-  measurement: Type.String({ description: 'The buffer name.' }),
-  tags: Type.Object({ workspace: Type.String() }),
-  fields: Type.Object({
-    aggregate: AggregateSchema,
-    findings: Type.Array(FindingSchema, { description: 'The data of the buffer\'s `finding` entries, in the order they were added.' })
-  }),
-  committed_at: Type.String({ format: 'date-time' })
-}, { description: 'One committed cycle.' })
-
-export const DiffSchema = Type.Object({
-  workspace: Type.String(),
-  window: Type.Integer({ description: 'Cycles asked for.' }),
-  cycles: Type.Array(Type.Object({
-    id: Type.Integer(),
-    measurement: Type.String(),
-    committed_at: Type.String({ format: 'date-time' })
-  }), { description: 'The cycles compared, newest first (at most `window`); the first is the latest.' }),
-  new: Type.Array(FindingSchema, { description: 'In the latest cycle, not in the one before it.' }),
-  resolved: Type.Array(FindingSchema, { description: 'In the cycle before the latest, not in the latest.' }),
-  persistent: Type.Array(FindingSchema, { description: 'In every cycle compared.' })
-})
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { journal } = app.service
@@ -69,7 +42,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         window: Type.Optional(Type.Integer({ minimum: 2, maximum: 50, default: 5, description: 'How many of the latest cycles to compare.' }))
       }, { additionalProperties: false }),
       response: {
-        200: DiffSchema,
+        200: JournalDiffSchema,
         400: problem('Missing or invalid workspace or window.'),
         ...AUTH_RESPONSES
       }

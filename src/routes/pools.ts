@@ -1,39 +1,17 @@
 /** Pools, backoff and configuration: can this agent type take more work now, and if not, why and until when (API §5). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
 import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/pools/agents-config.js'
 import { DomainError, notFound } from '../store/core/errors.js'
+import { ConfigStateSchema, PoolViewSchema } from '../store/pools/model.js'
 import { POOL_PATTERN } from '../store/workspaces/model.js'
 import { parseTime } from '../store/core/time.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import type { Table } from '../shared/text-table.js'
 
 const PoolParams = Type.Object({ pool: Type.String({ pattern: POOL_PATTERN, description: 'Pool (agent base), e.g. `codex`.' }) })
-const Reasons = Type.Array(Type.Enum(['pool_full', 'model_full', 'backoff', 'daily_budget']), { description: 'Why it is not admissible now; empty when it is.' })
-const Time = Type.String({ format: 'date-time' })
-const NullableTime = Type.Union([Time, Type.Null()])
-
-export const PoolSchema = Type.Object({
-  pool: Type.String(),
-  running: Type.Integer(),
-  tracked: Type.Integer(),
-  limit: Type.Union([Type.Integer(), Type.Null()], { description: 'Pool total; null = unlimited.' }),
-  model_limits: Type.Record(Type.String(), Type.Integer(), { description: 'Sub-limits per model.' }),
-  running_by_model: Type.Record(Type.String(), Type.Integer(), { description: 'Running per model that has a sub-limit.' }),
-  backoff_until: NullableTime,
-  backoff_reason: Type.Union([Type.String(), Type.Null()]),
-  fail_count: Type.Integer({ description: 'Fast failures in a row so far.' }),
-  daily: Type.Object({
-    started: Type.Integer({ description: 'Workspaces that entered running since the last reset.' }),
-    limit: Type.Union([Type.Integer(), Type.Null()]),
-    resets_at: Time
-  }),
-  admissible: Type.Boolean(),
-  reasons: Reasons,
-  snapshot_at: NullableTime
-})
-
-export const PoolList = Type.Object({ items: Type.Array(PoolSchema) })
+export const PoolList = Type.Object({ items: Type.Array(PoolViewSchema) })
 
 function poolTable (list: Static<typeof PoolList>): Table[] {
   return [{
@@ -47,17 +25,12 @@ function poolTable (list: Static<typeof PoolList>): Table[] {
 }
 
 const BackoffBody = Type.Object({
-  until: Type.Optional(Type.String({ format: 'date-time', description: 'Deadline (RFC 3339).' })),
+  until: Type.Optional(DateTime('Deadline (RFC 3339).')),
   seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, description: 'Or: this many seconds from now.' })),
   reason: Type.String({ minLength: 1, maxLength: 500 })
 }, { additionalProperties: false, description: 'Exactly one of `until` and `seconds`, and a reason.' })
 
-const ConfigView = Type.Object({
-  config: AgentsConfigSchema,
-  origin: Type.Enum(['default', 'file', 'api', 'store'], { description: 'Where the configuration in force came from.' }),
-  applied_at: NullableTime,
-  error: Type.Union([Type.String(), Type.Null()], { description: 'Why a newer agents.yaml was refused at start-up, if it was.' })
-})
+const ConfigView = Type.Object({ config: AgentsConfigSchema, ...ConfigStateSchema.properties })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { pools, clock } = app.service
@@ -84,7 +57,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['pools'],
       summary: 'One pool: can it take more work now, and if not, why and until when',
       params: PoolParams,
-      response: { 200: PoolSchema, 400: problem('Invalid pool name.'), ...AUTH_RESPONSES, 404: problem('A pool nothing knows about: not configured, tracked or backed off.') }
+      response: { 200: PoolViewSchema, 400: problem('Invalid pool name.'), ...AUTH_RESPONSES, 404: problem('A pool nothing knows about: not configured, tracked or backed off.') }
     }
   }, async (request) => {
     const { pool } = request.params
@@ -99,7 +72,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['pools'],
       summary: 'Active backoff deadlines and fail counts per pool',
       response: {
-        200: Type.Object({ backoff: Type.Record(Type.String(), Time), fail_count: Type.Record(Type.String(), Type.Integer()) }),
+        200: Type.Object({ backoff: Type.Record(Type.String(), DateTime()), fail_count: Type.Record(Type.String(), Type.Integer()) }),
         ...AUTH_RESPONSES
       }
     }
@@ -115,7 +88,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: PoolParams,
       body: BackoffBody,
       response: {
-        200: PoolSchema,
+        200: PoolViewSchema,
         400: problem('Invalid body: exactly one of `until` and `seconds`, a future deadline, and a reason.'),
         ...AUTH_RESPONSES
       }
@@ -141,7 +114,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: "Clear a pool's backoff and reset its fail count",
       description: 'Recorded as a `backoff` event naming the caller.',
       params: PoolParams,
-      response: { 200: PoolSchema, 400: problem('Invalid pool name.'), ...AUTH_RESPONSES }
+      response: { 200: PoolViewSchema, 400: problem('Invalid pool name.'), ...AUTH_RESPONSES }
     }
   }, async (request, reply) => {
     const { view, store } = await pools.clearBackoff(request.params.pool, request.caller)

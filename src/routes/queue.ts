@@ -1,15 +1,17 @@
 /** The queue in drain order with admission per entry, and the atomic claim (API §4). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
 import { encodeQueueCursor } from '../store/workspaces/queue.js'
 import { AUTH_RESPONSES, FormatQuery, ListQuery, orTextTable, problem } from './schemas.js'
+import { ReasonsSchema } from '../store/pools/model.js'
 import { POOL_PATTERN, WorkspaceSchema } from '../store/workspaces/model.js'
 import { nextPageNote, type Table } from '../shared/text-table.js'
 
 export const QueueItemSchema = Type.Object({
   workspace: WorkspaceSchema,
   admissible: Type.Boolean({ description: 'Whether a claim could take it now.' }),
-  reasons: Type.Array(Type.Enum(['pool_full', 'model_full', 'backoff', 'daily_budget']))
+  reasons: ReasonsSchema
 })
 
 export const QueuePage = Type.Object({ items: Type.Array(QueueItemSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) })
@@ -28,7 +30,7 @@ const ClaimBody = Type.Object({
   pool: Type.Optional(Type.String({ pattern: POOL_PATTERN, description: 'Only claim from this pool.' })),
   host: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Where the agent will run.' })),
   pid: Type.Optional(Type.Integer({ minimum: -1, maximum: 2147483647 })),
-  pid_started_at: Type.Optional(Type.String({ format: 'date-time' })),
+  pid_started_at: Type.Optional(DateTime()),
   wait_s: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_S, description: `Long poll: when nothing is admissible, wait up to this many seconds (max ${MAX_WAIT_S}) and answer the moment something is. 0 or absent: answer at once.` }))
 }, { additionalProperties: false })
 

@@ -1,7 +1,9 @@
 /** GET /v1/stats/runs: run statistics from the run history, as JSON or a text table. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
-import { STATS_GROUPINGS, runStats } from '../store/history/stats.js'
+import { RunStatsSchema, STATS_GROUPINGS } from '../store/history/model.js'
+import { runStats } from '../store/history/stats.js'
 import { parseRange } from '../store/history/time-range.js'
 import { DomainError } from '../store/core/errors.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
@@ -10,22 +12,9 @@ import type { Table } from '../shared/text-table.js'
 
 const DAY_MS = 86_400_000
 
-const RunStatsSchema = Type.Object({
-  key: Type.String({ description: 'The group: a pool, agent, model, `org/repo`, host, hour (`2026-11-30T14:00:00Z`) or day (`2026-11-30`), in UTC; `all` without `by`. An empty string is a model or host that was not reported.' }),
-  count: Type.Integer({ description: 'Runs that ended in the range.' }),
-  completed: Type.Integer({ description: 'Ended `completed`, `merged` or `ready-for-review`: the work was delivered.' }),
-  failed: Type.Integer({ description: 'Ended `failed` by a report.' }),
-  reaped: Type.Integer({ description: 'Failed by the reaper (dead or reused PID, expired lease).' }),
-  other: Type.Integer({ description: 'Ended otherwise: `blocked`, `rejected`, back to `queued`, `superseded` by a higher run, or `deleted` while running.' }),
-  success_rate: Type.Number({ description: '`completed / count`, 0 to 1.' }),
-  p50_s: Type.Number({ description: 'Median run duration in seconds (interpolated).' }),
-  p95_s: Type.Number({ description: '95th percentile of the run duration in seconds (interpolated).' }),
-  max_s: Type.Number({ description: 'Longest run in seconds.' })
-})
-
 const StatsSchema = Type.Object({
-  since: Type.String({ format: 'date-time' }),
-  until: Type.String({ format: 'date-time' }),
+  since: DateTime(),
+  until: DateTime(),
   by: Type.Union([Type.Enum(STATS_GROUPINGS), Type.Null()]),
   groups: Type.Array(RunStatsSchema, { description: 'One per group with at least one run in the range, in key order (hours and days without runs are absent).' })
 })
@@ -55,8 +44,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Run statistics: counts by outcome, success rate and duration percentiles, per group',
       description: 'Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`.',
       querystring: Type.Object({
-        since: Type.Optional(Type.String({ format: 'date-time', description: 'Runs that ended at or after this time. Default: 7 days before `until`.' })),
-        until: Type.Optional(Type.String({ format: 'date-time', description: 'Runs that ended before this time. Default: now.' })),
+        since: Type.Optional(DateTime('Runs that ended at or after this time. Default: 7 days before `until`.')),
+        until: Type.Optional(DateTime('Runs that ended before this time. Default: now.')),
         by: Type.Optional(Type.Enum(STATS_GROUPINGS, { description: 'Group by this; without it, one group `all`.' })),
         pool: Filter(NAME_PATTERN, 'Only this pool.'),
         agent: Filter(AGENT_PATTERN, 'Only this agent string, e.g. `codex:gpt-5.4`.'),

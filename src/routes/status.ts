@@ -1,8 +1,9 @@
 /** Snapshots for dashboards: the status summary and the per-pool concurrency group (API §3, §5). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
-import { STATUSES } from '../store/workspaces/model.js'
+import { PoolSnapshotSchema, STATUSES } from '../store/workspaces/model.js'
 import type { Table } from '../shared/text-table.js'
 
 /** How many blocked workspaces a summary lists: one answer stays small however many are blocked. */
@@ -17,7 +18,7 @@ export const StatusSummarySchema = Type.Object({
     repo: Type.String(),
     agent: Type.String(),
     question: Type.String({ description: 'What the agent is blocked on.' }),
-    updated_at: Type.String({ format: 'date-time' })
+    updated_at: DateTime()
   }), { maxItems: BLOCKED_SHOWN, description: `The ${BLOCKED_SHOWN} most recently updated blocked workspaces, newest first; \`blocked_total\` counts them all.` }),
   blocked_total: Type.Integer({ description: 'Blocked workspaces, listed or not (the same as `by_status.blocked`).' }),
   blocked_list: Type.String({ description: `Where every blocked workspace is listed, paged: \`${BLOCKED_LIST}\`.` })
@@ -35,11 +36,7 @@ function statusTable (s: Static<typeof StatusSummarySchema>): Table[] {
   ]
 }
 
-const ConcurrencySchema = Type.Record(Type.String(), Type.Object({
-  running: Type.Integer({ description: 'Workspaces of the pool with status `running`.' }),
-  tracked: Type.Integer({ description: 'Workspaces of the pool, any status.' }),
-  snapshot_at: Type.String({ format: 'date-time', description: 'When the pool last changed.' })
-}), { description: 'Pools with at least one tracked workspace, keyed by pool (agent base).' })
+const ConcurrencySchema = Type.Record(Type.String(), PoolSnapshotSchema, { description: 'Pools with at least one tracked workspace, keyed by pool (agent base).' })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { workspaces } = app.service

@@ -1,5 +1,6 @@
 /** /v1/workspaces: agents and dispatchers report status; dashboards read it (API §3). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
 import { notFound } from '../store/core/errors.js'
 import { AUTH_RESPONSES, FormatQuery, IfMatchHeaders, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
@@ -114,8 +115,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           name: Type.String(),
           status: Type.Literal('running'),
           runs: Type.Integer(),
-          heartbeat_at: Type.String({ format: 'date-time' }),
-          lease_expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the reaper fails it without another heartbeat; null when leases are off.' })
+          heartbeat_at: DateTime(),
+          lease_expires_at: Type.Union([DateTime(), Type.Null()], { description: 'When the reaper fails it without another heartbeat; null when leases are off.' })
         }, { description: 'Alive.' }),
         400: problem('Invalid name or body.'),
         ...AUTH_RESPONSES,

@@ -6,7 +6,8 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type GaugeConfiguration } from 'prom-client'
-import type { OrphanOutcome, ReapedGhost } from '../../store/startup/report.js'
+import { ORPHAN_OUTCOMES } from '../../store/startup/report.js'
+import { REAP_REASONS } from '../../store/workspaces/model.js'
 import { packageInfo } from '../../shared/package-info.js'
 
 declare module 'fastify' {
@@ -16,10 +17,6 @@ declare module 'fastify' {
 }
 
 const PREFIX = 'agent_state_'
-
-// Every label value a counter can take starts at 0, so a first ghost shows as an increase, not a new series.
-const REAP_REASONS = Object.keys({ pid_dead: 0, pid_reused: 0, lease_expired: 0 } satisfies Record<ReapedGhost['reason'], 0>)
-const ORPHAN_OUTCOMES = Object.keys({ discarded: 0, deleted_committed: 0, quarantined: 0, left_in_place: 0 } satisfies Record<OrphanOutcome['outcome'], 0>)
 
 // Requests take about a millisecond; the upper buckets catch a store that stalls.
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -68,6 +65,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
 
   const ghosts = new Counter({ name: `${PREFIX}ghosts_reaped_total`, help: 'Running workspaces the reaper failed, by reason (start-up and every later pass).', labelNames: ['reason'], registers })
   const orphans = new Counter({ name: `${PREFIX}orphan_buffers_total`, help: 'Buffer files left by an earlier process, by what recovery did with them.', labelNames: ['outcome'], registers })
+  // Every label value a counter can take starts at 0, so a first ghost shows as an increase, not a new series.
   for (const reason of REAP_REASONS) ghosts.inc({ reason }, 0)
   for (const outcome of ORPHAN_OUTCOMES) orphans.inc({ outcome }, 0)
   // With the queue depth, tells a draining outbox from a stuck one (the depth alone also rises under load).

@@ -5,14 +5,14 @@
  * Matching is by structure, so a route keeps writing `{ ...WorkspaceSchema, description }` as before.
  */
 import type { TSchema } from 'typebox'
-import { BufferSchema } from '../../routes/buffers.js'
-import { DiffSchema, JournalRowSchema } from '../../routes/journal.js'
-import { PoolList, PoolSchema } from '../../routes/pools.js'
+import { PoolList } from '../../routes/pools.js'
 import { QueueItemSchema, QueuePage } from '../../routes/queue.js'
-import { RecoverySchema } from '../../routes/recovery.js'
 import { Page } from '../../routes/schemas.js'
 import { StatusSummarySchema } from '../../routes/status.js'
+import { BufferSchema, JournalDiffSchema, JournalRowSchema } from '../../store/buffers/model.js'
 import { AgentsConfigSchema } from '../../store/pools/agents-config.js'
+import { PoolViewSchema } from '../../store/pools/model.js'
+import { RecoverySchema } from '../../store/startup/report.js'
 import { SyncAcceptedSchema, SyncItemSchema, SyncPushSchema, SyncStatusSchema } from '../../store/sync/model.js'
 import { ReapedSchema, StatusSchema, WorkspaceReportSchema, WorkspaceSchema } from '../../store/workspaces/model.js'
 
@@ -24,7 +24,7 @@ export const NAMED_SCHEMAS: Record<string, TSchema> = {
   WorkspaceStatus: StatusSchema,
   Reaped: ReapedSchema,
   StatusSummary: StatusSummarySchema,
-  Pool: PoolSchema,
+  Pool: PoolViewSchema,
   PoolList,
   AgentsConfig: AgentsConfigSchema,
   QueueItem: QueueItemSchema,
@@ -38,7 +38,7 @@ export const NAMED_SCHEMAS: Record<string, TSchema> = {
   BufferPage: Page(BufferSchema),
   JournalRow: JournalRowSchema,
   JournalPage: Page(JournalRowSchema),
-  JournalDiff: DiffSchema,
+  JournalDiff: JournalDiffSchema,
   Recovery: RecoverySchema
 }
 

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises'
 import { BIGINT, LIST, VARCHAR, listValue } from '@duckdb/node-api'
 import { Database, type DatabaseOptions } from '../core/database.js'
 import { toAggregate } from '../core/rows.js'
-import type { Finding } from './findings.js'
+import type { Finding } from './model.js'
 
 /**
  * Per-buffer DuckDB settings. An open buffer costs ~3 MB of RSS whatever the limit; 16 MB is a ceiling,

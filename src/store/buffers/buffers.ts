@@ -10,22 +10,13 @@ import { DomainError, exists, invalidName, limitReached, notFound, storeUnavaila
 import { UNLIMITED, type Limits } from '../core/limits.js'
 import { checkIfMatch, etagOf } from '../core/etag.js'
 import { EVENT_GROUP, eventKey, type EventLog } from '../events/events.js'
-import { JOURNAL_GROUP, journalKey, type Journal, type JournalRow } from './journal.js'
+import { JOURNAL_GROUP, journalKey, type Journal } from './journal.js'
+import type { BufferView, JournalRow } from './model.js'
 import { markerEntry, stageMarker } from './markers.js'
 import { BUFFER_NAME } from './model.js'
 import { bufferFile } from './paths.js'
 import { SortedKeys } from '../core/sorted-keys.js'
 import type { CommitResult, Writer } from '../core/writer.js'
-
-/** What a read of a buffer returns. */
-export interface BufferView {
-  name: string
-  /** The journal tag: the workspace the cycle belongs to (the buffer's name when none was given). */
-  workspace: string
-  count: number
-  aggregate: Record<string, number>
-  created_at: string
-}
 
 interface OpenBuffer {
   name: string

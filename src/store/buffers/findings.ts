@@ -1,7 +1,5 @@
 /** QA findings across journal cycles: the fingerprint that recognises a finding again, and the new/resolved/persistent diff (API §7). */
-
-/** A finding as a QA cycle put it into its buffer: any JSON object, usually core-lint's `{tool, file, line, code, rule_id, …}`. */
-export type Finding = Record<string, unknown>
+import type { Finding, FindingsDiff } from './model.js'
 
 const text = (v: unknown): string => typeof v === 'string' ? v : ''
 const int = (v: unknown): number => typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0
@@ -19,12 +17,6 @@ function byKey (findings: readonly Finding[]): Map<string, Finding> {
     if (!map.has(key)) map.set(key, f)
   }
   return map
-}
-
-export interface FindingsDiff {
-  new: Finding[]
-  resolved: Finding[]
-  persistent: Finding[]
 }
 
 /** The findings of `from` whose key passes `keep`, in fingerprint order. */

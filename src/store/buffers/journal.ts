@@ -4,34 +4,14 @@
  */
 import { decodeCursor, invalidCursor, pageJson } from '../core/cursor.js'
 import type { Database } from '../core/database.js'
-import { diffCycles, type Finding, type FindingsDiff } from './findings.js'
+import { seqKey } from '../core/keys.js'
+import { firstNotBefore } from '../core/search.js'
+import { diffCycles } from './findings.js'
+import type { JournalDiff, JournalRow } from './model.js'
 
 export const JOURNAL_GROUP = 'journal'
 
-export const journalKey = (id: number): string => String(id).padStart(16, '0')
-
-/** One committed cycle, shaped like go-store's journal_entries row: measurement, tags, fields. */
-export interface JournalRow {
-  /** Grows by one per committed cycle, across restarts. */
-  id: number
-  /** The buffer's name. */
-  measurement: string
-  tags: { workspace: string }
-  fields: {
-    /** Entries per kind. */
-    aggregate: Record<string, number>
-    /** The data of the buffer's `finding` entries, in the order they were added. */
-    findings: Finding[]
-  }
-  committed_at: string
-}
-
-export interface JournalDiff extends FindingsDiff {
-  workspace: string
-  window: number
-  /** The cycles compared, newest first; the first is the latest. */
-  cycles: Array<{ id: number, measurement: string, committed_at: string }>
-}
+export const journalKey = seqKey
 
 /** A row with its serialised form, computed once so a list is a string join. */
 interface Held {
@@ -40,16 +20,7 @@ interface Held {
 }
 
 /** Index of the first held row whose id is at least `id` (rows are kept in id order). */
-function lowerBound (list: readonly Held[], id: number): number {
-  let lo = 0
-  let hi = list.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((list[mid] as Held).row.id < id) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
+const lowerBound = (list: readonly Held[], id: number): number => firstNotBefore(list, (h) => h.row.id < id)
 
 export class Journal {
   readonly #all: Held[] = []

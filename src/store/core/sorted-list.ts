@@ -4,6 +4,7 @@
  * moves pointers (a memmove), so even 100,000 entries cost microseconds per change.
  */
 /** Strings by UTF-16 code units, as `<` compares them: the order of names and cursors. */
+import { firstNotBefore } from './search.js'
 export const byCodeUnits = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
 
 export class SortedList<T extends K, K = T> {
@@ -19,14 +20,7 @@ export class SortedList<T extends K, K = T> {
 
   /** Index of the first item not before `key`. */
   #lowerBound (key: K): number {
-    let lo = 0
-    let hi = this.#items.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (this.#compare(this.#items[mid] as T, key) < 0) lo = mid + 1
-      else hi = mid
-    }
-    return lo
+    return firstNotBefore(this.#items, (item) => this.#compare(item, key) < 0)
   }
 
   #has (i: number, key: K): boolean {

@@ -1,4 +1,5 @@
 /** The most recent events in memory, so a client that reconnects after a short gap replays without touching the store. */
+import { firstNotBefore } from '../core/search.js'
 import type { ChangeEvent } from './model.js'
 
 export class EventRing {
@@ -26,14 +27,8 @@ export class EventRing {
 
   /** The events held with an id above `id`, oldest first. */
   after (id: number): ChangeEvent[] {
-    // Ids grow with every record, so the ring is sorted: binary search for the first id above `id`.
-    let lo = 0
-    let hi = this.#items.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if ((this.#items[mid] as ChangeEvent).id <= id) lo = mid + 1
-      else hi = mid
-    }
+    // Ids grow with every record, so the ring is sorted.
+    const lo = firstNotBefore(this.#items, (e) => e.id <= id)
     return this.#items.slice(lo)
   }
 }

@@ -1,13 +1,14 @@
 /** The event log: every change is recorded in the store (group `event`) in the same commit as the change itself. */
 import { EventEmitter } from 'node:events'
+import { seqKey } from '../core/keys.js'
 import { EventRing } from './event-ring.js'
 import type { Writer } from '../core/writer.js'
 import type { ChangeEvent, EventDataByType, RecordedType } from './model.js'
 
 export const EVENT_GROUP = 'event'
 
-/** Event keys are zero-padded so the store orders them like their ids. */
-export const eventKey = (id: number): string => String(id).padStart(16, '0')
+/** Event keys order like their ids. */
+export const eventKey = seqKey
 
 // How many recent events stay in memory for replay; a client further behind replays from the store.
 const RECENT_EVENTS = 1000

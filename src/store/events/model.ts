@@ -1,4 +1,6 @@
 /** What an event is: its types and the data each type carries, shared by the log, the stream, the store and the metrics. */
+import { Type } from 'typebox'
+import { DateTime } from '../core/schema.js'
 import type { OrphanOutcome, ReapedGhost } from '../startup/report.js'
 import type { Status } from '../workspaces/model.js'
 
@@ -52,3 +54,12 @@ export type ChangeEvent = {
     data: EventDataByType[T]
   }
 }[RecordedType]
+
+/** An event as a JSON answer carries it (the stored log's page): `data` by type, as above. */
+export const ChangeEventSchema = Type.Object({
+  id: Type.Integer({ description: 'The event id; it only grows, across restarts.' }),
+  type: Type.Enum(EVENT_TYPES),
+  subject: Type.String({ description: 'What changed: a workspace name, a pool, a sync item id, a buffer name.' }),
+  at: DateTime(),
+  data: Type.Unknown({ description: 'What the change was, by type (for a workspace: `action`, `status`, `runs`, `agent`).' })
+})

@@ -15,6 +15,7 @@ import { DomainError, exists, invalidName, notFound } from '../core/errors.js'
 import { inside, storeFile } from '../core/paths.js'
 import { isSegment } from '../workspaces/model.js'
 import type { Lane } from './lane.js'
+import type { BackupInfo } from './model.js'
 import { RUN_HISTORY } from './table.js'
 
 export const BACKUP_FILE = 'db.duckdb'
@@ -23,20 +24,6 @@ const MANIFEST = 'manifest.json'
 const PARTIAL = '.partial-'
 // A manifest is a few hundred bytes; a bigger file is not ours and is not read.
 const MANIFEST_MAX_BYTES = 64 * 1024
-
-export interface BackupInfo {
-  name: string
-  created_at: string
-  /** Size of db.duckdb. */
-  bytes: number
-  duration_ms: number
-  /** How long writes waited: for the statement that holds off checkpoints, on the writer's connection. */
-  write_stall_ms: number
-  schema_version: number
-  /** Rows in the copy, read back from it: it opens on its own. */
-  entries: number
-  history_rows: number
-}
 
 export const backupsDir = (dataDir: string): string => join(dataDir, 'backups')
 

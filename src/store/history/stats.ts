@@ -1,28 +1,13 @@
 /** Run statistics: counts by outcome and duration percentiles per group, computed by DuckDB over the run history. */
 import type { DuckDBConnection } from '@duckdb/node-api'
+import type { RunStats, StatsGrouping } from './model.js'
 import { RUN_HISTORY } from './table.js'
-
-export const STATS_GROUPINGS = ['pool', 'agent', 'model', 'repo', 'host', 'hour', 'day'] as const
-export type StatsGrouping = typeof STATS_GROUPINGS[number]
 
 export const STATS_FILTERS = ['pool', 'agent', 'model', 'org', 'repo', 'host'] as const
 export type StatsFilters = Partial<Record<typeof STATS_FILTERS[number], string>>
 
 /** Outcomes that delivered the work; success_rate is their share of the runs. */
 export const SUCCESS_OUTCOMES = ['completed', 'merged', 'ready-for-review'] as const
-
-export interface RunStats {
-  key: string
-  count: number
-  completed: number
-  failed: number
-  reaped: number
-  other: number
-  success_rate: number
-  p50_s: number
-  p95_s: number
-  max_s: number
-}
 
 export interface StatsQuery {
   since: Date

@@ -6,6 +6,7 @@
 import type { Workspace } from '../workspaces/model.js'
 import { DEFAULT_RESET_UTC, toSettings, type AgentsConfig, type PoolLimit, type Settings } from './agents-config.js'
 import { lastReset, nextReset } from './daily.js'
+import type { ConfigState, PoolView, Reason } from './model.js'
 import type { EventLog } from '../events/events.js'
 import type { Entry } from '../core/rows.js'
 import type { Workspaces } from '../workspaces/workspaces.js'
@@ -17,36 +18,11 @@ export const CONFIG_GROUP = 'config'
 /** The groups Pools.hydrate reads. */
 export const POOL_GROUPS = [RUNTIME_GROUP, DAILY_GROUP, CONFIG_GROUP]
 
-export type Reason = 'pool_full' | 'model_full' | 'backoff' | 'daily_budget'
-
 export interface Backoff {
   until: string
   reason: string
   /** Who set it: `auto`, or the caller's token fingerprint. */
   by: string
-}
-
-export interface PoolView {
-  pool: string
-  running: number
-  tracked: number
-  limit: number | null
-  model_limits: Record<string, number>
-  running_by_model: Record<string, number>
-  backoff_until: string | null
-  backoff_reason: string | null
-  fail_count: number
-  daily: { started: number, limit: number | null, resets_at: string }
-  admissible: boolean
-  reasons: Reason[]
-  snapshot_at: string | null
-}
-
-/** Where the configuration in force came from, and why a newer one was refused if it was. */
-export interface ConfigState {
-  origin: 'default' | 'file' | 'api' | 'store'
-  applied_at: string | null
-  error: string | null
 }
 
 const FINISHED = new Set(['completed', 'merged', 'ready-for-review', 'blocked', 'rejected'])

@@ -1,37 +1,12 @@
 /** Is a local agent process still the one that reported? Signal 0 for existence, /proc for its start time. */
-import { readFileSync } from 'node:fs'
+import { processStartMs } from '../../shared/process-start.js'
+
+// The start time is known to a tick and boot time to a second: allow for both, plus a report rounded to the second.
+const START_TOLERANCE_MS = 2000
 
 export type PidVerdict =
   | { alive: true }
   | { alive: false, reason: 'pid_dead' | 'pid_reused', evidence: string }
-
-// Linux reports a process's start in clock ticks since boot; USER_HZ is 100 on every mainstream kernel.
-const TICKS_PER_S = 100
-// The start time is known to a tick and boot time to a second: allow for both, plus a report rounded to the second.
-const START_TOLERANCE_MS = 2000
-
-function bootTimeMs (): number | null {
-  try {
-    const line = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))
-    return line === null ? null : Number(line[1]) * 1000
-  } catch {
-    return null
-  }
-}
-
-/** The wall-clock start of `pid` from /proc, or null where /proc is not available. */
-export function processStartMs (pid: number): number | null {
-  const boot = bootTimeMs()
-  if (boot === null) return null
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Field 2 (comm) may hold spaces and parentheses: count fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return boot + Number(fields[19]) * 1000 / TICKS_PER_S
-  } catch {
-    return null
-  }
-}
 
 function exists (pid: number): boolean {
   try {

@@ -1,37 +1,43 @@
 /** The start-up report behind GET /v1/recovery: what came back from where, what was reaped or recovered, and how long each step took. */
 
-export interface ReapedGhost {
-  name: string
-  reason: 'pid_dead' | 'pid_reused' | 'lease_expired'
-  evidence: string
-  at: string
-}
+import { Type, type Static } from 'typebox'
+import { DateTime, Nullable } from '../core/schema.js'
+import { ReapedSchema } from '../workspaces/model.js'
 
-export interface InvalidFile {
-  path: string
-  error: string
-}
+/** A ghost the reaper failed, with its evidence. */
+export const GhostSchema = Type.Object({ name: Type.String(), ...ReapedSchema.properties })
+export type ReapedGhost = Static<typeof GhostSchema>
 
-export interface OrphanOutcome {
-  /** The file's name in `.core/state/`. */
-  file: string
-  /** `left_in_place`: locked by another process, or it could not be removed or moved; tried again at the next start-up. */
-  outcome: 'discarded' | 'deleted_committed' | 'quarantined' | 'left_in_place'
-  detail?: string
-}
+const InvalidFileSchema = Type.Object({ path: Type.String(), error: Type.String() })
+export type InvalidFile = Static<typeof InvalidFileSchema>
 
-export interface RecoveryReport {
-  started_at: string
-  finished_at: string | null
-  store: { mode: 'ok' | 'degraded', error?: string }
-  /** `from_files`: records a status.json added or changed; `files_read`: valid files found. */
-  hydrated: { from_store: number, from_queue: number, files_read: number, from_files: number, files_invalid: InvalidFile[] }
-  /** Ghosts failed by the start-up pass (later passes are in the event log). */
-  reaped: ReapedGhost[]
-  orphans: { skipped: string | null, outcomes: OrphanOutcome[] }
-  /** Milliseconds per step, in the order the steps ran. */
-  timings_ms: Record<string, number>
-}
+export const ORPHAN_OUTCOMES = ['discarded', 'deleted_committed', 'quarantined', 'left_in_place'] as const
+const OrphanOutcomeSchema = Type.Object({
+  file: Type.String({ description: 'The file in `.core/state/`.' }),
+  outcome: Type.Enum(ORPHAN_OUTCOMES, { description: '`discarded`: a partial cycle, removed, never journalled; `deleted_committed`: its cycle was committed before a crash; `quarantined`: unreadable, moved to `.core/state/quarantine/`; `left_in_place`: locked by another process or not removable (tried again at the next start-up).' }),
+  detail: Type.Optional(Type.String())
+})
+export type OrphanOutcome = Static<typeof OrphanOutcomeSchema>
+
+export const RecoverySchema = Type.Object({
+  started_at: DateTime(),
+  finished_at: Nullable(DateTime()),
+  store: Type.Object({ mode: Type.Enum(['ok', 'degraded']), error: Type.Optional(Type.String()) }),
+  hydrated: Type.Object({
+    from_store: Type.Integer({ description: 'Registry records loaded from the store.' }),
+    from_queue: Type.Integer({ description: 'Queued workspaces rebuilt from queue entries the registry lacked.' }),
+    files_read: Type.Integer({ description: 'Valid status.json files found on the volume.' }),
+    from_files: Type.Integer({ description: 'Records a status.json added or changed (files win, unless from an earlier run).' }),
+    files_invalid: Type.Array(InvalidFileSchema, { description: 'Unreadable or invalid status.json files, skipped.' })
+  }),
+  reaped: Type.Array(GhostSchema, { description: 'Ghosts the start-up pass failed, with evidence (later passes are in the event log).' }),
+  orphans: Type.Object({
+    skipped: Nullable(Type.String(), 'Why orphan recovery did not run, if it did not.'),
+    outcomes: Type.Array(OrphanOutcomeSchema)
+  }),
+  timings_ms: Type.Record(Type.String(), Type.Number(), { description: 'Milliseconds per start-up step, in the order the steps ran.' })
+})
+export type RecoveryReport = Static<typeof RecoverySchema>
 
 export class Recovery {
   readonly report: RecoveryReport

@@ -1,7 +1,6 @@
 /** TypeBox schemas of the sync outbox (API §6): the push an agent enqueues, the stored item, the status. */
+import { DateTime } from '../core/schema.js'
 import { Type, type Static } from 'typebox'
-
-const Time = (description: string) => Type.String({ format: 'date-time', description })
 
 const pushFields = {
   agent_id: Type.String({ minLength: 1, maxLength: 255, description: 'The agent the reports come from, e.g. `charon`; sent upstream.' }),
@@ -18,26 +17,26 @@ export type SyncPush = Static<typeof SyncPushSchema>
 
 export const SyncAcceptedSchema = Type.Object({
   id: Type.String({ description: 'The item id; also the `Idempotency-Key` of every delivery attempt.' }),
-  queued_at: Time('When the item was accepted.'),
+  queued_at: DateTime('When the item was accepted.'),
   attempts: Type.Integer({ description: 'Always 0 here: nothing has been attempted yet.' })
 })
 
 export const SyncItemSchema = Type.Object({
   id: Type.String({ description: 'Opaque item id (`sq_…`); also the `Idempotency-Key` sent upstream.' }),
   ...pushFields,
-  queued_at: Time('When the item was accepted.'),
+  queued_at: DateTime('When the item was accepted.'),
   attempts: Type.Integer({ description: 'Failed delivery attempts so far (reset by a replay).' }),
-  next_attempt_at: Type.Union([Time('Not retried before this time.'), Type.Null()], { description: 'Not retried before this time; null when due now.' }),
+  next_attempt_at: Type.Union([DateTime('Not retried before this time.'), Type.Null()], { description: 'Not retried before this time; null when due now.' }),
   last_error: Type.Union([Type.String(), Type.Null()], { description: 'Why the last attempt failed, e.g. `HTTP 503: …`, `timeout after 10000 ms`.' }),
   idempotency_key: Type.Optional(Type.String({ description: 'The `Idempotency-Key` the item was enqueued with.' })),
-  dead_at: Type.Optional(Time('Dead letters only: when the item stopped being retried.'))
+  dead_at: Type.Optional(DateTime('Dead letters only: when the item stopped being retried.'))
 }, { description: 'A queued push, or a dead letter.' })
 export type SyncItem = Static<typeof SyncItemSchema>
 
 export const SyncStatusSchema = Type.Object({
   queued: Type.Integer({ description: 'Items waiting for delivery.' }),
   dead: Type.Integer({ description: 'Dead letters (kept until replayed or dropped).' }),
-  last_push_at: Type.Union([Time('Last successful delivery.'), Type.Null()], { description: 'Last successful delivery by this process; null before the first.' }),
+  last_push_at: Type.Union([DateTime('Last successful delivery.'), Type.Null()], { description: 'Last successful delivery by this process; null before the first.' }),
   last_error: Type.Union([Type.String(), Type.Null()], { description: 'The error of the last attempt by this process; null once an attempt succeeds.' }),
   upstream_configured: Type.Boolean({ description: 'Whether `SYNC_URL` is set; without it items wait.' })
 })

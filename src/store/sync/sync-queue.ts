@@ -4,6 +4,7 @@
  * number, so the store keeps the queue's order and a restart resumes it; a delivered or dropped item's
  * entry is a tombstone, so an emptied queue leaves no rows. Delivery itself is sync-flusher.ts's job.
  */
+import { seqKey } from '../core/keys.js'
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { SyncItem, SyncPush, SyncStatus } from './model.js'
@@ -39,7 +40,6 @@ interface RememberedKey {
   expires_at: string
 }
 
-const seqKey = (seq: number): string => String(seq).padStart(16, '0')
 // Random, not a sequence: upstream deduplicates on the id, so one must never be issued twice, even after the queue emptied.
 const newId = (): string => 'sq_' + randomBytes(12).toString('base64url')
 const accepted = (item: SyncItem): SyncAccepted => ({ id: item.id, queued_at: item.queued_at, attempts: 0 })

@@ -1,4 +1,5 @@
 /** The workspace domain: names, statuses, the stored record and the report (API §2–3). The HTTP schemas are built from these. */
+import { DateTime } from '../core/schema.js'
 import { Type, type Static } from 'typebox'
 
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'
@@ -10,7 +11,6 @@ export const STATUSES = ['queued', 'running', 'completed', 'failed', 'blocked', 
 export type Status = typeof STATUSES[number]
 
 const Segment = (description: string) => Type.String({ pattern: NAME_PATTERN, description })
-const Time = (description: string) => Type.String({ format: 'date-time', description })
 
 export const StatusSchema = Type.Enum(STATUSES, { description: 'Lifecycle state of the workspace.' })
 
@@ -21,10 +21,13 @@ export const WorkspaceParamsSchema = Type.Object({
 })
 export type WorkspaceParams = Static<typeof WorkspaceParamsSchema>
 
+/** Why the reaper failed a running workspace: its local process is gone or was replaced, or its lease ran out. */
+export const REAP_REASONS = ['pid_dead', 'pid_reused', 'lease_expired'] as const
+
 export const ReapedSchema = Type.Object({
-  reason: Type.Union([Type.Literal('pid_dead'), Type.Literal('pid_reused'), Type.Literal('lease_expired')], { description: 'Why the reaper failed the workspace.' }),
+  reason: Type.Enum(REAP_REASONS, { description: 'Why the reaper failed the workspace.' }),
   evidence: Type.String({ description: 'What the reaper saw.' }),
-  at: Time('When it was reaped.')
+  at: DateTime('When it was reaped.')
 })
 
 // Fields an agent may report, shared by the record and the PUT body.
@@ -33,7 +36,7 @@ const reportFields = {
   branch: Type.Optional(Type.String({ maxLength: 255, description: 'Working branch.' })),
   issue: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Forge issue number.' })),
   pid: Type.Optional(Type.Integer({ minimum: -1, maximum: 2147483647, description: 'OS process id of the agent while it runs (-1: a reserved slot).' })),
-  pid_started_at: Type.Optional(Time('Start time of that process, to tell a reused PID from the agent.')),
+  pid_started_at: Type.Optional(DateTime('Start time of that process, to tell a reused PID from the agent.')),
   host: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: "Host the agent runs on; absent means this service's host." })),
   process_id: Type.Optional(Type.String({ maxLength: 255, description: 'Managed process id, when a supervisor runs the agent.' })),
   question: Type.Optional(Type.String({ maxLength: 10000, description: 'Reason or question (blocked, failed).' })),
@@ -41,7 +44,7 @@ const reportFields = {
   pr_url: Type.Optional(Type.String({ maxLength: 2048, description: 'Pull request URL.' })),
   note: Type.Optional(Type.String({ maxLength: 10000, description: 'Free-form note.' })),
   runtime: Type.Optional(Type.String({ maxLength: 64, description: 'Runtime the agent runs in (e.g. `vz`).' })),
-  started_at: Type.Optional(Time('When the dispatch started (or was queued). Defaults to the stored value for the same run, else now.'))
+  started_at: Type.Optional(DateTime('When the dispatch started (or was queued). Defaults to the stored value for the same run, else now.'))
 }
 
 export const WorkspaceReportSchema = Type.Object({
@@ -64,10 +67,10 @@ export const WorkspaceSchema = Type.Object({
   ...reportFields,
   task: Type.String({ description: 'Task text.' }),
   priority: Type.Integer({ description: 'Drain priority; higher first.' }),
-  started_at: Time('When the dispatch started (or was queued).'),
-  queued_at: Type.Optional(Time('When it entered `queued` (only while queued).')),
-  updated_at: Time('Stamped by the server on every report.'),
-  heartbeat_at: Type.Optional(Time('Last report or heartbeat while running.')),
+  started_at: DateTime('When the dispatch started (or was queued).'),
+  queued_at: Type.Optional(DateTime('When it entered `queued` (only while queued).')),
+  updated_at: DateTime('Stamped by the server on every report.'),
+  heartbeat_at: Type.Optional(DateTime('Last report or heartbeat while running.')),
   reaped: Type.Optional(ReapedSchema)
 }, { description: 'The stored record of a workspace.' })
 export type Workspace = Static<typeof WorkspaceSchema>
@@ -78,3 +81,11 @@ const SEGMENT = new RegExp(NAME_PATTERN)
 export function isSegment (name: string): boolean {
   return SEGMENT.test(name) && name !== '.' && name !== '..'
 }
+
+/** A pool's counts as the concurrency group stores them (API §5): kept as workspaces change. */
+export const PoolSnapshotSchema = Type.Object({
+  running: Type.Integer({ description: 'Workspaces of the pool with status `running`.' }),
+  tracked: Type.Integer({ description: 'Workspaces of the pool, any status.' }),
+  snapshot_at: DateTime('When the pool last changed.')
+})
+export type PoolSnapshot = Static<typeof PoolSnapshotSchema>

@@ -1,6 +1,7 @@
 /** The queue in drain order, with admission per entry, and the atomic claim (API §4). */
 import type { Workspace } from './model.js'
-import type { Pools, Reason } from '../pools/pools.js'
+import type { Reason } from '../pools/model.js'
+import type { Pools } from '../pools/pools.js'
 import type { Tracked, Workspaces } from './workspaces.js'
 import type { CommitResult, Writer } from '../core/writer.js'
 import { toIso } from '../core/time.js'

@@ -1,6 +1,7 @@
 /** Reads every `workspace/{org}/{repo}/{leaf}/status.json` on the volume into records (API §8.1). */
 import { readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { DateTime } from '../core/schema.js'
 import { Type, type Static } from 'typebox'
 import Compile from 'typebox/compile'
 import { AGENT_PATTERN, StatusSchema, type Workspace } from './model.js'
@@ -13,7 +14,6 @@ import { readVolumeFile, UnusableFileError, VOLUME_FILE_MAX_BYTES } from '../cor
 
 // What a status.json must hold to be trusted: the Go agent's WorkspaceStatus, or our own record (a superset).
 // Extra fields are allowed: files are written by other programs too.
-const Time = Type.String({ format: 'date-time' })
 const StatusFileSchema = Type.Object({
   status: StatusSchema,
   agent: Type.String({ pattern: AGENT_PATTERN }),
@@ -22,7 +22,7 @@ const StatusFileSchema = Type.Object({
   branch: Type.Optional(Type.String()),
   issue: Type.Optional(Type.Integer({ minimum: 0 })),
   pid: Type.Optional(Type.Integer({ minimum: -1 })),
-  pid_started_at: Type.Optional(Time),
+  pid_started_at: Type.Optional(DateTime()),
   host: Type.Optional(Type.String({ minLength: 1 })),
   process_id: Type.Optional(Type.String()),
   question: Type.Optional(Type.String()),
@@ -30,14 +30,14 @@ const StatusFileSchema = Type.Object({
   pr_url: Type.Optional(Type.String()),
   note: Type.Optional(Type.String()),
   runtime: Type.Optional(Type.String()),
-  started_at: Type.Optional(Time),
-  queued_at: Type.Optional(Time),
-  updated_at: Type.Optional(Time),
-  heartbeat_at: Type.Optional(Time),
+  started_at: Type.Optional(DateTime()),
+  queued_at: Type.Optional(DateTime()),
+  updated_at: Type.Optional(DateTime()),
+  heartbeat_at: Type.Optional(DateTime()),
   reaped: Type.Optional(Type.Object({
     reason: Type.Enum(['pid_dead', 'pid_reused', 'lease_expired']),
     evidence: Type.String(),
-    at: Time
+    at: DateTime()
   }))
 })
 const StatusFile = Compile(StatusFileSchema)

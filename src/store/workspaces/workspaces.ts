@@ -3,7 +3,7 @@
  * keeps the registry, the queue entry, the pool's concurrency snapshot and the event log in one commit.
  */
 import type { Logger } from '../core/logger.js'
-import type { Status, Workspace, WorkspaceParams, WorkspaceReport } from './model.js'
+import type { PoolSnapshot, Status, Workspace, WorkspaceParams, WorkspaceReport } from './model.js'
 import { STATUSES } from './model.js'
 import { decodeCursor, pageJson } from '../core/cursor.js'
 import { checkIfMatch, etagOf } from '../core/etag.js'
@@ -82,12 +82,6 @@ export class Tracked {
     this.#etag ??= etagOf(this.json)
     return this.#etag
   }
-}
-
-export interface PoolSnapshot {
-  running: number
-  tracked: number
-  snapshot_at: string
 }
 
 export interface WorkspaceFilter {
