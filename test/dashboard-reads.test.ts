@@ -57,6 +57,7 @@ t.test('the event log pages stored events newest first, by subject and type', as
 t.test('running per pool over time: the most running at once per bucket, anchored on today\'s counts', async (t) => {
   const c = manualClock('2026-11-25T10:00:00.000Z')
   const { app } = await build(t, { LEASE_S: '0', REAPER_PID_CHECK: 'off' }, { clock: c.clock })
+  t.equal((await app.inject({ url: '/v1/stats/pools' })).json().first_event_at, null, 'no event stored yet')
   // 10:00 one codex run; 10:05 a second; 10:12 the first completes; 10:25 a claude run; 10:31 the codex one is deleted
   // while running; 10:33 the claude agent moves its running workspace to codex.
   await put(app, 'core/a/one', report())
@@ -79,6 +80,7 @@ t.test('running per pool over time: the most running at once per bucket, anchore
   t.same(body.times, ['09:50', '10:00', '10:10', '10:20', '10:30'].map((hm) => `2026-11-25T${hm}:00.000Z`))
   t.same(body.pools.codex, [0, 2, 2, 1, 1], 'two at once from 10:05 until 10:12; then one; swapped for the moved one at 10:31/10:33')
   t.same(body.pools.claude, [0, 0, 0, 1, 1], 'the claude run from 10:25 until it moved at 10:33')
+  t.equal(body.first_event_at, '2026-11-25T10:00:00.000Z', 'the series says where the stored events begin, so a chart of a young service starts there')
 
   // A window that starts after the first run: the level at its start comes from today's counts, not from zero.
   const late = (await app.inject({ url: '/v1/stats/pools?since=2026-11-25T10:20:00.000Z&step_s=600' })).json()

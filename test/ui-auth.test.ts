@@ -13,7 +13,14 @@ t.test('a read token sees no action; an admin token clears a backoff, which the 
   const context = await launch(t)
 
   const reader = await context.newPage()
+  const logged: string[] = []
+  const asked: string[] = []
+  reader.on('console', (m) => { if (m.type() === 'error') logged.push(m.text()) })
+  reader.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/v1/')) asked.push(r.url()) })
   await reader.goto(`${s.url}/ui`)
+  await reader.getByLabel('Bearer token').waitFor()
+  t.same(asked, [], 'the page asks for a token without first asking the service, which could only answer 401')
+  t.same(logged, [], 'so a first load logs no error')
   await reader.getByLabel('Bearer token').fill('wrong-token')
   await reader.getByRole('button', { name: 'Open the dashboard' }).click()
   await reader.getByRole('alert').waitFor()
@@ -46,8 +53,11 @@ t.test('a read token sees no action; an admin token clears a backoff, which the 
 
   await row.getByRole('button', { name: 'Clear backoff' }).click()
   await dialog.getByRole('button', { name: 'Confirm' }).click()
-  await admin.locator('.answer').waitFor()
-  t.match(await text(admin, '.answer'), /DELETE \/v1\/pools\/codex\/backoff → HTTP 200/, 'the page shows what the server answered')
+  const toast = admin.locator('.toast')
+  await toast.waitFor()
+  t.match(await text(admin, '.toast'), /^The backoff of codex is cleared\./, 'a toast says what came of it')
+  t.match(await text(admin, '.toast'), /DELETE \/v1\/pools\/codex\/backoff → HTTP 200/, 'and what was asked')
+  t.equal(await toast.locator('pre').count(), 0, 'not the raw JSON of the answer')
   const pool = await call(s, 'GET', '/v1/pools/codex', undefined, ADMIN) as { backoff_until: unknown, admissible: boolean }
   t.equal(pool.backoff_until, null, 'the API confirms the backoff is gone')
   await admin.locator('tr[data-pool="codex"]', { hasNotText: 'left' }).waitFor()
@@ -56,4 +66,21 @@ t.test('a read token sees no action; an admin token clears a backoff, which the 
   // The reader's open page learns of the change too, and still offers nothing.
   await reader.locator('tr[data-pool="codex"]', { hasNotText: 'left' }).waitFor()
   t.equal(await reader.locator('button.action').count(), 0)
+
+  // The toast belongs to its page: it goes when the admin moves on.
+  await admin.getByRole('link', { name: 'Sync' }).click()
+  await toast.waitFor({ state: 'detached' })
+  t.pass('the toast is gone on another page')
+
+  // And it goes when dismissed, from the keyboard too.
+  await admin.getByRole('link', { name: 'Overview' }).click()
+  await row.getByRole('button', { name: 'Set backoff' }).click()
+  await dialog.getByLabel('Reason').fill('deploy window')
+  await dialog.getByRole('button', { name: 'Confirm' }).click()
+  await toast.waitFor()
+  t.match(await text(admin, '.toast'), /^codex takes no work until /)
+  await toast.getByRole('button', { name: 'Dismiss' }).focus()
+  await admin.keyboard.press('Enter')
+  await toast.waitFor({ state: 'detached' })
+  t.pass('dismissed')
 })

@@ -21,15 +21,20 @@ export async function call (s: Service, method: string, path: string, body?: unk
 
 export const report = (status: string, agent: string, extra: Record<string, unknown> = {}) => ({ status, agent, runs: 1, task: `a ${status} task`, ...extra })
 
-/** A fleet worth looking at: limits, workspaces in most states, a backoff, two QA cycles and (with an upstream) a dead letter. */
+/**
+ * A fleet worth looking at: limits, workspaces in most states (with hosts, a note, a blocked question and a failure's
+ * reason), a backoff, two QA cycles and (with an upstream) a dead letter.
+ */
 export async function seed (s: Service, token?: string): Promise<void> {
   await call(s, 'PUT', '/v1/config', { concurrency: { codex: 3, claude: { total: 2, opus: 1 } }, rates: { claude: { daily_limit: 50 } } }, token)
-  await call(s, 'PUT', '/v1/workspaces/core/go-io/task-1', report('running', 'codex:gpt-5.4'), token)
+  await call(s, 'PUT', '/v1/workspaces/core/go-io/task-1', report('running', 'codex:gpt-5.4', { host: 'build-01' }), token)
   await call(s, 'PUT', '/v1/workspaces/core/go-io/task-2', report('running', 'codex:gpt-5.4'), token)
-  await call(s, 'PUT', '/v1/workspaces/core/api/task-9', report('running', 'claude:opus'), token)
-  await call(s, 'PUT', '/v1/workspaces/core/api/task-9', report('blocked', 'claude:opus', { question: 'which staging DB?' }), token)
+  await call(s, 'PUT', '/v1/workspaces/core/api/task-9', report('running', 'claude:opus', { host: 'build-02' }), token)
+  await call(s, 'PUT', '/v1/workspaces/core/api/task-9', report('blocked', 'claude:opus', { host: 'build-02', question: 'which staging DB?' }), token)
   await call(s, 'PUT', '/v1/workspaces/core/web/task-4', report('running', 'claude:sonnet'), token)
-  await call(s, 'PUT', '/v1/workspaces/core/web/task-4', report('completed', 'claude:sonnet'), token)
+  await call(s, 'PUT', '/v1/workspaces/core/web/task-4', report('completed', 'claude:sonnet', { note: 'PR #12 opened' }), token)
+  await call(s, 'PUT', '/v1/workspaces/core/go-io/task-5', report('running', 'codex:gpt-5.4', { host: 'build-01' }), token)
+  await call(s, 'PUT', '/v1/workspaces/core/go-io/task-5', report('failed', 'codex:gpt-5.4', { host: 'build-01', question: 'go test ./... fails on arm64' }), token)
   await call(s, 'PUT', '/v1/workspaces/core/web/task-3', report('queued', 'codex:gpt-5.4', { priority: 2 }), token)
   await call(s, 'PUT', '/v1/pools/codex/backoff', { seconds: 1800, reason: 'provider answered 529 three times' }, token)
   const cycle = async (findings: Array<Record<string, unknown>>) => {

@@ -4269,6 +4269,8 @@ export interface operations {
                         pools: {
                             [key: string]: number[];
                         };
+                        /** @description When the oldest stored event happened: the series knows nothing before it (a chart of a young service starts there). Null while the log is empty. */
+                        first_event_at: string | null;
                     };
                 };
             };

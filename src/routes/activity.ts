@@ -3,9 +3,10 @@
  * from the stored event log (src/store/event-queries.ts), for the dashboard's charts and anyone else.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { DateTime } from '../store/core/schema.js'
+import { DateTime, Nullable } from '../store/core/schema.js'
 import { Type } from 'typebox'
 import { DomainError } from '../store/core/errors.js'
+import { readEventsAfter } from '../store/events/event-store.js'
 import { eventStore, finishedPerHour, runningSeries } from '../store/events/queries.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 
@@ -25,7 +26,8 @@ const RunningSeriesSchema = Type.Object({
   until: DateTime('End of the window.'),
   step_s: Type.Integer({ description: 'Bucket length in seconds.' }),
   times: Type.Array(DateTime('A bucket start.'), { description: 'Bucket starts, oldest first.' }),
-  pools: Type.Record(Type.String(), Type.Array(Type.Integer()), { description: 'Per pool, the most workspaces running at once in each bucket (one number per entry of `times`).' })
+  pools: Type.Record(Type.String(), Type.Array(Type.Integer()), { description: 'Per pool, the most workspaces running at once in each bucket (one number per entry of `times`).' }),
+  first_event_at: Nullable(DateTime('The oldest stored event.'), 'When the oldest stored event happened: the series knows nothing before it (a chart of a young service starts there). Null while the log is empty.')
 })
 
 const FinishedSchema = Type.Object({
@@ -77,12 +79,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if ((untilMs - sinceMs) / stepMs > MAX_BUCKETS) throw invalidRange('at most 1,000 buckets: raise `step_s` or shorten the window')
     const current = new Map(pools.names().map((p) => [p, pools.view(p, now).running]))
     const series = await runningSeries(database(), current, sinceMs, untilMs, stepMs)
+    const [oldest] = await readEventsAfter(database(), 0, 1)
     return {
       since: new Date(sinceMs).toISOString(),
       until: new Date(untilMs).toISOString(),
       step_s: stepMs / 1000,
       times: series.times.map((t) => new Date(t).toISOString()),
-      pools: series.pools
+      pools: series.pools,
+      first_event_at: oldest?.at ?? null
     }
   })
 

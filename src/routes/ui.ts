@@ -22,10 +22,14 @@ const UI_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src
 
 interface Asset { body: Buffer, etag: string, type: string }
 
-function load (): Map<string, Asset> | null {
+// The page says whether the service wants a token, so it asks for one without first fetching a 401.
+const AUTH_META = '<meta name="agent-state-auth" content="">'
+
+function load (auth: 'open' | 'token'): Map<string, Asset> | null {
   try {
     return new Map(Object.entries(FILES).map(([name, type]) => {
-      const body = readFileSync(new URL(name, BUILT))
+      const file = readFileSync(new URL(name, BUILT))
+      const body = name === 'index.html' ? Buffer.from(file.toString('utf8').replace(AUTH_META, AUTH_META.replace('""', `"${auth}"`))) : file
       return [name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` }]
     }))
   } catch {
@@ -34,7 +38,7 @@ function load (): Map<string, Asset> | null {
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const assets = load()
+  const assets = load(app.config.tokens.size === 0 ? 'open' : 'token')
   if (assets === null) app.log.warn('the dashboard is not built (dist/ui/ is missing): run `npm run build`; /ui answers 503')
 
   const send = (reply: FastifyReply, ifNoneMatch: string | undefined, name: FileName) => {

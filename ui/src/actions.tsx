@@ -1,10 +1,13 @@
 /**
  * Admin actions: each asks for confirmation in a modal dialog (with fields when the action takes any), then
- * shows what the server answered. Offered only to an admin token; the page learns the scope from /v1/whoami.
+ * says what came of it in a toast: one line, dismissible, gone when the reader moves to another page. Offered
+ * only to an admin token; the page learns the scope from /v1/whoami.
  */
 import { createContext, type ComponentChildren } from 'preact'
 import { useContext, useEffect, useRef, useState } from 'preact/hooks'
 import { send, type Answer } from './api.js'
+import { useHash } from './hooks.js'
+import type { Problem } from './types.js'
 
 export interface Field {
   name: string
@@ -22,6 +25,8 @@ export interface Action {
   path: string
   /** The request body, from the fields' values. */
   body?: (values: Record<string, string>) => unknown
+  /** What happened, once the service said yes: a sentence, or one made from its answer. */
+  done: string | ((answer: unknown) => string)
 }
 
 interface Actions {
@@ -38,10 +43,42 @@ export function ActionButton ({ action, label, danger }: { action: Action, label
   return <button type='button' class={danger === true ? 'action danger' : 'action'} onClick={() => ask(action)}>{label}</button>
 }
 
+interface Outcome {
+  ok: boolean
+  /** What happened, or why not, in a sentence. */
+  text: string
+  /** The request and the status, for whoever wants the detail. */
+  request: string
+  status: number
+}
+
+function outcomeOf (action: Action, answer: Answer): Outcome {
+  const { request, status, body } = answer
+  const ok = status >= 200 && status < 300
+  if (ok) return { ok, request, status, text: typeof action.done === 'string' ? action.done : action.done(body) }
+  if (status === 0) return { ok, request, status, text: String(body) }
+  const problem = (typeof body === 'object' && body !== null ? body : {}) as Partial<Problem>
+  return { ok, request, status, text: `Refused: ${problem.detail ?? `HTTP ${status}`}${problem.code === undefined ? '' : ` (${problem.code})`}` }
+}
+
+function Toast ({ outcome, onDismiss }: { outcome: Outcome, onDismiss: () => void }) {
+  return (
+    <div class={`toast ${outcome.ok ? 'ok' : 'failed'}`} data-status={outcome.status}>
+      <p class='toast-text'>{outcome.text}</p>
+      <p class='toast-request muted'><code>{outcome.request}</code> → {outcome.status === 0 ? 'no answer' : `HTTP ${outcome.status}`}</p>
+      <button type='button' class='dismiss' aria-label='Dismiss' title='Dismiss' onClick={onDismiss}>×</button>
+    </div>
+  )
+}
+
 export function ActionsProvider ({ admin, children }: { admin: boolean, children: ComponentChildren }) {
   const [pending, setPending] = useState<Action | null>(null)
-  const [answer, setAnswer] = useState<Answer | null>(null)
+  const [outcome, setOutcome] = useState<Outcome | null>(null)
   const dialog = useRef<HTMLDialogElement>(null)
+  const hash = useHash()
+
+  // A toast belongs to the page where the action was taken.
+  useEffect(() => setOutcome(null), [hash])
 
   useEffect(() => {
     const d = dialog.current
@@ -56,22 +93,20 @@ export function ActionsProvider ({ admin, children }: { admin: boolean, children
     const form = new FormData(e.currentTarget as HTMLFormElement)
     const values = Object.fromEntries([...form.entries()].map(([k, v]) => [k, String(v)]))
     const a = pending
+    const page = location.hash
     setPending(null)
-    setAnswer(await send(a.method, a.path, a.body?.(values)))
+    const answer = await send(a.method, a.path, a.body?.(values))
+    // Left for another page meanwhile: the answer is not news there.
+    if (location.hash === page) setOutcome(outcomeOf(a, answer))
   }
 
   return (
     <ActionsContext.Provider value={{ admin, ask: setPending }}>
-      {answer !== null && (
-        <div class={`answer ${answer.status >= 200 && answer.status < 300 ? 'ok' : 'failed'}`} role='status' aria-live='polite'>
-          <div class='answer-head'>
-            <strong>{answer.request}</strong> → <span class='answer-status'>{answer.status === 0 ? 'no answer' : `HTTP ${answer.status}`}</span>
-            <button type='button' class='link' onClick={() => setAnswer(null)}>dismiss</button>
-          </div>
-          <pre>{typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body, null, 2)}</pre>
-        </div>
-      )}
       {children}
+      {/* The live region is always there, so a screen reader announces the toast that appears in it. */}
+      <div class='toasts' role='status' aria-live='polite'>
+        {outcome !== null && <Toast outcome={outcome} onDismiss={() => setOutcome(null)} />}
+      </div>
       <dialog ref={dialog} aria-labelledby='confirm-title' onClose={() => setPending(null)}>
         {pending !== null && (
           <form method='dialog' onSubmit={confirm}>

@@ -1,4 +1,5 @@
 /** Talking to the service: the token for this tab, JSON reads that throw a problem, and actions that report what the server said. */
+import type { Problem } from './types.js'
 
 const TOKEN_KEY = 'agent-state.token'
 
@@ -16,13 +17,17 @@ export function authHeaders (): Record<string, string> {
 
 /** An RFC 9457 problem the service answered with. */
 export class ApiError extends Error {
-  constructor (readonly status: number, readonly code: string, detail: string) {
+  readonly status: number
+  readonly code: string
+  constructor (status: number, code: string, detail: string) {
     super(detail)
+    this.status = status
+    this.code = code
   }
 }
 
 async function problemOf (res: Response): Promise<ApiError> {
-  const body = await res.json().catch(() => null) as { code?: string, detail?: string } | null
+  const body = await res.json().catch(() => null) as Partial<Problem> | null
   return new ApiError(res.status, body?.code ?? 'http_error', body?.detail ?? `HTTP ${res.status}`)
 }
 

@@ -15,18 +15,27 @@ export function useLive (): LiveFeed {
 // Bursts of events (a claim touches a workspace, a pool and the queue) cost one read, not one each.
 const SETTLE_MS = 100
 
-/** The feed's version, settled: moves at most every SETTLE_MS while events arrive. */
-export function useLiveVersion (): number {
+/** The feed's version, settled: moves at most every `settleMs` while events arrive. */
+export function useLiveVersion (settleMs = SETTLE_MS): number {
   const live = useLive()
   const [version, setVersion] = useState(live.version)
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null
     const off = live.onChange(() => {
-      timer ??= setTimeout(() => { timer = null; setVersion(live.version) }, SETTLE_MS)
+      timer ??= setTimeout(() => { timer = null; setVersion(live.version) }, settleMs)
     })
     return () => { off(); if (timer !== null) clearTimeout(timer) }
-  }, [live])
+  }, [live, settleMs])
   return version
+}
+
+/** The feed, re-rendering when its link state or its next try changes (not on every event). */
+export function useLinkState (): LiveFeed {
+  const live = useLive()
+  const key = () => `${live.state} ${live.retryAt}`
+  const [, setKey] = useState(key())
+  useEffect(() => live.onChange(() => setKey(key())), [live])
+  return live
 }
 
 /** Now, ticking every second (for countdowns). */
@@ -52,18 +61,23 @@ export function useHash (): string {
 export interface Loaded<T> {
   data: T | undefined
   error: Error | null
+  /** The path `data` was read from (a page whose path changes may show the previous answer meanwhile). */
+  from: string | null
 }
 
-/** A JSON read, done again whenever the live feed moves; the previous data stays on screen meanwhile. */
-export function useRead<T> (path: string | null): Loaded<T> {
-  const version = useLiveVersion()
-  const [state, setState] = useState<Loaded<T>>({ data: undefined, error: null })
+/**
+ * A JSON read, done again whenever the live feed moves (at most every `settleMs`); the previous data stays on
+ * screen meanwhile.
+ */
+export function useRead<T> (path: string | null, settleMs?: number): Loaded<T> {
+  const version = useLiveVersion(settleMs)
+  const [state, setState] = useState<Loaded<T>>({ data: undefined, error: null, from: null })
   useEffect(() => {
     if (path === null) return
     let current = true
     getJson<T>(path).then(
-      (data) => { if (current) setState({ data, error: null }) },
-      (error: Error) => { if (current) setState((s) => ({ data: s.data, error })) }
+      (data) => { if (current) setState({ data, error: null, from: path }) },
+      (error: Error) => { if (current) setState((s) => ({ ...s, error })) }
     )
     return () => { current = false }
   }, [path, version])

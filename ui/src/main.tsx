@@ -3,19 +3,21 @@ import { render } from 'preact'
 import { useEffect, useMemo, useState } from 'preact/hooks'
 import { ActionsProvider } from './actions.js'
 import { ApiError, getJson, tokenStore } from './api.js'
-import { LiveContext, useHash, useLive, useLiveVersion } from './hooks.js'
-import { LiveFeed } from './live.js'
+import { LiveContext, useHash, useLinkState, useNow } from './hooks.js'
+import { LiveFeed, retryDelay } from './live.js'
 import { Events } from './pages/events.js'
 import { Journal } from './pages/journal.js'
 import { Overview } from './pages/overview.js'
 import { Queue } from './pages/queue.js'
 import { Sync } from './pages/sync.js'
 import { WorkspaceDetail, Workspaces } from './pages/workspaces.js'
+import type { Whoami } from './types.js'
 
-interface Whoami {
-  auth: 'open' | 'token'
-  scope: 'read' | 'write' | 'admin'
-}
+/**
+ * Whether the service wants a token, as the page it served says (`open` or `token`; empty if something else
+ * served it). Without a token to send, asking /v1/whoami would only fetch a 401, which the browser logs.
+ */
+const AUTH = document.querySelector<HTMLMetaElement>('meta[name="agent-state-auth"]')?.content ?? ''
 
 const PAGES = [
   ['', 'Overview'],
@@ -41,11 +43,26 @@ function Page ({ hash }: { hash: string }) {
   }
 }
 
+function NextTry ({ at }: { at: number }) {
+  const now = useNow()
+  const left = Math.ceil((at - now) / 1000)
+  return <>{left > 0 ? ` next try in ${left} s` : ' trying…'}</>
+}
+
 function LinkState () {
-  const live = useLive()
-  useLiveVersion()
+  const live = useLinkState()
   const text = { live: 'live', connecting: 'connecting…', down: 'reconnecting…' }[live.state]
-  return <span class={`link-state ${live.state}`} role='status' aria-live='polite' data-state={live.state}>{text}</span>
+  return (
+    <span class='link-state-box'>
+      <span class={`link-state ${live.state}`} role='status' aria-live='polite' data-state={live.state}>{text}</span>
+      {live.state === 'down' && (
+        <>
+          <span class='muted next-try'><NextTry at={live.retryAt} /></span>
+          <button type='button' class='link' onClick={() => live.retryNow()}>retry now</button>
+        </>
+      )}
+    </span>
+  )
 }
 
 function Shell ({ who, onSignOut }: { who: Whoami, onSignOut: () => void }) {
@@ -105,25 +122,29 @@ function TokenForm ({ problem, onToken }: { problem: string | null, onToken: (t:
 function App () {
   const [who, setWho] = useState<Whoami | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
-  const [asking, setAsking] = useState(false)
+  const [asking, setAsking] = useState(AUTH === 'token' && tokenStore.get() === null)
+  // Tries in a row that found no service: the next one waits longer (retryDelay).
+  const [failures, setFailures] = useState(0)
   const [attempt, setAttempt] = useState(0)
 
   useEffect(() => {
+    if (asking) return
     let current = true
-    getJson<Whoami>('/v1/whoami').then((w) => { if (current) { setWho(w); setAsking(false) } }, (err: Error) => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    getJson<Whoami>('/v1/whoami').then((w) => { if (current) { setWho(w); setProblem(null); setFailures(0) } }, (err: Error) => {
       if (!current) return
       if (err instanceof ApiError && err.status === 401) {
         if (tokenStore.get() !== null) setProblem(err.message)
         tokenStore.clear()
         setAsking(true)
       } else {
-        // The service is not answering (restarting?): try again shortly.
-        setProblem(`cannot reach the service: ${err.message}`)
-        setTimeout(() => setAttempt((n) => n + 1), 1000)
+        // The service is not answering (restarting?): try again, less and less often.
+        setProblem(`cannot reach the service (${err.message}); trying again`)
+        timer = setTimeout(() => { setFailures((n) => n + 1); setAttempt((n) => n + 1) }, retryDelay(failures))
       }
     })
-    return () => { current = false }
-  }, [attempt])
+    return () => { current = false; clearTimeout(timer) }
+  }, [attempt, asking])
 
   if (asking) return <TokenForm problem={problem} onToken={(t) => { tokenStore.set(t); setProblem(null); setAsking(false); setAttempt((n) => n + 1) }} />
   if (who === null) return <main id='main'><p class='muted'>{problem ?? 'Loading…'}</p></main>

@@ -1,102 +1,39 @@
-/** The shapes of the service's answers the pages read (see /openapi.json for the full ones). */
+/**
+ * The shapes of the service's answers, taken from the types generated from its OpenAPI document
+ * (`src/client/api-types.ts`, `npm run openapi`), so the page and the service cannot drift apart. Type-only:
+ * nothing of it ends up in the bundle.
+ */
+import type { components, paths } from '../../src/client/api-types.js'
 
-// Where the service has a type for an answer, the page uses it, so the two cannot drift apart. Type-only:
-// nothing of the server ends up in the bundle.
-export type { PoolView as Pool } from '../../src/store/pools/model.js'
-export type { FinishedHour } from '../../src/store/events/queries.js'
+type Schemas = components['schemas']
+/** What a GET of `P` answers with 200, as JSON. */
+type Json<P extends keyof paths> = paths[P]['get'] extends { responses: { 200: { content: { 'application/json': infer T } } } } ? T : never
 
-export interface Status {
-  total: number
-  by_status: Record<string, number>
-  /** The most recently updated blocked workspaces, newest first: at most 50 of `blocked_total`. */
-  blocked: Array<{ name: string, repo: string, agent: string, question?: string, updated_at: string }>
-  blocked_total: number
-}
+export type Problem = Schemas['Problem']
+export type Workspace = Schemas['Workspace']
+export type WorkspaceStatus = Schemas['WorkspaceStatus']
+export type WorkspacePage = Schemas['WorkspacePage']
+export type Status = Schemas['StatusSummary']
+export type Pool = Schemas['Pool']
+export type PoolList = Schemas['PoolList']
+export type QueuePage = Schemas['QueuePage']
+export type SyncItem = Schemas['SyncItem']
+export type SyncItemPage = Schemas['SyncItemPage']
+export type SyncStatus = Schemas['SyncStatus']
+export type Recovery = Schemas['Recovery']
+export type JournalPage = Schemas['JournalPage']
+export type JournalDiff = Schemas['JournalDiff']
+export type Readiness = Json<'/readyz'>
+export type Whoami = Json<'/v1/whoami'>
+export type EventPage = Json<'/v1/events/log'>
+/** One event, as the log and the stream carry it. */
+export type ChangeEvent = EventPage['items'][number]
+export type PoolSeries = Json<'/v1/stats/pools'>
+export type RunStats = Json<'/v1/stats/runs'>
+export type ReapAnswer = paths['/v1/reap']['post']['responses'][200]['content']['application/json']
 
-export interface Workspace {
-  name: string
-  status: string
-  agent: string
-  pool: string
-  runs: number
-  priority: number
-  task: string
-  question?: string
-  host?: string
-  pid?: number
-  started_at: string
-  queued_at?: string
-  updated_at: string
-  heartbeat_at?: string
-  reaped?: { reason: string, evidence: string, at: string }
-  [field: string]: unknown
-}
-
-export interface QueueItem {
-  workspace: Workspace
-  admissible: boolean
-  reasons: string[]
-}
-
-export interface Page<T> {
-  items: T[]
-  next_cursor: string | null
-}
-
-export interface SyncStatus {
-  queued: number
-  dead: number
-  last_push_at: string | null
-  last_error: string | null
-  upstream_configured: boolean
-}
-
-export interface SyncItem {
-  id: string
-  agent_id: string
-  queued_at: string
-  attempts: number
-  next_attempt_at: string | null
-  last_error: string | null
-}
-
-export interface Readiness {
-  store: 'ok' | 'degraded'
-  error?: string
-  config_error?: string
-}
-
-export interface Recovery {
-  started_at: string
-  finished_at: string | null
-  store: { mode: string, error?: string }
-  hydrated: { from_store: number, from_queue: number, files_read: number, from_files: number, files_invalid: Array<{ path: string, error: string }> }
-  reaped: Array<{ name: string, reason: string, evidence: string, at: string }>
-  orphans: { skipped: string | null, outcomes: Array<{ file: string, outcome: string, detail?: string }> }
-  timings_ms: Record<string, number>
-}
-
-export interface PoolSeries {
-  times: string[]
-  step_s: number
-  pools: Record<string, number[]>
-}
-
-export interface JournalRow {
-  id: number
-  measurement: string
-  tags: { workspace: string }
-  fields: { aggregate: Record<string, number>, findings: Array<Record<string, unknown>> }
-  committed_at: string
-}
-
-export interface JournalDiff {
-  workspace: string
-  cycles: Array<{ id: number, measurement: string, committed_at: string }>
-  new: Array<Record<string, unknown>>
-  resolved: Array<Record<string, unknown>>
-  persistent: Array<Record<string, unknown>>
-}
-
-export const STATUSES = ['queued', 'running', 'completed', 'failed', 'blocked', 'merged', 'ready-for-review', 'rejected']
+// A record over the status type, so a status the API gains and this list lacks fails the type-check.
+const STATUS_ORDER: Record<WorkspaceStatus, null> = { queued: null, running: null, completed: null, failed: null, blocked: null, merged: null, 'ready-for-review': null, rejected: null }
+export const STATUSES = Object.keys(STATUS_ORDER) as WorkspaceStatus[]
+// The types `GET /v1/events/log?type=` accepts (the API lists them in the parameter's description only).
 export const EVENT_TYPES = ['workspace', 'pool', 'backoff', 'config', 'sync', 'buffer', 'recovery']

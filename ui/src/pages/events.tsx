@@ -3,8 +3,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { getJson, query } from '../api.js'
 import { Empty, Problem, Scroll, Section, When } from '../bits.js'
 import { useLive } from '../hooks.js'
-import type { ChangeEvent } from '../live.js'
-import type { Page } from '../types.js'
+import type { ChangeEvent, EventPage } from '../types.js'
 import { EVENT_TYPES } from '../types.js'
 
 // The tail keeps this many rows; older ones are in the store (GET /v1/events/log pages further back).
@@ -26,7 +25,7 @@ export function Events () {
     const seen = new Map<number, ChangeEvent>()
     const show = () => setRows([...seen.values()].sort((a, b) => b.id - a.id).slice(0, KEEP))
     const off = live.onEvent((e) => { if (types.includes(e.type)) { seen.set(e.id, e); if (current) show() } })
-    getJson<Page<ChangeEvent>>(`/v1/events/log${query({ type: types.join(','), limit: 100 })}`).then(
+    getJson<EventPage>(`/v1/events/log${query({ type: types.join(','), limit: 100 })}`).then(
       (page) => { for (const e of page.items) seen.set(e.id, e); if (current) { setError(null); show() } },
       (err: Error) => { if (current) setError(err) }
     )

@@ -2,7 +2,7 @@
 import { query } from '../api.js'
 import { Empty, Problem, Scroll, Section, When } from '../bits.js'
 import { useRead } from '../hooks.js'
-import type { JournalDiff, JournalRow, Page } from '../types.js'
+import type { JournalDiff, JournalPage } from '../types.js'
 
 const findingKey = (f: Record<string, unknown>): string => ['tool', 'file', 'line', 'code'].map((k) => String(f[k] ?? '')).join('|')
 
@@ -21,7 +21,7 @@ function Findings ({ title, items }: { title: string, items: Array<Record<string
 
 export function Journal ({ hashQuery }: { hashQuery: string }) {
   const workspace = new URLSearchParams(hashQuery).get('workspace') ?? ''
-  const rows = useRead<Page<JournalRow>>(`/v1/journal${query({ workspace, limit: 50 })}`)
+  const rows = useRead<JournalPage>(`/v1/journal${query({ workspace, limit: 50 })}`)
   const diff = useRead<JournalDiff>(workspace === '' ? null : `/v1/journal/diff${query({ workspace })}`)
 
   const pick = (e: Event) => {

@@ -1,10 +1,11 @@
 /** The overview: pools and admission, counts, blocked questions, the outbox, the store and the last start-up, and the charts. */
+import { useState } from 'preact/hooks'
 import { ActionButton } from '../actions.js'
 import { query } from '../api.js'
 import { Badge, Countdown, Empty, Problem, Scroll, Section, When } from '../bits.js'
 import { TimeChart } from '../chart.js'
 import { useRead } from '../hooks.js'
-import type { FinishedHour, Pool, PoolSeries, Readiness, Recovery, Status, SyncStatus } from '../types.js'
+import type { Pool, PoolList, PoolSeries, ReapAnswer, Readiness, Recovery, RunStats, Status, SyncStatus } from '../types.js'
 import { STATUSES } from '../types.js'
 
 function PoolRow ({ p }: { p: Pool }) {
@@ -33,7 +34,8 @@ function PoolRow ({ p }: { p: Pool }) {
               title: `Clear the backoff of ${p.pool}?`,
               detail: 'The pool takes work again at once and its fail count restarts from zero. The event names your token.',
               method: 'DELETE',
-              path: `/v1/pools/${encodeURIComponent(p.pool)}/backoff`
+              path: `/v1/pools/${encodeURIComponent(p.pool)}/backoff`,
+              done: `The backoff of ${p.pool} is cleared.`
             }}
           />
         )}
@@ -44,7 +46,8 @@ function PoolRow ({ p }: { p: Pool }) {
             method: 'PUT',
             path: `/v1/pools/${encodeURIComponent(p.pool)}/backoff`,
             fields: [{ name: 'seconds', label: 'For how many seconds', type: 'number', value: '1800' }, { name: 'reason', label: 'Reason', type: 'text', value: '' }],
-            body: (v) => ({ seconds: Number(v.seconds), reason: v.reason })
+            body: (v) => ({ seconds: Number(v.seconds), reason: v.reason }),
+            done: (answer) => `${p.pool} takes no work until ${new Date(String((answer as Pool).backoff_until)).toLocaleString()}.`
           }}
         />
       </td>
@@ -53,7 +56,7 @@ function PoolRow ({ p }: { p: Pool }) {
 }
 
 function Pools () {
-  const { data, error } = useRead<{ items: Pool[] }>('/v1/pools')
+  const { data, error } = useRead<PoolList>('/v1/pools')
   return (
     <Section title='Pools'>
       <Problem error={error} />
@@ -156,42 +159,97 @@ function Store () {
           title: 'Run the reaper now?',
           detail: 'Every running workspace whose process is gone or whose lease ran out is failed, with its evidence.',
           method: 'POST',
-          path: '/v1/reap'
+          path: '/v1/reap',
+          done: (answer) => {
+            const { reaped } = answer as ReapAnswer
+            return reaped.length === 0 ? 'Nothing to reap: every running workspace is alive.' : `Reaped ${reaped.length}: ${reaped.map((g) => `${g.name} (${g.reason})`).join(', ')}.`
+          }
         }}
       />
     </Section>
   )
 }
 
+const HOUR_S = 3600
+// Charts read again at most this often: each read of the series scans the stored event log.
+const CHART_SETTLE_MS = 10_000
+// Running per pool: from the oldest stored event, over at most the last 6 hours and at least 2 minutes.
+const RUNNING_MAX_S = 6 * HOUR_S
+const RUNNING_MIN_S = 120
+// As the service cuts a window by default: 360 buckets, none shorter than 10 s.
+const BUCKETS = 360
+const MIN_STEP_S = 10
+// Finished per hour: whole hours from the first one with data, at most the last 24 and at least 3.
+const HOURS_MAX = 24
+const HOURS_MIN = 3
+
 const seconds = (iso: string): number => Date.parse(iso) / 1000
+const isoOf = (s: number): string => new Date(s * 1000).toISOString()
+const clock = (s: number): string => new Date(s * 1000).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' })
+
+/**
+ * The series to ask for, for a service whose stored events begin at `origin` (seconds; null: none, or not known
+ * yet): the service's default window (the last 6 hours) once it is that old, else from its first event on.
+ */
+function runningPath (origin: number | null, now: number): string {
+  if (origin === null || now - origin >= RUNNING_MAX_S) return '/v1/stats/pools'
+  const span = Math.max(now - origin, RUNNING_MIN_S)
+  const step = Math.max(MIN_STEP_S, Math.ceil(span / BUCKETS / MIN_STEP_S) * MIN_STEP_S)
+  return `/v1/stats/pools${query({ since: isoOf(Math.floor(origin / step) * step), step_s: step })}`
+}
+
+function Running ({ data }: { data: PoolSeries }) {
+  const since = seconds(data.since)
+  const until = seconds(data.until)
+  // Each bucket holds its level until the next; the last one holds until now.
+  const times = [...data.times.map(seconds), until]
+  const series = Object.entries(data.pools).map(([label, values]) => ({ label, values: [...values, values[values.length - 1] ?? 0] }))
+  return (
+    <TimeChart
+      label={`Running per pool since ${clock(since)} (most at once per ${data.step_s} s)`} kind='steps'
+      times={times} series={series} range={[since, Math.max(until, since + RUNNING_MIN_S)]}
+    />
+  )
+}
+
+const OUTCOMES = ['completed', 'failed', 'reaped', 'other'] as const
+
+/** Finished runs per hour as bars, from the first hour the service has data for (`origin`) or a run ended in. */
+function Finished ({ data, origin }: { data: RunStats, origin: number | null }) {
+  const hourNow = Math.floor(Date.now() / 1000 / HOUR_S) * HOUR_S
+  const byHour = new Map(data.groups.map((g) => [seconds(g.key), g]))
+  const first = Math.min(origin ?? Infinity, ...byHour.keys())
+  if (first === Infinity) return <Empty>No run has finished yet.</Empty>
+  const start = Math.max(hourNow - (HOURS_MAX - 1) * HOUR_S, Math.floor(first / HOUR_S) * HOUR_S)
+  const end = Math.max(hourNow, start + (HOURS_MIN - 1) * HOUR_S) + HOUR_S
+  const hours = Array.from({ length: (end - start) / HOUR_S }, (_, i) => start + i * HOUR_S)
+  return (
+    <TimeChart
+      label={`Finished runs per hour since ${clock(start)}, by outcome`} kind='bars' range={[start, end]}
+      times={hours.map((h) => h + HOUR_S / 2)}
+      series={OUTCOMES.map((k) => ({ label: k, values: hours.map((h) => byHour.get(h)?.[k] ?? null) }))}
+    />
+  )
+}
 
 function Charts () {
-  const running = useRead<PoolSeries>('/v1/stats/pools')
-  const finished = useRead<{ items: FinishedHour[] }>('/v1/stats/finished')
-  const hours = finished.data?.items ?? []
-  // The last 24 whole hours and the current one, whatever hours had runs.
-  const hourNow = Math.floor(Date.now() / 3_600_000) * 3600
-  const day: [number, number] = [hourNow - 24 * 3600, hourNow + 3600]
+  // When the stored events begin: unknown (undefined) until the first answer says.
+  const [origin, setOrigin] = useState<number | null | undefined>(undefined)
+  const now = Date.now() / 1000
+  const running = useRead<PoolSeries>(runningPath(origin ?? null, now), CHART_SETTLE_MS)
+  const first = running.data?.first_event_at
+  const known = first === undefined ? undefined : first === null ? null : seconds(first)
+  if (known !== undefined && known !== origin) setOrigin(known)
+  // The first answer (the default 6 hours) says how old the service is; if younger, the chart waits for its own.
+  const drawn = running.from !== '/v1/stats/pools' || runningPath(known ?? null, now) === '/v1/stats/pools'
+  const hourNow = Math.floor(now / HOUR_S) * HOUR_S
+  const runs = useRead<RunStats>(`/v1/stats/runs${query({ by: 'hour', since: isoOf(hourNow - (HOURS_MAX - 1) * HOUR_S) })}`, CHART_SETTLE_MS)
   return (
     <Section title='Activity'>
-      <Problem error={running.error ?? finished.error} />
+      <Problem error={running.error ?? runs.error} />
       <div class='charts'>
-        {running.data !== undefined && (
-          <TimeChart
-            label={`Running per pool, last 6 hours (most at once per ${running.data.step_s} s)`} stepped
-            times={running.data.times.map(seconds)}
-            series={Object.entries(running.data.pools).map(([label, values]) => ({ label, values }))}
-          />
-        )}
-        {finished.data !== undefined && (hours.length === 0
-          ? <Empty>No run finished in the last 24 hours.</Empty>
-          : (
-            <TimeChart
-              label='Finished runs per hour, by outcome (last 24 hours)' span={day}
-              times={hours.map((h) => seconds(h.hour))}
-              series={(['completed', 'failed', 'reaped', 'other'] as const).map((k) => ({ label: k, values: hours.map((h) => h[k]) }))}
-            />
-            ))}
+        {running.data !== undefined && drawn && (running.data.first_event_at === null ? <Empty>Nothing has happened yet.</Empty> : <Running data={running.data} />)}
+        {runs.data !== undefined && <Finished data={runs.data} origin={origin ?? null} />}
       </div>
     </Section>
   )

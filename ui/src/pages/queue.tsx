@@ -1,10 +1,10 @@
 /** The queue in drain order, with why each item can or cannot be claimed now. */
 import { Badge, Empty, Problem, Scroll, Section, When } from '../bits.js'
 import { useRead } from '../hooks.js'
-import type { Page, QueueItem } from '../types.js'
+import type { QueuePage } from '../types.js'
 
 export function Queue () {
-  const { data, error } = useRead<Page<QueueItem>>('/v1/queue?limit=1000')
+  const { data, error } = useRead<QueuePage>('/v1/queue?limit=1000')
   return (
     <Section title='Queue (drain order)'>
       <Problem error={error} />

@@ -2,7 +2,7 @@
 import { ActionButton } from '../actions.js'
 import { Empty, Problem, Scroll, Section, When } from '../bits.js'
 import { useRead } from '../hooks.js'
-import type { Page, SyncItem } from '../types.js'
+import type { SyncItem, SyncItemPage } from '../types.js'
 
 function Items ({ items, dead }: { items: SyncItem[], dead: boolean }) {
   return (
@@ -24,7 +24,8 @@ function Items ({ items, dead }: { items: SyncItem[], dead: boolean }) {
                       title: `Replay ${i.id}?`,
                       detail: 'It goes back to the tail of the queue with its attempts reset and the same id (the same Idempotency-Key upstream).',
                       method: 'POST',
-                      path: `/v1/sync/dead/${encodeURIComponent(i.id)}/replay`
+                      path: `/v1/sync/dead/${encodeURIComponent(i.id)}/replay`,
+                      done: `${i.id} is queued again.`
                     }}
                   />
                   <ActionButton
@@ -32,7 +33,8 @@ function Items ({ items, dead }: { items: SyncItem[], dead: boolean }) {
                       title: `Drop ${i.id}?`,
                       detail: 'The dead letter is deleted and never delivered. This cannot be undone.',
                       method: 'DELETE',
-                      path: `/v1/sync/dead/${encodeURIComponent(i.id)}`
+                      path: `/v1/sync/dead/${encodeURIComponent(i.id)}`,
+                      done: `${i.id} is dropped.`
                     }}
                   />
                 </td>
@@ -46,8 +48,8 @@ function Items ({ items, dead }: { items: SyncItem[], dead: boolean }) {
 }
 
 export function Sync () {
-  const queue = useRead<Page<SyncItem>>('/v1/sync/queue?limit=200')
-  const dead = useRead<Page<SyncItem>>('/v1/sync/dead?limit=200')
+  const queue = useRead<SyncItemPage>('/v1/sync/queue?limit=200')
+  const dead = useRead<SyncItemPage>('/v1/sync/dead?limit=200')
   return (
     <>
       <Section title='Sync queue'>

@@ -2,15 +2,37 @@
 import { Fragment } from 'preact'
 import { useState } from 'preact/hooks'
 import { query, workspacePath } from '../api.js'
-import { Empty, Problem, Scroll, Section, StatusBadge, When } from '../bits.js'
+import { Empty, Problem, Scroll, Section, Since, span, StatusBadge, When, Wrap } from '../bits.js'
 import { useRead } from '../hooks.js'
-import type { ChangeEvent } from '../live.js'
-import type { Page, Workspace } from '../types.js'
+import type { EventPage, Workspace, WorkspacePage } from '../types.js'
 import { STATUSES } from '../types.js'
 
 const FILTERS = ['status', 'pool', 'agent', 'org', 'repo'] as const
 type Filters = Partial<Record<typeof FILTERS[number], string>>
 const PAGE_SIZE = 50
+
+/** Why a workspace is where it is: the question of a blocked or failed one, the reaper's verdict, or its note. */
+function Why ({ w }: { w: Workspace }) {
+  const [label, text] =
+    w.status === 'blocked' && w.question !== undefined
+      ? ['Question', w.question]
+      : w.status === 'failed' && w.question !== undefined
+        ? ['Reason', w.question]
+        : w.status === 'failed' && w.reaped !== undefined
+          ? ['Reaped', `${w.reaped.reason}: ${w.reaped.evidence}`]
+          : w.note !== undefined && w.note !== ''
+            ? ['Note', w.note]
+            : [null, null]
+  if (label === null) return null
+  return <p class={`why why-${label.toLowerCase()}`}><span class='why-label'>{label}</span> {text}</p>
+}
+
+/** How long it has been where it is: running or queued since when, ticking; otherwise how long its run took. */
+function Took ({ w }: { w: Workspace }) {
+  if (w.status === 'running') return <span class='took' title={`running since ${w.started_at}`}>for <Since at={w.started_at} /></span>
+  if (w.status === 'queued') return <span class='took' title={`queued since ${w.queued_at ?? w.started_at}`}>for <Since at={w.queued_at ?? w.started_at} /></span>
+  return <span class='took' title={`${w.started_at} → ${w.updated_at}`}>ran {span(Date.parse(w.updated_at) - Date.parse(w.started_at))}</span>
+}
 
 /** Filters live in the hash (`#/workspaces?status=running`), so a filtered view can be linked and reloaded. */
 function filtersOf (hashQuery: string): Filters {
@@ -25,7 +47,7 @@ export function Workspaces ({ hashQuery }: { hashQuery: string }) {
   const [filterKey, setFilterKey] = useState(hashQuery)
   if (filterKey !== hashQuery) { setFilterKey(hashQuery); setCursors([]) }
   const cursor = cursors[cursors.length - 1]
-  const { data, error } = useRead<Page<Workspace>>(`/v1/workspaces${query({ ...filters, limit: PAGE_SIZE, cursor })}`)
+  const { data, error } = useRead<WorkspacePage>(`/v1/workspaces${query({ ...filters, limit: PAGE_SIZE, cursor })}`)
 
   const apply = (e: Event) => {
     e.preventDefault()
@@ -54,16 +76,19 @@ export function Workspaces ({ hashQuery }: { hashQuery: string }) {
         : (
           <Scroll label='Workspace list'>
             <table class='workspaces'>
-              <thead><tr><th scope='col'>Name</th><th scope='col'>Status</th><th scope='col'>Agent</th><th scope='col'>Runs</th><th scope='col'>Updated</th><th scope='col'>Task</th></tr></thead>
+              <thead><tr><th scope='col'>Workspace</th><th scope='col'>Status</th><th scope='col'>Agent, host</th><th scope='col' class='wide'>Runs</th><th scope='col' class='wide'>Updated</th></tr></thead>
               <tbody>
                 {data.items.map((w) => (
                   <tr key={w.name} data-name={w.name}>
-                    <th scope='row'><a href={`#/workspace/${w.name}`}>{w.name}</a></th>
-                    <td><StatusBadge status={w.status} /></td>
-                    <td>{w.agent}</td>
-                    <td class='num'>{w.runs}</td>
-                    <td><When at={w.updated_at} /></td>
-                    <td class='task'>{w.task}</td>
+                    <th scope='row'>
+                      <a href={`#/workspace/${w.name}`}><Wrap text={w.name} /></a>
+                      {w.task !== '' && <div class='task' title={w.task}>{w.task}</div>}
+                      <Why w={w} />
+                    </th>
+                    <td><StatusBadge status={w.status} /><div><Took w={w} /></div></td>
+                    <td class='agent'><Wrap text={w.agent} /><div class='host'>{w.host ?? <span class='muted' title="none reported: the service's own host">local</span>}</div></td>
+                    <td class='num wide'>{w.runs}</td>
+                    <td class='wide'><When at={w.updated_at} /></td>
                   </tr>
                 ))}
               </tbody>
@@ -79,11 +104,11 @@ export function Workspaces ({ hashQuery }: { hashQuery: string }) {
   )
 }
 
-const FIELDS: string[] = ['status', 'agent', 'pool', 'runs', 'priority', 'task', 'question', 'branch', 'issue', 'pr_url', 'host', 'pid', 'pid_started_at', 'process_id', 'runtime', 'note', 'started_at', 'queued_at', 'updated_at', 'heartbeat_at']
+const FIELDS: Array<keyof Workspace> = ['status', 'agent', 'pool', 'runs', 'priority', 'task', 'question', 'branch', 'issue', 'pr_url', 'host', 'pid', 'pid_started_at', 'process_id', 'runtime', 'note', 'started_at', 'queued_at', 'updated_at', 'heartbeat_at']
 
 export function WorkspaceDetail ({ name }: { name: string }) {
   const record = useRead<Workspace>(`/v1/workspaces/${workspacePath(name)}`)
-  const history = useRead<Page<ChangeEvent>>(`/v1/events/log${query({ subject: name, type: 'workspace', limit: 200 })}`)
+  const history = useRead<EventPage>(`/v1/events/log${query({ subject: name, type: 'workspace', limit: 200 })}`)
   const w = record.data
   return (
     <>
@@ -112,7 +137,7 @@ export function WorkspaceDetail ({ name }: { name: string }) {
                 <thead><tr><th scope='col'>When</th><th scope='col'>Action</th><th scope='col'>Status</th><th scope='col'>Runs</th><th scope='col'>Detail</th></tr></thead>
                 <tbody>
                   {history.data.items.map((e) => {
-                    const { action, status, runs, ...rest } = e.data ?? {}
+                    const { action, status, runs, ...rest } = (typeof e.data === 'object' && e.data !== null ? e.data : {}) as Record<string, unknown>
                     return (
                       <tr key={e.id}>
                         <td><When at={e.at} /></td>
