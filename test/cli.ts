@@ -1,8 +1,9 @@
 /** The real `agent-state` command (built `dist/cli/main.js`) as a child process, for the CLI tests. */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { Test } from 'tap'
 import { until as untilHolds } from './helper.js'
+import { procStat } from '../src/shared/process-start.js'
 
 const CLI = 'dist/cli/main.js'
 
@@ -90,4 +91,18 @@ export async function completes (t: Test, runner: Cli, dir: string, url: string,
   const done = await record(url, name)
   t.match(done, { status: 'completed', runs: 1 })
   t.notOk('reaped' in done, 'never reaped')
+}
+
+/** Whether a process has ended: gone, or a zombie not yet collected by its new parent. */
+export const ended = (pid: number | string): boolean => { const stat = procStat(pid); return stat === null || stat[0] === 'Z' }
+
+/** PIDs of the processes still running whose command line (arguments joined by NUL) holds `token`. */
+export function runningWith (token: string): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(token) && !ended(pid)
+    } catch {
+      return false
+    }
+  }).map(Number)
 }

@@ -165,6 +165,28 @@ t.test('If-Match: 412 on a stale ETag, accepted on the current one', async (t) =
   t.equal((await app.inject({ url: '/v1/workspaces/core/go-io/new' })).statusCode, 404)
 })
 
+t.test('If-None-Match: * creates only; 412 problem+json and nothing changed when the workspace exists', async (t) => {
+  const { app } = await build(t)
+  const created = await put(app, 'core/go-io/task-5', report({ note: 'first' }), { 'if-none-match': '*' })
+  t.equal(created.statusCode, 201)
+  const events = async () => (await app.inject({ url: '/v1/events/log?subject=core/go-io/task-5' })).json().items.length
+  const before = await events()
+  const second = await put(app, 'core/go-io/task-5', report({ runs: 2, note: 'second' }), { 'if-none-match': '*' })
+  t.equal(second.statusCode, 412)
+  t.match(second.headers['content-type'], /^application\/problem\+json/)
+  t.match(second.json(), { code: 'precondition_failed', detail: /exists already/ })
+  const stored = await app.inject({ url: '/v1/workspaces/core/go-io/task-5' })
+  t.equal(stored.headers.etag, created.headers.etag, 'the record is unchanged')
+  t.match(stored.json(), { runs: 1, note: 'first' })
+  t.equal(await events(), before, 'no event recorded')
+  const etag = created.headers.etag as string
+  t.equal((await put(app, 'core/go-io/task-5', report({ note: 'x' }), { 'if-none-match': `"other", ${etag}` })).statusCode, 412, 'a listed ETag that is current')
+  t.equal((await put(app, 'core/go-io/task-5', report({ note: 'y' }), { 'if-none-match': '"other"' })).statusCode, 200, 'no listed ETag is current')
+  const garbage = await put(app, 'core/go-io/new', report(), { 'if-none-match': 'abc' })
+  t.equal(garbage.statusCode, 400, 'not `*` nor entity tags')
+  t.equal((await app.inject({ url: '/v1/workspaces/core/go-io/new' })).statusCode, 404)
+})
+
 t.test('deleting an unknown workspace answers 204 and changes nothing', async (t) => {
   const { app, dataDir } = await build(t)
   await put(app, 'core/go-io/task-5', report())

@@ -1,8 +1,9 @@
 /**
- * `agent-state run`: wraps an agent's command so it reports like a good agent. It starts the command, reports
- * `running` with the child's PID and start time, heartbeats well within the lease, forwards SIGINT and SIGTERM,
- * and reports the outcome, riding through restarts of the service; a run the service reaped or superseded is
- * stopped, since its slot was given to someone else.
+ * `agent-state run`: wraps an agent's command so it reports like a good agent. It starts the command in a
+ * process group of its own, reports `running` with the child's PID and start time, heartbeats well within the
+ * lease, forwards SIGINT, SIGTERM and SIGHUP to the whole group, reports the outcome with the time the command
+ * ended, riding through restarts of the service, and leaves nothing of the group running; a run the service
+ * reaped or superseded is stopped, since its slot was given to someone else.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { constants, hostname } from 'node:os'
@@ -12,6 +13,7 @@ import { attempt, REQUEST_TIMEOUT_MS } from './attempt.js'
 import { backoffMs, pause } from './backoff.js'
 import { EXIT, ProblemError, UnreachableError, UsageError, connect, parse, type Connection } from './common.js'
 import type { Command } from './operator.js'
+import { ProcessGroup } from './process-group.js'
 
 const NAME = /^([A-Za-z0-9][A-Za-z0-9._-]{0,99})\/([A-Za-z0-9][A-Za-z0-9._-]{0,99})\/([A-Za-z0-9][A-Za-z0-9._-]{0,99})$/
 /** Without a lease (LEASE_S=0) a heartbeat still says the agent is there, now and then. */
@@ -22,6 +24,11 @@ const HEARTBEATS_PER_LEASE = 3
 const LOST = new Set(['not_running', 'stale_run', 'not_found'])
 // Until the first heartbeat tells the lease, retries wait at most this long: a restarted service hears from us soon.
 const FIRST_RETRY_CAP_MS = 2000
+// After the running report, heartbeats come at once, then after 1 s, 2 s, 4 s, … until the lease's interval: a
+// runner that started at the same moment and superseded this run is noticed within seconds.
+const FIRST_BEAT_MS = 1000
+// Passed on to the command's whole group; SIGHUP too, since the command has no terminal of its own to hang up.
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 // The longest single claim wait the service accepts.
 const MAX_CLAIM_WAIT_S = 60
 
@@ -59,7 +66,11 @@ class Run {
   #runs: number | null
   readonly #child: ChildProcess
   #pid: { pid?: number, pid_started_at?: string, host: string } = { host: hostname() }
+  /** Set once the command is started: its process group. */
+  #group: ProcessGroup | null = null
   #lost = false
+  /** The service refused this run (its start or its outcome), or took it back: the runner does not exit 0. */
+  #refused = false
   /** Time between heartbeats, learned from the lease; also the longest wait between retries of a report. */
   #beatMs = FIRST_RETRY_CAP_MS
   readonly #done = new AbortController()
@@ -73,7 +84,8 @@ class Run {
     this.#base = base
     this.#runs = runs
     const [file, ...args] = o.command as [string, ...string[]]
-    this.#child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, ...env } })
+    // `detached`: the command leads a process group (and session) of its own, which the runner signals as a whole.
+    this.#child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, ...env }, detached: true })
   }
 
   /** Runs the command to its end and returns the exit status to leave with. */
@@ -83,24 +95,38 @@ class Run {
       child.once('exit', (code, signal) => resolve({ code, signal }))
       child.once('error', (error) => resolve({ code: 127, signal: null, error }))
     })
-    const forward = (signal: NodeJS.Signals): void => { child.kill(signal) }
-    process.on('SIGINT', forward)
-    process.on('SIGTERM', forward)
+    const forward = (signal: NodeJS.Signals): void => { this.#group?.signal(signal) }
+    for (const signal of FORWARDED) process.on(signal, forward)
     if (child.pid !== undefined) {
+      this.#group = new ProcessGroup(child.pid)
       const started = processStartMs(child.pid)
       this.#pid = { pid: child.pid, host: hostname(), ...(started === null ? {} : { pid_started_at: new Date(started).toISOString() }) }
     }
     // A command that could not start never ran: only its failure is reported.
     const reporting = child.pid === undefined ? Promise.resolve() : this.#reportRunningThenHeartbeat()
     const end = await exited
+    const endedAt = new Date().toISOString()
     this.#done.abort()
+    // What the command left running in its group is ended while the outcome is reported.
+    const cleanup = this.#endGroup()
     await reporting
-    process.off('SIGINT', forward)
-    process.off('SIGTERM', forward)
+    for (const signal of FORWARDED) process.off(signal, forward)
     if (end.error !== undefined) say(`cannot start ${this.#o.command[0] as string}: ${end.error.message}`)
     const status = exitStatus(end.code, end.signal)
-    if (!this.#lost) await this.#reportOutcome(end.code === 0 ? 'completed' : 'failed', end.code, end.signal)
-    return status
+    if (!this.#lost) await this.#reportOutcome(end.code === 0 ? 'completed' : 'failed', end.code, end.signal, endedAt)
+    await cleanup
+    return status === 0 && this.#refused ? EXIT.problem : status
+  }
+
+  /** Once the command has exited: stops whatever it left running in its group, SIGKILL after `--kill-after`. */
+  async #endGroup (): Promise<void> {
+    const group = this.#group
+    const left = group?.running() ?? 0
+    if (group === null || left === 0) return
+    const plural = (n: number): string => `${n} process${n === 1 ? '' : 'es'}`
+    say(`the command left ${plural(left)} running in its group; stopping them`)
+    const stillRunning = await group.end(this.#o.killAfterMs)
+    if (stillRunning > 0) say(`${plural(stillRunning)} of the group survived SIGKILL (process group ${group.id})`)
   }
 
   async #reportRunningThenHeartbeat (): Promise<void> {
@@ -112,45 +138,69 @@ class Run {
 
   /**
    * Delivers one report, retrying transient failures until `until` aborts. Without a run number yet, reads the
-   * record and reports the next run, guarded by its ETag so two runners never take the same number.
-   * Returns null once delivered (or when `until` ended the tries), else the refusal.
+   * record and reports the next run, guarded by its ETag (`If-None-Match: *` for a new workspace) so two
+   * runners never take the same number; when the guard fails because another run started in between, that
+   * run keeps the workspace and this one is refused. Returns null once delivered (or when `until` ended the
+   * tries), else the refusal.
    */
   async #report (status: WorkspaceReport['status'], extra: Partial<WorkspaceReport>, until: AbortSignal): Promise<string | null> {
     const { client } = this.#o.conn
     const path = { params: { path: this.#path } }
+    // The runs of the record our last read found (-1: none); whether a report was sent (its answer may have been
+    // lost), and whether our guarded report was refused since that read.
+    let seenRuns = -1
+    let sent = false
+    let raced = false
     for (let tries = 0; !until.aborted; tries++) {
       if (tries > 0) await pause(backoffMs(tries - 1, this.#beatMs), until)
       if (until.aborted) break
-      let etag: string | undefined
+      let guard: Record<string, string> = {}
       let runs = this.#runs
       if (runs === null) {
         const got = await attempt(client.GET('/v1/workspaces/{org}/{repo}/{leaf}', { ...path, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }))
         if (got.kind === 'transient') { say(`cannot read ${this.#name} yet (${got.reason}); retrying`); continue }
         if (got.kind === 'refused' && got.problem.code !== 'not_found') return problemLine(got.problem)
         const stored = got.kind === 'ok' ? got.data : undefined
+        // An earlier try that timed out may have been stored after all.
+        if (sent && stored !== undefined && this.#isOurs(stored, status)) { this.#runs = stored.runs; return null }
+        if (raced && stored?.status === 'running' && stored.runs > seenRuns) {
+          return `another runner started ${this.#name} first (run ${stored.runs} on ${stored.host ?? "the service's host"}, pid ${stored.pid ?? 'unknown'})`
+        }
+        raced = false
+        seenRuns = stored?.runs ?? -1
         this.#base = { ...carried(stored), ...this.#base }
-        etag = got.kind === 'ok' ? got.response.headers.get('etag') ?? undefined : undefined
+        const etag = got.kind === 'ok' ? got.response.headers.get('etag') ?? undefined : undefined
+        guard = stored === undefined ? { 'if-none-match': '*' } : etag === undefined ? {} : { 'if-match': etag }
         runs = (stored?.runs ?? 0) + 1
       }
       // A `running` report for a command that has ended would name a dead PID for the reaper to find.
       if (until.aborted) break
       const body = { ...this.#base, ...extra, status, agent: this.#agent, runs } as WorkspaceReport
+      sent = true
       const put = await attempt(client.PUT('/v1/workspaces/{org}/{repo}/{leaf}', {
-        ...path, body, headers: etag === undefined ? {} : { 'if-match': etag }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+        ...path, body, headers: guard, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
       }))
       if (put.kind === 'ok') { this.#runs = runs; return null }
       if (put.kind === 'transient') { say(`cannot report ${status} for ${this.#name} yet (${put.reason}); retrying`); continue }
-      // Someone else reported in between: read again and take the next number after theirs.
-      if (put.problem.code === 'precondition_failed' && this.#runs === null) { tries = -1; continue }
+      // Someone else reported in between: read again, and take the next number unless they started a run.
+      if (put.problem.code === 'precondition_failed' && this.#runs === null) { raced = true; tries = -1; continue }
       return problemLine(put.problem)
     }
     return null
+  }
+
+  /** Whether `stored` is this runner's own report (its process, on this host), delivered by a try whose answer was lost. */
+  #isOurs (stored: Workspace, status: WorkspaceReport['status']): boolean {
+    const { pid, pid_started_at: startedAt, host } = this.#pid
+    return pid !== undefined && stored.status === status && stored.agent === this.#agent && stored.pid === pid &&
+      stored.pid_started_at === startedAt && stored.host === host
   }
 
   async #heartbeats (): Promise<void> {
     const { client } = this.#o.conn
     const signal = this.#done.signal
     let failures = 0
+    let ramp = FIRST_BEAT_MS
     while (!signal.aborted) {
       const beat = await attempt(client.POST('/v1/workspaces/{org}/{repo}/{leaf}/heartbeat', {
         params: { path: this.#path }, body: { runs: this.#runs as number }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
@@ -167,33 +217,42 @@ class Run {
         say(`heartbeat failed (${beat.reason}); retrying`)
       }
       // After a failure, retry sooner than the next regular beat, never later.
-      const wait = beat.kind === 'ok' ? this.#beatMs : backoffMs(failures++, this.#beatMs)
+      const wait = beat.kind === 'ok' ? Math.min(ramp, this.#beatMs) : backoffMs(failures++, this.#beatMs)
+      if (beat.kind === 'ok') ramp *= 2
       await pause(wait, signal)
     }
   }
 
-  /** The run lost its slot: stop the child (SIGTERM, then SIGKILL after a grace) unless told to keep it. */
+  /**
+   * The run lost its slot: stop the command's group (SIGTERM, then SIGKILL after a grace; whatever outlives the
+   * command is ended with the rest of its group) unless told to keep it.
+   */
   #stop (why: string): void {
     this.#lost = true
     if (this.#o.keepOnReap) { say(`${why}; --keep-on-reap: the command keeps running, unreported`); return }
+    this.#refused = true
     say(`${why}; stopping the command`)
-    this.#child.kill('SIGTERM')
-    const kill = setTimeout(() => this.#child.kill('SIGKILL'), this.#o.killAfterMs)
+    this.#group?.signal('SIGTERM')
+    const kill = setTimeout(() => this.#group?.signal('SIGKILL'), this.#o.killAfterMs)
     kill.unref()
     this.#child.once('exit', () => clearTimeout(kill))
   }
 
-  async #reportOutcome (status: 'completed' | 'failed', code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+  async #reportOutcome (status: 'completed' | 'failed', code: number | null, signal: NodeJS.Signals | null, endedAt: string): Promise<void> {
     const how = code !== null ? `exit code ${code}` : `signal ${String(signal)}`
     const extra: Partial<WorkspaceReport> = {
       ...this.#pid,
       note: how,
-      ...(status === 'failed' ? { question: `the command ended with ${how}` } : {})
+      ...(status === 'failed' ? { question: `the command ended with ${how}` } : {}),
+      // A command that never started has no run to end.
+      ...(this.#pid.pid === undefined ? {} : { ended_at: endedAt })
     }
     const until = AbortSignal.timeout(this.#o.reportWaitMs)
     const refused = await this.#report(status, extra, until)
-    if (refused !== null) say(`the service refused the ${status} report: ${refused}`)
-    else if (until.aborted) {
+    if (refused !== null) {
+      this.#refused = true
+      say(`the service refused the ${status} report, so the run's outcome is not recorded: ${refused}`)
+    } else if (until.aborted) {
       say(`gave up reporting ${status} for ${this.#name} after ${this.#o.reportWaitMs / 1000} s; ` +
         'the service will fail the run once its lease expires')
     }

@@ -123,7 +123,7 @@ export interface paths {
         get: operations["getWorkspace"];
         /**
          * Report the whole status of a workspace
-         * @description Upserts the registry record, keeps a queue entry exactly while `queued`, refreshes the pool snapshot, records an event and rewrites `status.json` when the workspace folder exists, all answered only once stored. A `runs` lower than the stored one, or the same run after it was reaped, is refused with 409 `stale_run`; going back to `running` from a finished state needs a higher `runs`. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
+         * @description Upserts the registry record, keeps a queue entry exactly while `queued`, refreshes the pool snapshot, records an event and rewrites `status.json` when the workspace folder exists, all answered only once stored. A `runs` lower than the stored one is refused with 409 `stale_run`, and so is the same run after it was reaped, except for that run's own outcome with `ended_at` (a finished status): it overrules the reap, and the run history counts it instead. Going back to `running` from a finished state needs a higher `runs`. A 2xx means stored durably (`X-Store: ok`). While the store cannot take writes, every write is answered 503 `store_unavailable` with `Retry-After` and changes nothing.
          */
         put: operations["reportWorkspace"];
         post?: never;
@@ -922,6 +922,11 @@ export interface components {
              * @description When the dispatch started (or was queued). Defaults to the stored value for the same run, else now.
              */
             started_at?: string;
+            /**
+             * Format: date-time
+             * @description When the run ended, by the agent's clock: only with a status other than `running`. Dates the run in the run history, and lets the run's own outcome overrule a reap of the same run (API §3). At most a minute ahead of the service's clock and not before the run started (with the same minute of skew); not stored in the record.
+             */
+            ended_at?: string;
         };
         Reaped: {
             /**
@@ -1595,6 +1600,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the stored resource still has this ETag (412 otherwise). */
                 "if-match"?: string;
+                /** @description `*`: create only, 412 when the workspace exists (two runners never both take a new workspace). A list of ETags: 412 when the stored record has one of them. */
+                "if-none-match"?: string;
             };
             path: {
                 /** @description Forge organisation, e.g. `core`. */
@@ -1687,7 +1694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` does not match the stored record. */
+            /** @description `If-Match` does not match the stored record, or `If-None-Match` does (`*`: the workspace exists). Nothing was changed. */
             412: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */

@@ -20,6 +20,18 @@ const ListWorkspacesQuery = Type.Object({
 
 const WorkspacePage = Page(WorkspaceSchema)
 
+// `*`, or a list of entity tags (RFC 9110): anything else is a 400 rather than a condition that never holds.
+const ENTITY_TAGS = '^\\s*(\\*|(W/)?"[^"]*"(\\s*,\\s*(W/)?"[^"]*")*)\\s*$'
+
+const ReportHeaders = Type.Object({
+  ...IfMatchHeaders.properties,
+  'if-none-match': Type.Optional(Type.String({
+    maxLength: 1024,
+    pattern: ENTITY_TAGS,
+    description: '`*`: create only, 412 when the workspace exists (two runners never both take a new workspace). A list of ETags: 412 when the stored record has one of them.'
+  }))
+})
+
 function workspaceTable (page: Static<typeof WorkspacePage>): Table[] {
   return [{
     columns: ['NAME', 'STATUS', 'AGENT', 'RUNS', 'PRIORITY', 'UPDATED_AT', 'TASK'],
@@ -37,9 +49,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'reportWorkspace',
       tags: ['workspaces'],
       summary: 'Report the whole status of a workspace',
-      description: 'Upserts the registry record, keeps a queue entry exactly while `queued`, refreshes the pool snapshot, records an event and rewrites `status.json` when the workspace folder exists, all answered only once stored. A `runs` lower than the stored one, or the same run after it was reaped, is refused with 409 `stale_run`; going back to `running` from a finished state needs a higher `runs`.' + STORE_NOTE,
+      description: 'Upserts the registry record, keeps a queue entry exactly while `queued`, refreshes the pool snapshot, records an event and rewrites `status.json` when the workspace folder exists, all answered only once stored. A `runs` lower than the stored one is refused with 409 `stale_run`, and so is the same run after it was reaped, except for that run\'s own outcome with `ended_at` (a finished status): it overrules the reap, and the run history counts it instead. Going back to `running` from a finished state needs a higher `runs`.' + STORE_NOTE,
       params: WorkspaceParamsSchema,
-      headers: IfMatchHeaders,
+      headers: ReportHeaders,
       body: WorkspaceReportSchema,
       response: {
         200: { ...WorkspaceSchema, description: 'Updated.' },
@@ -47,11 +59,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         400: problem('Invalid name (`invalid_name`) or body (`validation_failed`, each bad field listed).'),
         ...AUTH_RESPONSES,
         409: problem('`stale_run` (a late report from an earlier or reaped run) or `illegal_transition`.'),
-        412: problem('`If-Match` does not match the stored record.')
+        412: problem('`If-Match` does not match the stored record, or `If-None-Match` does (`*`: the workspace exists). Nothing was changed.')
       }
     }
   }, async (request, reply) => {
-    const { tracked, created, store } = await workspaces.report(request.params, request.body, request.headers['if-match'])
+    const { tracked, created, store } = await workspaces.report(request.params, request.body, request.headers['if-match'], request.headers['if-none-match'])
     return reply.code(created ? 201 : 200).header('etag', tracked.etag).header('x-store', store.mode)
       .type('application/json').send(tracked.json)
   })

@@ -8,17 +8,12 @@ import cors from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
+import { noneMatch } from '../../store/core/etag.js'
 
 // Below this a gzip header and the CPU cost more than the bytes saved (a workspace record is ~400 B).
 const COMPRESS_THRESHOLD = 2048
 // JSON, problems, text tables, /docs and /metrics. Never the event stream: compressing it would hold events back.
 const COMPRESSIBLE = /^(application\/(json|problem\+json)|text\/(plain|html))(;|$)/
-
-/** Whether an If-None-Match header (a list of tags, or `*`) matches `etag`; weak comparison, as RFC 9110 asks. */
-export function noneMatch (header: string, etag: string): boolean {
-  const bare = (tag: string) => tag.trim().replace(/^W\//, '')
-  return header.trim() === '*' || header.split(',').some((tag) => bare(tag) === bare(etag))
-}
 
 /** Each route pattern as a regular expression, with the methods it answers. */
 class RouteMethods {

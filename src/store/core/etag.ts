@@ -1,9 +1,17 @@
-/** Strong ETags over a resource's serialised form, and the `If-Match` check every conditional write shares (API §1). */
+/** Strong ETags over a resource's serialised form, and the conditional-request checks every write shares (API §1). */
 import { createHash } from 'node:crypto'
 import { preconditionFailed } from './errors.js'
 
 export function etagOf (json: string): string {
   return `"${createHash('sha1').update(json).digest('base64url').slice(0, 22)}"`
+}
+
+/** The tags of an `If-Match` or `If-None-Match` header, `W/` dropped (RFC 9110's weak comparison). */
+const tagsOf = (header: string): string[] => header.split(',').map((t) => t.trim().replace(/^W\//, ''))
+
+/** Whether an If-None-Match header (a list of tags, or `*`) matches `etag`; weak comparison, as RFC 9110 asks. */
+export function noneMatch (header: string, etag: string): boolean {
+  return header.trim() === '*' || tagsOf(header).includes(etag.replace(/^W\//, ''))
 }
 
 /**
@@ -12,7 +20,16 @@ export function etagOf (json: string): string {
  */
 export function checkIfMatch (current: string | undefined, ifMatch: string | undefined, what: string): void {
   if (ifMatch === undefined) return
-  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''))
+  const tags = tagsOf(ifMatch)
   const ok = current !== undefined && (tags.includes('*') || tags.includes(current))
   if (!ok) throw preconditionFailed(current === undefined ? `${what} does not exist` : `${what} changed since that ETag was issued`)
+}
+
+/**
+ * `If-None-Match` on a write, per RFC 9110: `*` refuses when the resource exists (a create that must not
+ * overwrite), a list of ETags refuses when the current one is among them.
+ */
+export function checkIfNoneMatch (current: string | undefined, ifNoneMatch: string | undefined, what: string): void {
+  if (ifNoneMatch === undefined || current === undefined || !noneMatch(ifNoneMatch, current)) return
+  throw preconditionFailed(ifNoneMatch.trim() === '*' ? `${what} exists already` : `${what} still has that ETag`)
 }

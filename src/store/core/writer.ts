@@ -66,9 +66,10 @@ export class Writer extends EventEmitter {
   /**
    * Stages a row for an append-only table; it is inserted in the same transaction as the entries of the
    * same commit, so it is durable exactly when they are. Commits without appends stay one statement.
+   * `replaces` names rows the new one corrects (appends.ts), deleted in that same transaction.
    */
-  stageAppend (table: string, row: AppendRow): void {
-    this.#appends.push({ table, row })
+  stageAppend (table: string, row: AppendRow, replaces?: AppendRow): void {
+    this.#appends.push(replaces === undefined ? { table, row } : { table, row, replaces })
   }
 
   /**

@@ -20,12 +20,17 @@ interface WorkspaceFields {
 /** The data each recorded type carries, by its `action`; record() accepts nothing else. */
 export interface EventDataByType {
   workspace:
-    | WorkspaceFields & { action: 'created' | 'updated' | 'claimed' }
-    | WorkspaceFields & { action: 'reaped', reason: ReapedGhost['reason'] }
+    | WorkspaceFields & { action: 'created' | 'claimed' }
+    // `overrules`: the run's own outcome arrived after the reaper failed it, and replaced this verdict.
+    | WorkspaceFields & { action: 'updated', overrules?: Pick<ReapedGhost, 'reason' | 'evidence' | 'at'> }
+    // `at_startup`: the start-up pass found the process gone; it ended while the service was down.
+    | WorkspaceFields & { action: 'reaped', reason: ReapedGhost['reason'], at_startup?: true }
     | { action: 'deleted', status: Status }
   backoff:
     | { action: 'set' | 'auto', until: string, reason: string, by: string }
     | { action: 'cleared', by: string }
+    // An automatic backoff whose row of fast failures a reaped run's own outcome broke.
+    | { action: 'lifted', reason: string, by: 'auto' }
   config: { origin: 'file' | 'api', by: string }
   sync:
     | { action: 'queued', agent_id: string, dispatches: number, by: string }

@@ -1,6 +1,6 @@
 /** The run history table: one row per ended run (store/run-ends.ts decides when a run ends and how). */
-import type { AppendRow } from '../core/appends.js'
-import type { RunEnd } from '../workspaces/run-ends.js'
+import type { Append } from '../core/appends.js'
+import type { EndSource, RunEnd } from '../workspaces/run-ends.js'
 
 export const RUN_HISTORY = 'run_history'
 
@@ -22,4 +22,12 @@ export const RUN_HISTORY_SQL = `CREATE TABLE ${RUN_HISTORY} (
   reap_reason VARCHAR
 )`
 
-export const toHistoryRow = (end: RunEnd): AppendRow => ({ ...end })
+/**
+ * The history row of an ended run. A run's own outcome that overrules its reap replaces the reap's row
+ * (the same run: workspace, runs and start) in the same commit, so the history counts the outcome, once.
+ */
+export function historyAppend (end: RunEnd, source: EndSource): Append {
+  const row = { ...end }
+  if (source !== 'late_outcome') return { table: RUN_HISTORY, row }
+  return { table: RUN_HISTORY, row, replaces: { workspace: end.workspace, runs: end.runs, started_at: end.started_at, outcome: 'reaped' } }
+}

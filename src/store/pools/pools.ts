@@ -4,6 +4,7 @@
  * durable in the same commit.
  */
 import type { Workspace } from '../workspaces/model.js'
+import type { EndSource, RunEnd } from '../workspaces/run-ends.js'
 import { DEFAULT_RESET_UTC, toSettings, type AgentsConfig, type PoolLimit, type Settings } from './agents-config.js'
 import { lastReset, nextReset } from './daily.js'
 import type { ConfigState, PoolView, Reason } from './model.js'
@@ -26,6 +27,19 @@ export interface Backoff {
 }
 
 const FINISHED = new Set(['completed', 'merged', 'ready-for-review', 'blocked', 'rejected'])
+
+/**
+ * A pool's fast failures in a row, oldest first: null for one an agent reported, `workspace#runs` for a
+ * reap, which that run's own outcome may still overrule (API §5).
+ */
+type Row = Array<string | null>
+
+/** The row that fired a pool's automatic backoff; `continued` while nothing has broken the row since. */
+interface FiredRow { row: Row, continued: boolean }
+
+/** How the rows are stored, next to the Go agent's `fail_count` (which old stores have alone). */
+type StoredRows = Record<string, { row: Row, fired?: FiredRow }>
+
 const UNLIMITED: PoolLimit = { total: null, models: {} }
 const modelOf = (agent: string): string | undefined => agent.includes(':') ? agent.slice(agent.indexOf(':') + 1) : undefined
 
@@ -33,7 +47,8 @@ export class Pools {
   #settings: Settings = toSettings({})
   readonly config: ConfigState = { origin: 'default', applied_at: null, error: null }
   readonly #backoff = new Map<string, Backoff>()
-  readonly #failCount = new Map<string, number>()
+  readonly #rows = new Map<string, Row>()
+  readonly #fired = new Map<string, FiredRow>()
   readonly #daily = new Map<string, { since: string, started: number }>()
   readonly #workspaces: Workspaces
   readonly #writer: Writer
@@ -46,6 +61,7 @@ export class Pools {
     this.#events = deps.events
     this.#clock = deps.clock
     deps.workspaces.onTransition((prev, next) => this.#transition(prev, next))
+    deps.workspaces.onRunEnd((end, source) => this.#runEnded(end, source))
   }
 
   get settings (): Settings { return this.#settings }
@@ -55,17 +71,18 @@ export class Pools {
     this.#settings = toSettings({})
     Object.assign(this.config, { origin: 'default', applied_at: null, error: null })
     this.#backoff.clear()
-    this.#failCount.clear()
+    this.#rows.clear()
+    this.#fired.clear()
     this.#daily.clear()
   }
 
   /** Restores backoffs, fail counts, daily counters and the last good configuration from the store. */
   hydrate (groups: Map<string, Entry[]>): void {
-    for (const e of groups.get(RUNTIME_GROUP) ?? []) {
-      const map = JSON.parse(e.value as string) as Record<string, unknown>
-      if (e.key === 'backoff') for (const [pool, b] of Object.entries(map)) this.#backoff.set(pool, b as Backoff)
-      if (e.key === 'fail_count') for (const [pool, n] of Object.entries(map)) this.#failCount.set(pool, n as number)
-    }
+    const runtime = new Map((groups.get(RUNTIME_GROUP) ?? []).map((e) => [e.key, JSON.parse(e.value as string) as Record<string, unknown>]))
+    for (const [pool, b] of Object.entries(runtime.get('backoff') ?? {})) this.#backoff.set(pool, b as Backoff)
+    const rows = (runtime.get('fail_rows') ?? {}) as StoredRows
+    for (const [pool, n] of Object.entries(runtime.get('fail_count') ?? {})) this.#rows.set(pool, rows[pool]?.row ?? new Array<null>(n as number).fill(null))
+    for (const [pool, { fired }] of Object.entries(rows)) if (fired !== undefined) this.#fired.set(pool, fired)
     for (const e of groups.get(DAILY_GROUP) ?? []) this.#daily.set(e.key, JSON.parse(e.value as string))
     const stored = (groups.get(CONFIG_GROUP) ?? []).find((e) => e.key === 'agents')
     if (stored !== undefined) {
@@ -115,7 +132,7 @@ export class Pools {
       running_by_model: runningByModel,
       backoff_until: backoff?.until ?? null,
       backoff_reason: backoff?.reason ?? null,
-      fail_count: this.#failCount.get(pool) ?? 0,
+      fail_count: this.#rows.get(pool)?.length ?? 0,
       daily: this.#budget(pool, now),
       admissible: reasons.length === 0,
       reasons,
@@ -125,7 +142,7 @@ export class Pools {
 
   /** Every pool that is configured, tracked, backed off or counting failures. */
   names (): string[] {
-    const names = new Set([...this.#settings.limits.keys(), ...this.#settings.rates.keys(), ...this.#backoff.keys(), ...this.#failCount.keys(),
+    const names = new Set([...this.#settings.limits.keys(), ...this.#settings.rates.keys(), ...this.#backoff.keys(), ...this.#rows.keys(),
       ...Object.keys(this.#workspaces.concurrency())])
     return [...names].sort()
   }
@@ -137,7 +154,7 @@ export class Pools {
       const b = this.#activeBackoff(pool, now)
       if (b !== undefined) backoff[pool] = b.until
     }
-    return { backoff, fail_count: Object.fromEntries(this.#failCount) }
+    return { backoff, fail_count: this.#failCounts() }
   }
 
   /** Backs a pool off until `until`, recorded with who did it; answers once stored, with the pool as it now stands. */
@@ -145,6 +162,8 @@ export class Pools {
     const at = this.#clock().toISOString()
     const b: Backoff = { until: until.toISOString(), reason, by }
     this.#backoff.set(pool, b)
+    // The backoff that stands is no longer one a row of failures fired.
+    this.#fired.delete(pool)
     this.#stageRuntime(at)
     this.#events.record('backoff', pool, { action: 'set', ...b }, at)
     return this.#committedView(pool)
@@ -153,7 +172,8 @@ export class Pools {
   /** Clears a pool's backoff and resets its fail count; answers once stored, with the pool as it now stands. */
   async clearBackoff (pool: string, by: string): Promise<{ view: PoolView, store: CommitResult }> {
     this.#backoff.delete(pool)
-    this.#failCount.delete(pool)
+    this.#rows.delete(pool)
+    this.#fired.delete(pool)
     const at = this.#clock().toISOString()
     this.#stageRuntime(at)
     this.#events.record('backoff', pool, { action: 'cleared', by }, at)
@@ -174,7 +194,10 @@ export class Pools {
   /** Drops expired backoffs and budget days that have turned; returns whether anything was staged. */
   sweep (now: Date): boolean {
     const expired = [...this.#backoff].filter(([, b]) => Date.parse(b.until) <= now.getTime()).map(([pool]) => pool)
-    for (const pool of expired) this.#backoff.delete(pool)
+    for (const pool of expired) {
+      this.#backoff.delete(pool)
+      this.#fired.delete(pool)
+    }
     const at = now.toISOString()
     if (expired.length > 0) this.#stageRuntime(at)
     for (const [pool, d] of this.#daily) {
@@ -206,50 +229,111 @@ export class Pools {
     return { started, limit: rate.dailyLimit, resets_at: nextReset(now, rate.resetUtc).toISOString() }
   }
 
-  #stageRuntime (at: string): void {
-    const backoff = Object.fromEntries(this.#backoff)
-    const fails = Object.fromEntries(this.#failCount)
-    // As the Go agent did: a key is deleted when its map is empty.
-    this.#writer.stage(RUNTIME_GROUP, 'backoff', this.#backoff.size > 0 ? JSON.stringify(backoff) : null, at)
-    this.#writer.stage(RUNTIME_GROUP, 'fail_count', this.#failCount.size > 0 ? JSON.stringify(fails) : null, at)
+  #failCounts (): Record<string, number> {
+    return Object.fromEntries([...this.#rows].map(([pool, row]) => [pool, row.length]))
   }
 
-  /** The daily count and the automatic backoff rule, applied to one live change. */
+  #stageRuntime (at: string): void {
+    const backoff = Object.fromEntries(this.#backoff)
+    const rows: StoredRows = {}
+    for (const [pool, row] of this.#rows) rows[pool] = { row }
+    for (const [pool, fired] of this.#fired) rows[pool] = { row: rows[pool]?.row ?? [], fired }
+    // As the Go agent did: a key is deleted when its map is empty.
+    this.#writer.stage(RUNTIME_GROUP, 'backoff', this.#backoff.size > 0 ? JSON.stringify(backoff) : null, at)
+    this.#writer.stage(RUNTIME_GROUP, 'fail_count', this.#rows.size > 0 ? JSON.stringify(this.#failCounts()) : null, at)
+    this.#writer.stage(RUNTIME_GROUP, 'fail_rows', Object.keys(rows).length > 0 ? JSON.stringify(rows) : null, at)
+  }
+
+  /** The daily count, applied to one live change: a run starts. */
   #transition (prev: Workspace | undefined, next: Workspace): void {
+    if (next.status !== 'running' || prev?.status === 'running') return
     const now = this.#clock()
-    const at = now.toISOString()
-    if (next.status === 'running' && prev?.status !== 'running') {
-      const since = this.#dayStart(next.pool, now)
-      const d = this.#daily.get(next.pool)
-      const started = (d !== undefined && d.since === since ? d.started : 0) + 1
-      this.#daily.set(next.pool, { since, started })
-      this.#writer.stage(DAILY_GROUP, next.pool, JSON.stringify({ since, started }), at)
-    }
-    if (prev?.status !== 'running' || next.status === 'running') return
-    const pool = prev.pool
-    const before = this.#failCount.get(pool) ?? 0
-    if (next.status === 'failed' && now.getTime() - Date.parse(prev.started_at) < this.#settings.fastFailS * 1000) {
-      const count = before + 1
-      if (count >= this.#settings.failThreshold) {
-        // Unlike the Go agent, the count restarts once the backoff fires, so one more fast failure
-        // after it expires does not back the pool off again at once.
-        this.#failCount.delete(pool)
-        const b: Backoff = {
-          until: new Date(now.getTime() + this.#settings.backoffS * 1000).toISOString(),
-          reason: `${count} failures in a row, each within ${this.#settings.fastFailS}s of starting`,
-          by: 'auto'
-        }
-        this.#backoff.set(pool, b)
-        this.#events.record('backoff', pool, { action: 'auto', ...b }, at)
-      } else {
-        this.#failCount.set(pool, count)
+    const since = this.#dayStart(next.pool, now)
+    const d = this.#daily.get(next.pool)
+    const started = (d !== undefined && d.since === since ? d.started : 0) + 1
+    this.#daily.set(next.pool, { since, started })
+    this.#writer.stage(DAILY_GROUP, next.pool, JSON.stringify({ since, started }), now.toISOString())
+  }
+
+  /**
+   * The automatic backoff rule, applied to one ended run: a failure (reported or reaped) within `fastFailS`
+   * of its start is fast, and `failThreshold` of them in a row back the pool off; a slower failure or a
+   * success breaks the row. A reap found at start-up, or a status.json read then, says nothing of when its
+   * process ended, so it neither counts nor breaks the row. A run's own outcome after a reap takes the
+   * reap's place (#overrule).
+   */
+  #runEnded (end: RunEnd, source: EndSource): void {
+    if (source === 'file' || source === 'startup_reaper') return
+    const failed = end.outcome === 'failed' || end.outcome === 'reaped'
+    if (!failed && !FINISHED.has(end.outcome)) return
+    const fast = failed && end.duration_s < this.#settings.fastFailS
+    const at = this.#clock().toISOString()
+    const run = `${end.workspace}#${end.runs}`
+    if (source === 'late_outcome' && this.#overrule(end.pool, run, fast, at)) return this.#stageRuntime(at)
+    if (fast) this.#setRow(end.pool, [...this.#rows.get(end.pool) ?? [], end.outcome === 'reaped' ? run : null], at)
+    else if (!this.#breakRow(end.pool)) return
+    this.#stageRuntime(at)
+  }
+
+  /**
+   * A reaped run's own outcome, where its reap counted: a fast failure still counts, as reported; any other
+   * outcome breaks the row where the reap stood, and if that row had fired the pool's automatic backoff, the
+   * backoff is lifted (it was one failure short) and the failures after the reap count on. False when the
+   * reap counts nowhere (any more): the outcome then counts as if it arrived on time.
+   */
+  #overrule (pool: string, run: string, fast: boolean, at: string): boolean {
+    const row = this.#rows.get(pool) ?? []
+    const fired = this.#fired.get(pool)
+    const i = row.indexOf(run)
+    if (i >= 0) {
+      if (fast) row[i] = null
+      else {
+        this.#setRow(pool, row.slice(i + 1), at)
+        if (fired !== undefined) fired.continued = false
       }
-    } else if (next.status === 'failed' || FINISHED.has(next.status)) {
-      if (before === 0) return
-      this.#failCount.delete(pool)
-    } else {
+      return true
+    }
+    const j = fired?.row.indexOf(run) ?? -1
+    if (fired === undefined || j < 0) return false
+    if (fast) {
+      fired.row[j] = null
+      return true
+    }
+    this.#fired.delete(pool)
+    const b = this.#activeBackoff(pool, new Date(at))
+    this.#backoff.delete(pool)
+    if (b !== undefined) this.#events.record('backoff', pool, { action: 'lifted', reason: `the own outcome of ${run} overruled its reap, one of "${b.reason}"`, by: 'auto' }, at)
+    this.#setRow(pool, [...fired.row.slice(j + 1), ...(fired.continued ? row : [])], at)
+    return true
+  }
+
+  /** Makes `row` the pool's current one; at the threshold it fires the automatic backoff instead. */
+  #setRow (pool: string, row: Row, at: string): void {
+    if (row.length < this.#settings.failThreshold) {
+      if (row.length > 0) this.#rows.set(pool, row)
+      else this.#rows.delete(pool)
       return
     }
-    this.#stageRuntime(at)
+    // Unlike the Go agent, the count restarts once the backoff fires, so one more fast failure
+    // after it expires does not back the pool off again at once.
+    this.#rows.delete(pool)
+    // Kept while the backoff stands, for a reap in it that the run's own outcome may overrule.
+    if (row.some((r) => r !== null)) this.#fired.set(pool, { row, continued: true })
+    else this.#fired.delete(pool)
+    const b: Backoff = {
+      until: new Date(Date.parse(at) + this.#settings.backoffS * 1000).toISOString(),
+      reason: `${row.length} failures in a row, each within ${this.#settings.fastFailS}s of starting`,
+      by: 'auto'
+    }
+    this.#backoff.set(pool, b)
+    this.#events.record('backoff', pool, { action: 'auto', ...b }, at)
+  }
+
+  /** A success or a slow failure: the row starts again. Returns whether anything changed. */
+  #breakRow (pool: string): boolean {
+    const fired = this.#fired.get(pool)
+    const broke = fired?.continued === true
+    if (fired !== undefined) fired.continued = false
+    return this.#rows.delete(pool) || broke
   }
 }

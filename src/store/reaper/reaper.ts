@@ -82,6 +82,8 @@ export class Reaper {
   async #pass (): Promise<ReapedGhost[]> {
     const now = this.#clock()
     const at = now.toISOString()
+    // Before the lease clock starts, this is the start-up pass: what it finds ended while the service was down.
+    const startup = this.#startedAt === Number.POSITIVE_INFINITY ? { at_startup: true as const } : {}
     const ghosts: ReapedGhost[] = []
     for (const record of this.#workspaces.running()) {
       const verdict = this.judge(record, now.getTime())
@@ -93,7 +95,7 @@ export class Reaper {
         reaped: { ...verdict, at },
         updated_at: at,
         heartbeat_at: undefined
-      }, { action: 'reaped', reason: verdict.reason })
+      }, { action: 'reaped', reason: verdict.reason, ...startup })
       ghosts.push({ name: record.name, ...verdict, at })
     }
     if (ghosts.length === 0) return ghosts

@@ -17,7 +17,7 @@ import { EventLog } from '../events/events.js'
 import { Followers } from '../events/subscribers.js'
 import { Backups } from '../history/backups.js'
 import { Lane } from '../history/lane.js'
-import { RUN_HISTORY } from '../history/table.js'
+import { historyAppend } from '../history/table.js'
 import { Pools } from '../pools/pools.js'
 import { Reaper } from '../reaper/reaper.js'
 import { Recovery } from '../startup/report.js'
@@ -134,7 +134,12 @@ export class Service {
     const lane = new Lane(() => this.handle.db, writer)
     this.history = { lane, backups: new Backups({ dataDir: settings.dataDir, keep: settings.backupKeep, lane, clock }), exportDir: join(settings.dataDir, '.core', 'tmp') }
     // Every run that ends leaves a history row in the commit of the change that ended it.
-    if (settings.historyRetentionDays > 0) workspaces.onRunEnd((end) => writer.stageAppend(RUN_HISTORY, { ...end }))
+    if (settings.historyRetentionDays > 0) {
+      workspaces.onRunEnd((end, source) => {
+        const { table, row, replaces } = historyAppend(end, source)
+        writer.stageAppend(table, row, replaces)
+      })
+    }
 
     this.lifecycle = this.#backgroundWork()
   }

@@ -51,7 +51,8 @@ export const WorkspaceReportSchema = Type.Object({
   status: StatusSchema,
   agent: Type.String({ pattern: AGENT_PATTERN, description: 'Agent string `base[:model]`, e.g. `codex:gpt-5.4`.' }),
   runs: Type.Integer({ minimum: 0, maximum: 1000000000, description: 'How often the workspace was spawned; fences late writers from earlier runs.' }),
-  ...reportFields
+  ...reportFields,
+  ended_at: Type.Optional(DateTime('When the run ended, by the agent\'s clock: only with a status other than `running`. Dates the run in the run history, and lets the run\'s own outcome overrule a reap of the same run (API §3). At most a minute ahead of the service\'s clock and not before the run started (with the same minute of skew); not stored in the record.'))
 }, { additionalProperties: false, description: 'A full status report for one workspace.' })
 export type WorkspaceReport = Static<typeof WorkspaceReportSchema>
 

@@ -13,8 +13,30 @@
  *
  * A claim never ends a run (it takes a `queued` workspace), nor do heartbeats or reports that keep the
  * same run running. A workspace first reported as already finished had no run the service saw: no end.
+ *
+ * One change ends a run a second time: the run's own outcome arriving after the reaper failed it (a
+ * `late_outcome`, API §3). A reap is an inference, the outcome is evidence: the run ends again with that
+ * outcome, and whoever recorded the reap replaces it.
  */
-import type { Workspace } from './model.js'
+import { DomainError } from '../core/errors.js'
+import { parseTime } from '../core/time.js'
+import type { Workspace, WorkspaceReport } from './model.js'
+
+/**
+ * What ended a run, for the listeners that weigh a reap against evidence: `startup_reaper` is a verdict on
+ * a process that ended while the service was down, at a time nobody knows; `late_outcome` is the run's own
+ * outcome overruling a reap of it; `file` is a status.json read at start-up.
+ */
+export type EndSource = 'report' | 'late_outcome' | 'reaper' | 'startup_reaper' | 'file' | 'delete'
+
+/** A change as run ends see it: who made it and, for a report, when the agent says its run ended. */
+export interface Change {
+  source: EndSource
+  ended_at?: string
+}
+
+/** How far an agent's clock may run ahead of (or its end precede the start by) before `ended_at` is refused. */
+export const CLOCK_SKEW_MS = 60_000
 
 export interface RunEnd {
   workspace: string
@@ -41,12 +63,17 @@ function outcomeOf (prev: Workspace, next: Workspace | undefined): string | null
   return next.status
 }
 
-/** The run `prev` was in, if the change to `next` (undefined: a delete at `at`) ends it. */
-export function runEnd (prev: Workspace | undefined, next: Workspace | undefined, at: string): RunEnd | null {
-  if (prev?.status !== 'running') return null
-  const outcome = outcomeOf(prev, next)
+/**
+ * The run `prev` was in, if the change to `next` (undefined: a delete at `at`) ends it. A late outcome
+ * ends the reaped run `prev` again, with its own status.
+ */
+export function runEnd (prev: Workspace | undefined, next: Workspace | undefined, at: string, change: Change): RunEnd | null {
+  if (prev === undefined) return null
+  const late = change.source === 'late_outcome' && next !== undefined
+  if (prev.status !== 'running' && !late) return null
+  const outcome = late ? next.status : outcomeOf(prev, next)
   if (outcome === null) return null
-  const endedAt = next?.updated_at ?? at
+  const endedAt = change.ended_at ?? next?.updated_at ?? at
   const colon = prev.agent.indexOf(':')
   return {
     workspace: prev.name,
@@ -64,4 +91,23 @@ export function runEnd (prev: Workspace | undefined, next: Workspace | undefined
     outcome,
     reap_reason: outcome === 'reaped' ? (next?.reaped?.reason ?? null) : null
   }
+}
+
+/**
+ * The `ended_at` of a report, checked and in canonical form: only a report that leaves `running` has one; it
+ * may be up to CLOCK_SKEW_MS ahead of `now` or before the run's start (when the service knows that run, or
+ * the report says when it started), and is then brought within them.
+ */
+export function reportedEnd (body: WorkspaceReport, startedAt: string | undefined, now: string): string | undefined {
+  if (body.ended_at === undefined) return undefined
+  const refuse = (message: string): never => {
+    throw new DomainError('validation_failed', `ended_at ${message}`, [{ field: 'body.ended_at', message }])
+  }
+  if (body.status === 'running') refuse('is for a report that ends the run, not one of `running`')
+  const end = parseTime(body.ended_at)
+  const start = startedAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(startedAt)
+  const latest = Date.parse(now)
+  if (end > latest + CLOCK_SKEW_MS) refuse(`is more than ${CLOCK_SKEW_MS / 1000} s ahead of the service's clock (${now})`)
+  if (end < start - CLOCK_SKEW_MS) refuse(`is more than ${CLOCK_SKEW_MS / 1000} s before the run started (${startedAt as string})`)
+  return new Date(Math.min(latest, Math.max(start, end))).toISOString()
 }

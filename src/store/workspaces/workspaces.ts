@@ -6,11 +6,11 @@ import type { Logger } from '../core/logger.js'
 import type { PoolSnapshot, Status, Workspace, WorkspaceParams, WorkspaceReport } from './model.js'
 import { STATUSES } from './model.js'
 import { decodeCursor, pageJson } from '../core/cursor.js'
-import { checkIfMatch, etagOf } from '../core/etag.js'
+import { checkIfMatch, checkIfNoneMatch, etagOf } from '../core/etag.js'
 import { DomainError, illegalTransition, notFound, staleRun } from '../core/errors.js'
 import type { EventLog } from '../events/events.js'
 import type { ReapedGhost } from '../startup/report.js'
-import { runEnd, type RunEnd } from './run-ends.js'
+import { reportedEnd, runEnd, type Change, type EndSource, type RunEnd } from './run-ends.js'
 import { SortedKeys } from '../core/sorted-keys.js'
 import { byCodeUnits, SortedList } from '../core/sorted-list.js'
 import { drainOrder, type DrainKey } from './queue.js'
@@ -114,8 +114,11 @@ const iso = toIso
 /** Records one list request examines at most: a filter that matches little cannot make a page cost the fleet. */
 export const SCAN_BUDGET = 10_000
 
-/** The event a record the service produced is announced with. */
-type PutEvent = { action: 'claimed' } | { action: 'reaped', reason: ReapedGhost['reason'] }
+/** The event a record the service produced is announced with; `at_startup` marks the start-up pass's verdicts. */
+type PutEvent = { action: 'claimed' } | { action: 'reaped', reason: ReapedGhost['reason'], at_startup?: true }
+
+/** Outcomes that may overrule a reap of their run: a run's end, not a new start or a return to the queue. */
+const OUTCOMES_AFTER_REAP: ReadonlySet<Status> = new Set(STATUSES.filter((s) => s !== 'running' && s !== 'queued'))
 
 export class Workspaces {
   readonly #items = new Map<string, Tracked>()
@@ -134,7 +137,7 @@ export class Workspaces {
   readonly #pools = new Map<string, PoolSnapshot>()
   readonly #runningByAgent = new Map<string, number>()
   readonly #listeners: Array<(prev: Workspace | undefined, next: Workspace) => void> = []
-  readonly #runEndListeners: Array<(end: RunEnd) => void> = []
+  readonly #runEndListeners: Array<(end: RunEnd, source: EndSource) => void> = []
   readonly #writer: Writer
   readonly #events: EventLog
   readonly #files: StatusFiles
@@ -273,9 +276,10 @@ export class Workspaces {
 
   /**
    * Called synchronously for every run that a live change ends (run-ends.ts says which), deletes and
-   * start-up status files included, so whatever the listener stages rides in the same commit.
+   * start-up status files included, so whatever the listener stages rides in the same commit. `source`
+   * says what ended it, so a reap can be told from evidence (and a late outcome replaces a reap).
    */
-  onRunEnd (listener: (end: RunEnd) => void): void {
+  onRunEnd (listener: (end: RunEnd, source: EndSource) => void): void {
     this.#runEndListeners.push(listener)
   }
 
@@ -283,12 +287,13 @@ export class Workspaces {
     return Object.fromEntries([...this.#pools].sort(([a], [b]) => a < b ? -1 : 1))
   }
 
-  /** Applies a full status report (API §3): fencing, If-Match, then one durable commit of every effect. */
-  async report (p: WorkspaceParams, body: WorkspaceReport, ifMatch?: string): Promise<{ tracked: Tracked, created: boolean, store: CommitResult }> {
+  /** Applies a full status report (API §3): If-Match, If-None-Match, fencing, then one durable commit of every effect. */
+  async report (p: WorkspaceParams, body: WorkspaceReport, ifMatch?: string, ifNoneMatch?: string): Promise<{ tracked: Tracked, created: boolean, store: CommitResult }> {
     const name = `${p.org}/${p.repo}/${p.leaf}`
     const prev = this.#items.get(name)
     checkIfMatch(prev?.etag, ifMatch, 'the workspace')
-    if (prev !== undefined) this.#fence(prev.record, body)
+    checkIfNoneMatch(prev?.etag, ifNoneMatch, 'the workspace')
+    const late = prev !== undefined && this.#fence(prev.record, body)
 
     const now = this.#clock().toISOString()
     const old = prev?.record
@@ -318,13 +323,17 @@ export class Workspaces {
       queued_at: body.status === 'queued' ? (old?.status === 'queued' ? old.queued_at : now) : undefined,
       updated_at: now,
       heartbeat_at: body.status === 'running' ? now : undefined,
-      // A verdict stays on the run it was given to; a new run starts clean.
-      reaped: sameRun ? old.reaped : undefined
+      // A verdict stays on the run it was given to, until the run's own outcome overrules it; a new run starts clean.
+      reaped: sameRun && !late ? old.reaped : undefined
     }
+    // The run's start bounds its end only where it is known: this run's stored start, or one the report gives.
+    const endedAt = reportedEnd(body, sameRun || body.started_at !== undefined ? record.started_at : undefined, now)
     const tracked = track(record)
-    this.#apply(name, tracked)
+    this.#apply(name, tracked, true, { source: late ? 'late_outcome' : 'report', ended_at: endedAt })
     for (const l of this.#listeners) l(old, record)
-    this.#events.record('workspace', name, { action: prev === undefined ? 'created' : 'updated', status: record.status, runs: record.runs, agent: record.agent }, now)
+    // The reap stays in the workspace's events; this one says which verdict the outcome overruled.
+    const overrules = late ? { overrules: old?.reaped } : {}
+    this.#events.record('workspace', name, { action: prev === undefined ? 'created' : 'updated', status: record.status, runs: record.runs, agent: record.agent, ...overrules }, now)
     const store = await this.#writer.commit()
     await this.syncFile(name)
     return { tracked, created: prev === undefined, store }
@@ -340,7 +349,7 @@ export class Workspaces {
     }
     checkIfMatch(prev?.etag, ifMatch, 'the workspace')
     const now = this.#clock().toISOString()
-    this.#apply(name, undefined)
+    this.#apply(name, undefined, true, { source: 'delete' })
     this.deletions.record(name, prev.record.runs, now)
     this.#events.record('workspace', name, { action: 'deleted', status: prev.record.status }, now)
     return { removed: true, store: await this.#writer.commit() }
@@ -354,7 +363,8 @@ export class Workspaces {
   put (record: Workspace, event: PutEvent | null): Tracked {
     const prev = this.#items.get(record.name)?.record
     const tracked = track(record)
-    this.#apply(record.name, tracked)
+    const source: EndSource = event === null ? 'file' : event.action !== 'reaped' ? 'report' : event.at_startup === true ? 'startup_reaper' : 'reaper'
+    this.#apply(record.name, tracked, true, { source })
     if (event !== null) {
       for (const l of this.#listeners) l(prev, record)
       this.#events.record('workspace', record.name, { ...event, status: record.status, runs: record.runs, agent: record.agent }, record.updated_at)
@@ -396,22 +406,30 @@ export class Workspaces {
     }
   }
 
-  #fence (old: Workspace, body: WorkspaceReport): void {
+  /**
+   * Refuses a report that would undo a later one; true when it is the reaped run's own outcome, with the
+   * time the run ended: evidence that overrules the reaper's inference (no newer run has started, or `runs`
+   * would be higher).
+   */
+  #fence (old: Workspace, body: WorkspaceReport): boolean {
     if (body.runs < old.runs) throw staleRun(`report for run ${body.runs} is older than the stored run ${old.runs}`)
     if (old.reaped !== undefined && body.runs === old.runs) {
-      throw staleRun(`run ${old.runs} was reaped (${old.reaped.reason}); report a higher runs to resume`)
+      if (OUTCOMES_AFTER_REAP.has(body.status) && body.ended_at !== undefined) return true
+      throw staleRun(`run ${old.runs} was reaped (${old.reaped.reason}); report its outcome with ended_at, or a higher runs to resume`)
     }
     const resumable = old.status !== 'running' && old.status !== 'queued'
     if (body.status === 'running' && resumable && body.runs === old.runs) {
       throw illegalTransition(`moving a ${old.status} workspace back to running needs a higher runs than ${old.runs}`)
     }
+    return false
   }
 
   /**
    * Replaces (or with undefined, deletes) one record in memory and, for a live change, stages every
    * derived entry. Hydration and heartbeats (`live` false) stage nothing; hydration leaves the name index to its caller.
+   * `change` says what made a live change, for the run it may end.
    */
-  #apply (name: string, next: Tracked | undefined, live = true): void {
+  #apply (name: string, next: Tracked | undefined, live = true, change: Change = { source: 'report' }): void {
     const old = this.#items.get(name)
     if (old !== undefined) this.#count(old, -1)
     if (next === undefined) {
@@ -428,8 +446,8 @@ export class Workspaces {
     const rec = next?.record
     const at = rec?.updated_at ?? this.#clock().toISOString()
     if (next !== undefined) this.deletions.clear(name, at)
-    const end = runEnd(prev, rec, at)
-    if (end !== null) for (const l of this.#runEndListeners) l(end)
+    const end = runEnd(prev, rec, at, change)
+    if (end !== null) for (const l of this.#runEndListeners) l(end, change.source)
     this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
     // A queue entry exists exactly while the record is queued: no tombstone for one that never existed.
     if (rec?.status === 'queued') this.#writer.stage(QUEUE_GROUP, name, JSON.stringify(queueEntry(rec)), at)
