@@ -16,8 +16,12 @@ export function authHeaders (): Record<string, string> {
 
 /** An RFC 9457 problem the service answered with. */
 export class ApiError extends Error {
-  constructor (readonly status: number, readonly code: string, detail: string) {
+  readonly status: number
+  readonly code: string
+  constructor (status: number, code: string, detail: string) {
     super(detail)
+    this.status = status
+    this.code = code
   }
 }
 
