@@ -1,8 +1,8 @@
 /**
  * `npm test` and `npm run test:quick` after the build (see docs/development.md).
  *
- * npm test: tap over every test file with coverage and its floor (.taprc), and beside it the checks that
- * read the code without running it: the type-check, ESLint and the OpenAPI lint.
+ * npm test: tap over every test file with coverage and its floor (.taprc; off there for runs by hand), and
+ * beside it the checks that read the code without running it: the type-check, ESLint and the OpenAPI lint.
  * tap's output streams as it comes; each check's output is held and printed after tap's summary, with a
  * closing line per check. Any failure, a test's or a check's, fails the run.
  *
@@ -39,7 +39,7 @@ const files = quick && !filesGiven
   ? readdirSync('test').filter((f) => f.endsWith('.test.ts') && !SLOW_SUITES.test(f)).map((f) => `test/${f}`)
   : []
 const PATH = `${resolve('node_modules/.bin')}${delimiter}${process.env.PATH}`
-const tap = spawn('tap', [...(quick ? ['--disable-coverage'] : []), ...tapArgs, ...files], { stdio: 'inherit', env: { ...process.env, PATH } })
+const tap = spawn('tap', [...(quick ? [] : ['--no-disable-coverage']), ...tapArgs, ...files], { stdio: 'inherit', env: { ...process.env, PATH } })
 const tapCode = await new Promise((resolve) => tap.on('close', (code, signal) => resolve(code ?? signal)))
 
 let failed = tapCode !== 0
