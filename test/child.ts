@@ -1,7 +1,8 @@
 /**
  * The service as a real child process (for crash, lock and signal tests). By default it runs the compiled
- * `dist/boot/server.js` exactly as `npm start` does (`npm test` builds first): starting from source through
- * the TS loader took three times as long. A `.ts` entry (a test fixture) runs through tap's TS loader.
+ * `dist/boot/server.js` exactly as `npm start` does (`npm test` builds first). A `.ts` entry (a test fixture)
+ * runs through the tests' own TS loader (test/loader). Either way tap's process tracking, which the child
+ * inherits, records its coverage when it exits (not after a SIGKILL).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -10,8 +11,8 @@ import { pathToFileURL } from 'node:url'
 import type { Test } from 'tap'
 
 const SERVER = 'dist/boot/server.js'
-// How tap itself loads TypeScript; transpile-only, since `npm test` type-checks first.
-const TS_LOADER = '--import=' + pathToFileURL('node_modules/@tapjs/typescript/dist/esm/import.mjs').href
+// How the tests themselves load TypeScript (.taprc): transpile-only, `npm test` type-checks beside the run.
+const TS_LOADER = '--import=' + pathToFileURL('test/loader/register.mjs').href
 
 export interface Service {
   /** `http://127.0.0.1:<port>` once it listens. */
@@ -33,7 +34,7 @@ export function spawnService (t: Test, env: Record<string, string>, entry = SERV
   const ts = entry.endsWith('.ts')
   if (!ts && !existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm test does)`)
   const proc = spawn(process.execPath, ts ? [TS_LOADER, entry] : [entry], {
-    env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const lines: string[] = []
