@@ -1,8 +1,9 @@
 /** /v1/buffers: a QA cycle collects its findings in a buffer, then commits it to the journal or discards it (API §7). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { notFound } from '../store/core/errors.js'
-import { AUTH_RESPONSES, IfMatchHeaders, ListQuery, Page, STORE_NOTE, problem } from './schemas.js'
+import { AUTH_RESPONSES, FormatQuery, IfMatchHeaders, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
+import { nextPageNote, type Table } from '../boot/text-table.js'
 import { BUFFER_NAME_PATTERN, WORKSPACE_TAG_PATTERN } from '../store/buffers/model.js'
 
 /** At most this many entries per request: one statement each, bounded in time and memory. */
@@ -21,6 +22,16 @@ export const BufferSchema = Type.Object({
   aggregate: AggregateSchema,
   created_at: Type.String({ format: 'date-time' })
 }, { description: 'An open buffer.' })
+
+const BufferPage = Page(BufferSchema)
+
+function bufferTable (page: Static<typeof BufferPage>): Table[] {
+  return [{
+    columns: ['NAME', 'WORKSPACE', 'COUNT', 'CREATED_AT'],
+    rows: page.items.map((b) => [b.name, b.workspace, b.count, b.created_at]),
+    note: nextPageNote(page.next_cursor)
+  }]
+}
 
 const CreateBody = Type.Object({
   name: BufferName,
@@ -73,15 +84,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/buffers', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: bufferTable },
     schema: {
       operationId: 'listBuffers',
       tags: ['buffers'],
       summary: 'List the open buffers in name order',
-      querystring: Type.Object(ListQuery, { additionalProperties: false }),
+      querystring: Type.Object({ ...ListQuery, ...FormatQuery }, { additionalProperties: false }),
       response: {
-        200: { ...Page(BufferSchema), description: 'A page of open buffers.' },
-        400: problem('Invalid cursor or limit.'),
+        200: orTextTable(BufferPage, 'A page of open buffers.'),
+        400: problem('Invalid cursor, limit or format.'),
         ...AUTH_RESPONSES
       }
     }
