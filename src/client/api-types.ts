@@ -2312,18 +2312,23 @@ export interface operations {
     };
     getBackoff: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too. */
+                format?: "json" | "text";
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Backoff deadlines and fast-failure counts, by pool. */
             200: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2335,6 +2340,18 @@ export interface operations {
                             [key: string]: number;
                         };
                     };
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid `format`. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or unknown bearer token. */
@@ -3197,6 +3214,8 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string;
+                /** @description `text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too. */
+                format?: "json" | "text";
             };
             header?: never;
             path?: never;
@@ -3209,13 +3228,16 @@ export interface operations {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SyncItemPage"];
+                    "text/plain": string;
                 };
             };
-            /** @description Invalid `limit` or cursor. */
+            /** @description Invalid `limit`, cursor or `format`. */
             400: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -3317,6 +3339,8 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string;
+                /** @description `text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too. */
+                format?: "json" | "text";
             };
             header?: never;
             path?: never;
@@ -3329,13 +3353,16 @@ export interface operations {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BufferPage"];
+                    "text/plain": string;
                 };
             };
-            /** @description Invalid cursor or limit. */
+            /** @description Invalid cursor, limit or format. */
             400: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -3895,6 +3922,8 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string;
+                /** @description `text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too. */
+                format?: "json" | "text";
             };
             header?: never;
             path?: never;
@@ -3907,13 +3936,16 @@ export interface operations {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JournalPage"];
+                    "text/plain": string;
                 };
             };
-            /** @description Invalid filter, limit or cursor. */
+            /** @description Invalid filter, limit, cursor or format. */
             400: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */

@@ -24,6 +24,14 @@ function poolTable (list: Static<typeof PoolList>): Table[] {
   }]
 }
 
+const BackoffState = Type.Object({ backoff: Type.Record(Type.String(), DateTime()), fail_count: Type.Record(Type.String(), Type.Integer()) })
+
+/** One row per pool that is backed off or has fast failures counted, in name order. */
+function backoffTable (state: Static<typeof BackoffState>): Table[] {
+  const names = [...new Set([...Object.keys(state.backoff), ...Object.keys(state.fail_count)])].sort()
+  return [{ columns: ['POOL', 'BACKOFF_UNTIL', 'FAIL_COUNT'], rows: names.map((p) => [p, state.backoff[p], state.fail_count[p] ?? 0]) }]
+}
+
 const BackoffBody = Type.Object({
   until: Type.Optional(DateTime('Deadline (RFC 3339).')),
   seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, description: 'Or: this many seconds from now.' })),
@@ -66,13 +74,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/backoff', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: backoffTable },
     schema: {
       operationId: 'getBackoff',
       tags: ['pools'],
       summary: 'Active backoff deadlines and fail counts per pool',
+      querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       response: {
-        200: Type.Object({ backoff: Type.Record(Type.String(), DateTime()), fail_count: Type.Record(Type.String(), Type.Integer()) }),
+        200: orTextTable(BackoffState, 'Backoff deadlines and fast-failure counts, by pool.'),
+        400: problem('Invalid `format`.'),
         ...AUTH_RESPONSES
       }
     }
