@@ -16,6 +16,7 @@ import { migrate } from '../store/core/migrations.js'
 import { storeFile } from '../store/core/paths.js'
 import { Pools } from '../store/pools/pools.js'
 import { Queue } from '../store/workspaces/queue.js'
+import { ClaimWaits } from '../store/workspaces/claim-waits.js'
 import { Reaper } from '../store/reaper/reaper.js'
 import { Recovery } from '../store/startup/report.js'
 import { StatusFiles } from '../store/workspaces/status-files.js'
@@ -33,6 +34,8 @@ export interface State {
   reaper: Reaper
   pools: Pools
   queue: Queue
+  /** Claims waiting for work (long poll), shared by every protocol that claims so CLAIM_WAITERS_MAX bounds them all. */
+  claimWaits: ClaimWaits
   clock: () => Date
   /** The start-up report (GET /v1/recovery); each step of startup.ts adds its part. */
   recovery: Recovery
@@ -77,6 +80,9 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   const reaper = new Reaper({ workspaces, writer, clock, log: app.log }, { hostname: hostname(), pidCheck: config.reaperPidCheck, leaseS: config.leaseS })
   const pools = new Pools({ workspaces, writer, events, clock })
   const queue = new Queue({ workspaces, pools, writer, clock })
+  const claimWaits = new ClaimWaits({ queue, pools, events, clock }, config.claimWaitersMax)
+  // A waiting claim would hold shutdown for up to a minute: answer it (nothing claimed) first.
+  app.addHook('preClose', async () => claimWaits.close())
   const handle = new StoreHandle({
     open: () => openStore(config),
     writer,
@@ -98,7 +104,7 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
     if (err instanceof StoreLockedError) throw err
     app.log.error({ err, path: file }, 'store unavailable: serving reads from memory, refusing writes (degraded)')
   }
-  const state: State = { get db () { return handle.db }, handle, writer, events, workspaces, reaper, pools, queue, clock, recovery }
+  const state: State = { get db () { return handle.db }, handle, writer, events, workspaces, reaper, pools, queue, claimWaits, clock, recovery }
   writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving reads from memory, refusing writes (degraded)'))
   writer.on('fold-error', (err) => app.log.warn({ err }, 'folding the change log failed; the next fold retries'))
   app.decorate('state', state)

@@ -5,10 +5,11 @@ import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/po
 import { DomainError, notFound } from '../store/core/errors.js'
 import { POOL_PATTERN } from '../store/workspaces/model.js'
 import { parseTime } from '../store/core/time.js'
+import { poolList } from '../store/pools/answers.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import type { Table } from '../boot/text-table.js'
 
-const PoolParams = Type.Object({ pool: Type.String({ pattern: POOL_PATTERN, description: 'Pool (agent base), e.g. `codex`.' }) })
+export const PoolParams = Type.Object({ pool: Type.String({ pattern: POOL_PATTERN, description: 'Pool (agent base), e.g. `codex`.' }) })
 const Reasons = Type.Array(Type.Enum(['pool_full', 'model_full', 'backoff', 'daily_budget']), { description: 'Why it is not admissible now; empty when it is.' })
 const Time = Type.String({ format: 'date-time' })
 const NullableTime = Type.Union([Time, Type.Null()])
@@ -35,7 +36,7 @@ export const PoolSchema = Type.Object({
 
 export const PoolList = Type.Object({ items: Type.Array(PoolSchema) })
 
-function poolTable (list: Static<typeof PoolList>): Table[] {
+export function poolTable (list: Static<typeof PoolList>): Table[] {
   return [{
     columns: ['POOL', 'RUNNING', 'LIMIT', 'TRACKED', 'DAILY', 'BACKOFF_UNTIL', 'ADMISSIBLE', 'REASONS'],
     rows: list.items.map((p) => [
@@ -72,10 +73,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       response: { 200: orTextTable(PoolList, 'Every pool that is configured, tracked or backed off.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
-  }, async () => {
-    const now = clock()
-    return { items: pools.names().map((p) => pools.view(p, now)) }
-  })
+  }, async () => poolList(pools, clock()))
 
   app.get('/v1/pools/:pool', {
     config: { scope: 'read' },

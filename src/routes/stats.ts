@@ -1,14 +1,11 @@
 /** GET /v1/stats/runs: run statistics from the run history, as JSON or a text table. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { STATS_GROUPINGS, runStats } from '../store/history/stats.js'
-import { parseRange } from '../store/history/time-range.js'
-import { DomainError } from '../store/core/errors.js'
+import { STATS_GROUPINGS } from '../store/history/stats.js'
+import { statsAnswer } from '../store/history/stats-answer.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import { AGENT_PATTERN, NAME_PATTERN } from '../store/workspaces/model.js'
 import type { Table } from '../boot/text-table.js'
-
-const DAY_MS = 86_400_000
 
 const RunStatsSchema = Type.Object({
   key: Type.String({ description: 'The group: a pool, agent, model, `org/repo`, host, hour (`2026-11-30T14:00:00Z`) or day (`2026-11-30`), in UTC; `all` without `by`. An empty string is a model or host that was not reported.' }),
@@ -23,7 +20,7 @@ const RunStatsSchema = Type.Object({
   max_s: Type.Number({ description: 'Longest run in seconds.' })
 })
 
-const StatsSchema = Type.Object({
+export const StatsSchema = Type.Object({
   since: Type.String({ format: 'date-time' }),
   until: Type.String({ format: 'date-time' }),
   by: Type.Union([Type.Enum(STATS_GROUPINGS), Type.Null()]),
@@ -33,7 +30,7 @@ type Stats = Static<typeof StatsSchema>
 
 const fixed = (n: number): string => n.toFixed(1)
 
-function statsTable (s: Stats): Table[] {
+export function statsTable (s: Stats): Table[] {
   return [{
     columns: [(s.by ?? 'all').toUpperCase(), 'COUNT', 'COMPLETED', 'FAILED', 'REAPED', 'OTHER', 'SUCCESS', 'P50_S', 'P95_S', 'MAX_S'],
     rows: s.groups.map((g) => [g.key, g.count, g.completed, g.failed, g.reaped, g.other, `${(g.success_rate * 100).toFixed(1)}%`, fixed(g.p50_s), fixed(g.p95_s), fixed(g.max_s)]),
@@ -42,6 +39,19 @@ function statsTable (s: Stats): Table[] {
 }
 
 const Filter = (pattern: string, description: string) => Type.Optional(Type.String({ pattern, description }))
+
+export const StatsQuery = Type.Object({
+  since: Type.Optional(Type.String({ format: 'date-time', description: 'Runs that ended at or after this time. Default: 7 days before `until`.' })),
+  until: Type.Optional(Type.String({ format: 'date-time', description: 'Runs that ended before this time. Default: now.' })),
+  by: Type.Optional(Type.Enum(STATS_GROUPINGS, { description: 'Group by this; without it, one group `all`.' })),
+  pool: Filter(NAME_PATTERN, 'Only this pool.'),
+  agent: Filter(AGENT_PATTERN, 'Only this agent string, e.g. `codex:gpt-5.4`.'),
+  model: Filter(NAME_PATTERN, 'Only this model (the part of the agent after `:`).'),
+  org: Filter(NAME_PATTERN, 'Only this organisation.'),
+  repo: Filter(NAME_PATTERN, 'Only this repository (with `org` to tell same-named repositories apart).'),
+  host: Filter('^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$', 'Only runs on this host (a host name or address).'),
+  ...FormatQuery
+}, { additionalProperties: false })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { lane } = app.history
@@ -54,18 +64,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['history'],
       summary: 'Run statistics: counts by outcome, success rate and duration percentiles, per group',
       description: 'Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`.',
-      querystring: Type.Object({
-        since: Type.Optional(Type.String({ format: 'date-time', description: 'Runs that ended at or after this time. Default: 7 days before `until`.' })),
-        until: Type.Optional(Type.String({ format: 'date-time', description: 'Runs that ended before this time. Default: now.' })),
-        by: Type.Optional(Type.Enum(STATS_GROUPINGS, { description: 'Group by this; without it, one group `all`.' })),
-        pool: Filter(NAME_PATTERN, 'Only this pool.'),
-        agent: Filter(AGENT_PATTERN, 'Only this agent string, e.g. `codex:gpt-5.4`.'),
-        model: Filter(NAME_PATTERN, 'Only this model (the part of the agent after `:`).'),
-        org: Filter(NAME_PATTERN, 'Only this organisation.'),
-        repo: Filter(NAME_PATTERN, 'Only this repository (with `org` to tell same-named repositories apart).'),
-        host: Filter('^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$', 'Only runs on this host (a host name or address).'),
-        ...FormatQuery
-      }, { additionalProperties: false }),
+      querystring: StatsQuery,
       response: {
         200: orTextTable(StatsSchema, 'Statistics per group.'),
         400: problem('Invalid parameter, or `since` not before `until`.'),
@@ -74,13 +73,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request) => {
-    const { since: sinceText, until: untilText, by, format: _format, ...filters } = request.query
-    const range = parseRange(sinceText, untilText)
-    const until = range.until ?? clock()
-    const since = range.since ?? new Date(until.getTime() - 7 * DAY_MS)
-    if (since >= until) throw new DomainError('invalid_range', '`since` must be before `until`')
-    const groups = await lane.run((conn) => runStats(conn, { since, until, by, filters }))
-    return { since: since.toISOString(), until: until.toISOString(), by: by ?? null, groups }
+    const { format: _format, ...query } = request.query
+    return await statsAnswer(lane, clock, query)
   })
 }
 

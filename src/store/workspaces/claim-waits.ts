@@ -14,6 +14,9 @@ import type { ClaimRequest, Queue, QueueItem } from './queue.js'
 
 type Claimed = Awaited<ReturnType<Queue['claim']>>
 
+/** The longest a claim may wait for work, in seconds. */
+export const MAX_CLAIM_WAIT_S = 60
+
 interface Waiter {
   req: ClaimRequest
   resolve: (claimed: Claimed) => void
@@ -148,4 +151,9 @@ export class ClaimWaits {
     const ends = [pool.backoff_until, item.reasons.includes('daily_budget') ? pool.daily.resets_at : null]
     return Math.min(...ends.map((t) => t === null ? Infinity : Date.parse(t)))
   }
+}
+
+/** A claim as a client asks for it (`wait_s` in seconds, at most MAX_CLAIM_WAIT_S): claimed now, after a wait, or null. */
+export async function claimWork (waits: ClaimWaits, { wait_s: waitS = 0, ...req }: ClaimRequest & { wait_s?: number }, signal: AbortSignal): Promise<Claimed> {
+  return await waits.claim(req, waitS * 1000, signal)
 }
