@@ -8,6 +8,9 @@ import type { Limits } from '../store/core/limits.js'
 export const SCOPES = ['read', 'write', 'admin'] as const
 export type Scope = typeof SCOPES[number]
 
+/** Whether a token with scope `has` may do what needs `needs`: each scope includes those before it. */
+export const grants = (has: Scope, needs: Scope): boolean => SCOPES.indexOf(has) >= SCOPES.indexOf(needs)
+
 const MIB = 1024 * 1024
 // Node's timers hold at most 2^31 - 1 ms; a longer delay fires at once (and warns). Intervals stay below it.
 const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000)
@@ -45,6 +48,9 @@ const EnvSchema = Type.Object({
   SYNC_QUEUE_MAX_ITEMS: Type.Integer({ minimum: 1, default: 10_000 }),
   SYNC_QUEUE_MAX_BYTES: Type.Integer({ minimum: MIB, default: 64 * MIB }),
   CLAIM_WAITERS_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000 }),
+  MCP_SESSIONS_MAX: Type.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
+  MCP_SESSION_IDLE_S: Type.Integer({ minimum: 1, maximum: 7 * DAY_S, default: 900 }),
+  MCP_SUBSCRIPTIONS_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
   HISTORY_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 90 }),
   HISTORY_MAX_ROWS: Type.Integer({ minimum: 1, default: 10000000 }),
   BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
@@ -90,6 +96,12 @@ export interface Config {
   limits: Limits
   /** Claims that may wait (`wait_s`) at once; one more is 503 `too_many_waiters`. */
   claimWaitersMax: number
+  /** MCP sessions open at once (`/mcp`); one more initialize is 429 `limit_reached`. */
+  mcpSessionsMax: number
+  /** An MCP session with no request in flight and no notification stream open for this long is closed. */
+  mcpSessionIdleS: number
+  /** Workspaces one MCP session may subscribe to. */
+  mcpSubscriptionsMax: number
   /** Days of run history kept; 0 records none. */
   historyRetentionDays: number
   /** Run history rows kept at most; the periodic pass deletes the oldest beyond. */
@@ -174,6 +186,9 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
       syncBytes: env.SYNC_QUEUE_MAX_BYTES
     }),
     claimWaitersMax: env.CLAIM_WAITERS_MAX,
+    mcpSessionsMax: env.MCP_SESSIONS_MAX,
+    mcpSessionIdleS: env.MCP_SESSION_IDLE_S,
+    mcpSubscriptionsMax: env.MCP_SUBSCRIPTIONS_MAX,
     historyRetentionDays: env.HISTORY_RETENTION_DAYS,
     historyMaxRows: env.HISTORY_MAX_ROWS,
     backupKeep: env.BACKUP_KEEP,

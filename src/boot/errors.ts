@@ -39,7 +39,7 @@ export function sendProblem (reply: FastifyReply, code: ProblemCode, detail: str
   return reply.code(status).type('application/problem+json').send(body)
 }
 
-interface AjvIssue {
+export interface AjvIssue {
   instancePath: string
   keyword: string
   message?: string
@@ -47,7 +47,7 @@ interface AjvIssue {
 }
 
 /** One entry per bad field (alternatives of a union merged into one message); unknown and missing properties name the property itself. */
-function fieldErrors (context: string, issues: AjvIssue[]): FieldError[] {
+export function fieldErrors (context: string, issues: AjvIssue[]): FieldError[] {
   const byField = new Map<string, string[]>()
   for (const i of issues) {
     const path = i.instancePath.split('/').filter(Boolean).join('.')

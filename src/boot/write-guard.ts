@@ -21,7 +21,7 @@ async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS:
 
   // preHandler: after authentication and validation, so a bad or unauthorised request still gets its own answer.
   app.addHook('preHandler', async (request) => {
-    if (!READS.has(request.method)) handle.assertWritable()
+    if (!READS.has(request.method) && request.routeOptions.config.guardsWrites !== true) handle.assertWritable()
   })
 
   app.addHook('onSend', async (_request, reply) => {
@@ -33,6 +33,10 @@ async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS:
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route refuses writes itself, per operation: its POSTs carry reads as well (`/mcp`). */
+    guardsWrites?: boolean
+  }
   interface FastifyInstance {
     /** True once the service has begun to close: what arrives or starts after that is answered 503 `shutting_down`. */
     closing: () => boolean
