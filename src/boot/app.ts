@@ -15,6 +15,7 @@ import writeGuard from './http/write-guard.js'
 import bufferRoutes from '../routes/buffers.js'
 import textTables from './http/text-tables.js'
 import backupRoutes from '../routes/backups.js'
+import mcpRoutes from '../routes/mcp.js'
 import eventRoutes from '../routes/events.js'
 import exportRoutes from '../routes/export.js'
 import healthRoutes from '../routes/health.js'
@@ -121,5 +122,6 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(statsRoutes)
   await app.register(exportRoutes)
   await app.register(backupRoutes)
+  await app.register(mcpRoutes)
   return app
 }

@@ -7,13 +7,14 @@ import { DomainError, notFound } from '../store/core/errors.js'
 import { ConfigStateSchema, PoolViewSchema } from '../store/pools/model.js'
 import { POOL_PATTERN } from '../store/workspaces/model.js'
 import { parseTime } from '../store/core/time.js'
+import { poolList } from '../store/pools/answers.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import type { Table } from '../shared/text-table.js'
 
-const PoolParams = Type.Object({ pool: Type.String({ pattern: POOL_PATTERN, description: 'Pool (agent base), e.g. `codex`.' }) })
+export const PoolParams = Type.Object({ pool: Type.String({ pattern: POOL_PATTERN, description: 'Pool (agent base), e.g. `codex`.' }) })
 export const PoolList = Type.Object({ items: Type.Array(PoolViewSchema) })
 
-function poolTable (list: Static<typeof PoolList>): Table[] {
+export function poolTable (list: Static<typeof PoolList>): Table[] {
   return [{
     columns: ['POOL', 'RUNNING', 'LIMIT', 'TRACKED', 'DAILY', 'BACKOFF_UNTIL', 'ADMISSIBLE', 'REASONS'],
     rows: list.items.map((p) => [
@@ -53,10 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       response: { 200: orTextTable(PoolList, 'Every pool that is configured, tracked or backed off.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
-  }, async () => {
-    const now = clock()
-    return { items: pools.names().map((p) => pools.view(p, now)) }
-  })
+  }, async () => poolList(pools, clock()))
 
   app.get('/v1/pools/:pool', {
     config: { scope: 'read' },
