@@ -11,7 +11,7 @@ import type { Config } from './config.js'
 import { Backups } from '../store/history/backups.js'
 import { Lane } from '../store/history/lane.js'
 import { pruneHistory } from '../store/history/retention.js'
-import { RUN_HISTORY } from '../store/history/table.js'
+import { historyRecorder } from '../store/history/table.js'
 
 export interface History {
   lane: Lane
@@ -34,7 +34,7 @@ async function history (app: FastifyInstance, { config }: { config: Config }): P
   app.decorate('history', { lane, backups, exportDir })
 
   if (config.historyRetentionDays > 0) {
-    workspaces.onRunEnd((end) => writer.stageAppend(RUN_HISTORY, { ...end }))
+    workspaces.onRunEnd(historyRecorder(writer, app.log))
   }
 
   /** Retention, on the writer's connection: deletes are rare and small once the history is within bounds. */

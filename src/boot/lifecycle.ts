@@ -24,12 +24,12 @@ export async function hydrateStore ({ events, workspaces, pools, recovery }: Sta
 }
 
 /** What agents wrote to their status.json files while the service was down; answers how many records they changed or added. */
-export async function hydrateFiles ({ workspaces, clock, recovery }: State, dataDir: string, log: FastifyBaseLogger): Promise<number> {
+export async function hydrateFiles ({ workspaces, writer, clock, recovery }: State, dataDir: string, log: FastifyBaseLogger): Promise<number> {
   const report = recovery.report
   const at = clock().toISOString()
-  const { records, undated, invalid } = scanStatusFiles(dataDir, at)
-  report.hydrated.files_read = records.length
-  report.hydrated.from_files = applyStatusFiles(workspaces, records, undated, at)
+  const { files, present, invalid } = scanStatusFiles(dataDir, at)
+  report.hydrated.files_read = files.length
+  report.hydrated.from_files = applyStatusFiles(workspaces, writer, files, present, at)
   report.hydrated.files_invalid = invalid
   for (const f of invalid) log.warn({ file: f.path, error: f.error }, 'skipped an unusable status.json')
   return report.hydrated.from_files

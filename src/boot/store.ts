@@ -20,7 +20,7 @@ import { Reaper } from '../store/reaper/reaper.js'
 import { Recovery } from '../store/startup/report.js'
 import { StatusFiles } from '../store/workspaces/status-files.js'
 import { Workspaces } from '../store/workspaces/workspaces.js'
-import { Writer } from '../store/core/writer.js'
+import { Writer, type RefusedChange } from '../store/core/writer.js'
 
 export interface State {
   /** Null while no store is open (degraded); set once a retry opens it. */
@@ -101,6 +101,7 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   const state: State = { get db () { return handle.db }, handle, writer, events, workspaces, reaper, pools, queue, clock, recovery }
   writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving reads from memory, refusing writes (degraded)'))
   writer.on('fold-error', (err) => app.log.warn({ err }, 'folding the change log failed; the next fold retries'))
+  writer.on('refused', ({ source, entries, tables, error }: RefusedChange) => app.log.error({ source, entries, tables, err: error }, 'the store refused a change: it was not stored, the rest of its batch was'))
   app.decorate('state', state)
 
   const retry = setInterval(() => {

@@ -1,6 +1,10 @@
 /** The run history table: one row per ended run (store/run-ends.ts decides when a run ends and how). */
-import type { AppendRow } from '../core/appends.js'
-import type { RunEnd } from '../workspaces/run-ends.js'
+import Compile from 'typebox/compile'
+import type { Logger } from '../core/logger.js'
+// The times are checked by the service's one `date-time` format, which time.ts registers.
+import '../core/time.js'
+import type { Writer } from '../core/writer.js'
+import { RunEndSchema, type RunEnd } from '../workspaces/run-ends.js'
 
 export const RUN_HISTORY = 'run_history'
 
@@ -22,4 +26,21 @@ export const RUN_HISTORY_SQL = `CREATE TABLE ${RUN_HISTORY} (
   reap_reason VARCHAR
 )`
 
-export const toHistoryRow = (end: RunEnd): AppendRow => ({ ...end })
+const RunEndCheck = Compile(RunEndSchema)
+
+/**
+ * Stages each ended run as a history row, in the commit of the change that ended it. A row its columns
+ * cannot hold (a record stored before reports were bounded, say with a `runs` past INTEGER) is left out
+ * and logged: staged, it would fail the whole commit, and the change itself is still worth storing.
+ */
+export function historyRecorder (writer: Writer, log: Logger): (end: RunEnd) => void {
+  return (end) => {
+    const { workspace, runs } = end
+    if (RunEndCheck.Check(end)) {
+      writer.stageAppend(RUN_HISTORY, { ...end })
+      return
+    }
+    const first = [...RunEndCheck.Errors(end)][0]
+    log.warn({ workspace, runs, error: `${first?.instancePath ?? ''} ${first?.message ?? ''}`.trim() }, 'run history: an ended run its columns cannot hold was not recorded')
+  }
+}

@@ -44,13 +44,34 @@ const reportFields = {
   started_at: Type.Optional(Time('When the dispatch started (or was queued). Defaults to the stored value for the same run, else now.'))
 }
 
+const Runs = Type.Integer({ minimum: 0, maximum: 1000000000, description: 'How often the workspace was spawned; fences late writers from earlier runs.' })
+const Agent = Type.String({ pattern: AGENT_PATTERN, description: 'Agent string `base[:model]`, e.g. `codex:gpt-5.4`.' })
+
 export const WorkspaceReportSchema = Type.Object({
   status: StatusSchema,
-  agent: Type.String({ pattern: AGENT_PATTERN, description: 'Agent string `base[:model]`, e.g. `codex:gpt-5.4`.' }),
-  runs: Type.Integer({ minimum: 0, maximum: 1000000000, description: 'How often the workspace was spawned; fences late writers from earlier runs.' }),
+  agent: Agent,
+  runs: Runs,
   ...reportFields
 }, { additionalProperties: false, description: 'A full status report for one workspace.' })
 export type WorkspaceReport = Static<typeof WorkspaceReportSchema>
+
+/**
+ * What a status.json on the volume must hold to be read (API §8.1): the Go agent's WorkspaceStatus or our
+ * own record. Every field a report carries has the report's bounds (a file is a report that arrived by
+ * the volume); `runs` may be absent (Go's files before it had one), and the times and verdict a record
+ * carries are checked as times. Other fields are allowed: other programs write these files too.
+ */
+export const StatusFileSchema = Type.Object({
+  status: StatusSchema,
+  agent: Agent,
+  runs: Type.Optional(Runs),
+  ...reportFields,
+  queued_at: Type.Optional(Time('When it entered `queued`.')),
+  updated_at: Type.Optional(Time('When the file was written; absent, it proves nothing by its date.')),
+  heartbeat_at: Type.Optional(Time('Last report or heartbeat while running.')),
+  reaped: Type.Optional(ReapedSchema)
+})
+export type StatusFile = Static<typeof StatusFileSchema>
 
 export const WorkspaceSchema = Type.Object({
   name: Type.String({ description: '`{org}/{repo}/{leaf}`.' }),

@@ -14,25 +14,34 @@
  * A claim never ends a run (it takes a `queued` workspace), nor do heartbeats or reports that keep the
  * same run running. A workspace first reported as already finished had no run the service saw: no end.
  */
+import { Type, type Static } from 'typebox'
 import type { Workspace } from './model.js'
 
-export interface RunEnd {
-  workspace: string
-  org: string
-  repo: string
-  pool: string
-  agent: string
+const Time = Type.String({ format: 'date-time' })
+
+/**
+ * An ended run, as the run history stores it (history/table.ts): the bounds are its columns' (`runs` is
+ * an INTEGER, the times TIMESTAMPTZ, the duration a finite DOUBLE), so a row that passes is one the
+ * store takes.
+ */
+export const RunEndSchema = Type.Object({
+  workspace: Type.String(),
+  org: Type.String(),
+  repo: Type.String(),
+  pool: Type.String(),
+  agent: Type.String(),
   /** The part of the agent after `:`, '' when the agent names no model. */
-  model: string
-  runs: number
+  model: Type.String(),
+  runs: Type.Integer({ minimum: -2147483648, maximum: 2147483647 }),
   /** '' when the agent reported no host (this service's host). */
-  host: string
-  started_at: string
-  ended_at: string
-  duration_s: number
-  outcome: string
-  reap_reason: string | null
-}
+  host: Type.String(),
+  started_at: Time,
+  ended_at: Time,
+  duration_s: Type.Number(),
+  outcome: Type.String(),
+  reap_reason: Type.Union([Type.String(), Type.Null()])
+})
+export type RunEnd = Static<typeof RunEndSchema>
 
 function outcomeOf (prev: Workspace, next: Workspace | undefined): string | null {
   if (next === undefined) return 'deleted'

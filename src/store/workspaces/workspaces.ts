@@ -15,7 +15,7 @@ import { SortedKeys } from '../core/sorted-keys.js'
 import { byCodeUnits, SortedList } from '../core/sorted-list.js'
 import { drainOrder, type DrainKey } from './queue.js'
 import { toIso } from '../core/time.js'
-import { Deletions } from './deletions.js'
+import { Stamps } from './stamps.js'
 import type { StatusFiles } from './status-files.js'
 import type { CommitResult, Writer } from '../core/writer.js'
 
@@ -146,8 +146,8 @@ export class Workspaces {
   readonly #files: StatusFiles
   readonly #clock: () => Date
   readonly #log: Logger
-  /** Deletions acknowledged through the API, kept so that no file on the volume undoes them at start-up. */
-  readonly deletions: Deletions
+  /** What the store acknowledged for each name beyond its record (deletions, lower re-creations), so no file undoes it. */
+  readonly stamps: Stamps
 
   constructor (deps: { writer: Writer, events: EventLog, files: StatusFiles, clock: () => Date, log: Logger }) {
     this.#writer = deps.writer
@@ -155,7 +155,7 @@ export class Workspaces {
     this.#files = deps.files
     this.#clock = deps.clock
     this.#log = deps.log
-    this.deletions = new Deletions(deps.writer)
+    this.stamps = new Stamps(deps.writer)
   }
 
   get size (): number { return this.#items.size }
@@ -330,7 +330,7 @@ export class Workspaces {
     this.#apply(name, tracked)
     for (const l of this.#listeners) l(old, record)
     this.#events.record('workspace', name, { action: prev === undefined ? 'created' : 'updated', status: record.status, runs: record.runs, agent: record.agent }, now)
-    const store = await this.#writer.commit()
+    const store = await this.#writer.commit(`report: workspace ${name}`)
     await this.syncFile(name)
     return { tracked, created: prev === undefined, store }
   }
@@ -346,9 +346,8 @@ export class Workspaces {
     checkIfMatch(prev?.etag, ifMatch, 'the workspace')
     const now = this.#clock().toISOString()
     this.#apply(name, undefined)
-    this.deletions.record(name, prev.record.runs, now)
     this.#events.record('workspace', name, { action: 'deleted', status: prev.record.status }, now)
-    return { removed: true, store: await this.#writer.commit() }
+    return { removed: true, store: await this.#writer.commit(`delete: workspace ${name}`) }
   }
 
   /**
@@ -401,6 +400,17 @@ export class Workspaces {
     }
   }
 
+  /** Whether the fences refuse `next` over the record `old`, as they would a report of it: a status.json is held to them too. */
+  fences (old: Workspace, next: WorkspaceReport): boolean {
+    try {
+      this.#fence(old, next)
+    } catch (err) {
+      if (err instanceof DomainError) return true
+      throw err
+    }
+    return false
+  }
+
   #fence (old: Workspace, body: WorkspaceReport): void {
     if (body.runs < old.runs) throw staleRun(`report for run ${body.runs} is older than the stored run ${old.runs}`)
     if (old.reaped !== undefined && body.runs === old.runs) {
@@ -432,7 +442,7 @@ export class Workspaces {
     const prev = old?.record
     const rec = next?.record
     const at = rec?.updated_at ?? this.#clock().toISOString()
-    if (next !== undefined) this.deletions.clear(name, at)
+    this.stamps.follow(name, prev, rec, at)
     const end = runEnd(prev, rec, at)
     if (end !== null) for (const l of this.#runEndListeners) l(end)
     this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
