@@ -64,6 +64,7 @@ export class Stamps {
       this.#writer.stage(STAMP_GROUP, e.key, JSON.stringify(stamp), e.updatedAt)
       this.#writer.stage(LEGACY_DELETED_GROUP, e.key, null, e.updatedAt)
     }
+    this.#writer.seal('start-up: deletion records read as stamps')
   }
 
   /** Forgets every stamp without staging anything, before memory is rebuilt from the store (a store that opened late). */
