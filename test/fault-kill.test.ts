@@ -9,7 +9,7 @@
  * after each commit and a kill can land between the two; the other half are the agent's (root's, mode
  * 0755, the service running as `nobody`), unwritable to the service and holding a status.json the agent
  * left before the round. A workspace is deleted and re-created with a lower runs than its file says
- * (client() below). No file may undo an acknowledged write.
+ * (client() below), the issue's trigger. No file may undo an acknowledged write.
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -40,8 +40,8 @@ const nameOf = (round: number, c: number, j: number): string => `core/k${c}/r${r
 
 /**
  * One client's load: cycles of five requests on one name, the next name each cycle: a queued report on
- * run 2, a running one, a DELETE, a re-create on run 0 (lower than what the first life's status.json
- * says) and an outbox item. A name comes round again live on run 0, and run 2 moves it on.
+ * run 2, a DELETE, a re-create on run 0 (lower than the first life's and than the agent's status.json),
+ * a running report and an outbox item. A name comes round again live on run 0, and run 2 moves it on.
  */
 async function client (svc: Service, round: number, c: number, acked: Acked, stop: { dead: boolean }): Promise<void> {
   for (let i = 0; !stop.dead; i++) {
@@ -49,7 +49,7 @@ async function client (svc: Service, round: number, c: number, acked: Acked, sto
     const note = `round ${round} write ${i}`
     const step = i % 5
     let res
-    if (step === 2 && acked.live.has(name)) {
+    if (step === 1 && acked.live.has(name)) {
       res = await call(svc.url, 'DELETE', `/v1/workspaces/${name}`)
       if (res.status === 204) { acked.live.delete(name); acked.deleted.add(name) }
     } else if (step === 4) {
@@ -57,8 +57,8 @@ async function client (svc: Service, round: number, c: number, acked: Acked, sto
       if (res.status === 202) acked.outbox.add((res.body as { id: string }).id)
     } else {
       // The queue entry must follow the record through every kill. A lower runs than the stored one is
-      // fenced off (409, not a write: a PUT before it was cut), so the re-create follows only a delete.
-      const body = step === 3 ? { status: 'queued', runs: 0 } : { status: step === 0 ? 'queued' : 'running', runs: 2 }
+      // fenced off (409, not a write: the DELETE before it was cut), so the re-create follows a delete.
+      const body = step === 0 ? { status: 'queued', runs: 2 } : { status: step === 3 ? 'running' : 'queued', runs: 0 }
       res = await call(svc.url, 'PUT', `/v1/workspaces/${name}`, { ...body, agent: 'codex', note, host: 'remote' })
       if (res.status === 200 || res.status === 201) { acked.live.set(name, note); acked.deleted.delete(name) }
     }
@@ -83,7 +83,8 @@ async function all<T> (svc: Service, path: string): Promise<T[]> {
 
 /**
  * Folders for a third of a round's workspaces, made before its start: the service's (`runAs`) for half of
- * them, the agent's for the other half, each with a status.json the agent left an hour before.
+ * them, the agent's for the other half, each with a status.json the agent left an hour before, on run 1:
+ * higher than a re-create's, lower than the run the load acknowledges before it deletes.
  */
 function makeFolders (dataDir: string, round: number, runAs: RunAs): void {
   const left = new Date(Date.now() - 3600_000).toISOString()
@@ -94,7 +95,7 @@ function makeFolders (dataDir: string, round: number, runAs: RunAs): void {
       const name = nameOf(round, c, j)
       const agents = n % 2 === 0
       const dir = workspaceFolder(dataDir, name, agents ? null : runAs)
-      if (agents) writeFileSync(join(dir, 'status.json'), JSON.stringify({ status: 'completed', agent: 'codex', runs: 0, note: 'left by the agent', updated_at: left }))
+      if (agents) writeFileSync(join(dir, 'status.json'), JSON.stringify({ status: 'completed', agent: 'codex', runs: 1, note: 'left by the agent', updated_at: left }))
     }
   }
 }
