@@ -6,7 +6,7 @@
  * It runs twice (issue 21): without workspace folders, and with a folder for a third of the workspaces,
  * half of them the service's (it rewrites status.json after each commit, and the kill can land in
  * between), half the agent's (root's, mode 0755, the service running as `nobody`) with a status.json the
- * agent left before the round, on the same run with an older counter.
+ * agent left before the round, on the same run with an older counter, some dated ahead of the clock.
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -63,9 +63,12 @@ async function load (service: Service, round: number, acked: Acked, stop: { dead
   return sent
 }
 
-/** A folder for a third of the names; the agent's ones hold the status.json it left an hour ago, on run 1 with counter 1. */
+/**
+ * A folder for a third of the names; the agent's ones hold a status.json on run 1 with counter 1, left an
+ * hour ago, or dated an hour ahead (an agent whose clock runs fast): neither is news to the store.
+ */
 function makeFolders (dataDir: string, round: number, runAs: RunAs): void {
-  const left = new Date(Date.now() - 3600_000).toISOString()
+  const dated = (n: number): string => new Date(Date.now() + (n % 4 === 0 ? 3600_000 : -3600_000)).toISOString()
   const names = Array.from({ length: WORKERS }, (_, w) => [
     ...(round === 0 ? [stateName(w)] : []),
     ...Array.from({ length: FRESH_FOLDERS }, (_, i) => freshName(w, round, i))
@@ -74,7 +77,7 @@ function makeFolders (dataDir: string, round: number, runAs: RunAs): void {
     if (n % 3 !== 0) return
     const agents = n % 2 === 0
     const dir = workspaceFolder(dataDir, name, agents ? null : runAs)
-    if (agents) writeFileSync(join(dir, 'status.json'), JSON.stringify({ status: 'running', agent: 'codex:gpt-5.4', runs: 1, issue: 1, host: 'remote-host', updated_at: left }))
+    if (agents) writeFileSync(join(dir, 'status.json'), JSON.stringify({ status: 'running', agent: 'codex:gpt-5.4', runs: 1, issue: 1, host: 'remote-host', updated_at: dated(n) }))
   })
 }
 
