@@ -4,6 +4,7 @@ import AjvCompiler from '@fastify/ajv-compiler'
 import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
+import { isTime } from '../store/core/time.js'
 import auth from './http/auth.js'
 import errors, { sendProblem } from './http/errors.js'
 import { parseJsonBody } from './http/json-body.js'
@@ -71,7 +72,9 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     ajv: {
       // Unknown fields are refused, not dropped, and every bad field is listed (API §1). strictNumbers: a
       // query value like `limit=1e400` coerces to Infinity, which plain Ajv counts as an integer within any maximum.
-      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, strictNumbers: true }
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, strictNumbers: true },
+      // One `date-time` for bodies, queries and files (store/core/time.ts): a time the store can hold.
+      onCreate: (ajv) => { ajv.addFormat('date-time', isTime) }
     },
     schemaController: {
       compilersFactory: {

@@ -1073,7 +1073,7 @@ export interface components {
                 from_queue: number;
                 /** @description Valid status.json files found on the volume. */
                 files_read: number;
-                /** @description Records a status.json added or changed (files win, unless from an earlier run). */
+                /** @description Records a status.json added or changed (a file wins only with evidence the store never saw: API §8.1). */
                 from_files: number;
                 /** @description Unreadable or invalid status.json files, skipped. */
                 files_invalid: {
