@@ -28,11 +28,21 @@ export interface Service {
   kill: (signal?: NodeJS.Signals) => Promise<void>
 }
 
+export interface SpawnOptions {
+  /** The soft descriptor limit (`ulimit -n`) to run the service under. */
+  openFiles?: number
+}
+
 /** Spawns the service without waiting: `listening` resolves with its URL, or rejects if it exits first. */
-export function spawnService (t: Test, env: Record<string, string>, entry = SERVER): Service & { listening: Promise<string> } {
+export function spawnService (t: Test, env: Record<string, string>, entry = SERVER, opts: SpawnOptions = {}): Service & { listening: Promise<string> } {
   const ts = entry.endsWith('.ts')
   if (!ts && !existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm test does)`)
-  const proc = spawn(process.execPath, ts ? [TS_LOADER, entry] : [entry], {
+  const args = ts ? [TS_LOADER, entry] : [entry]
+  // Through a shell for the limit; `exec` keeps the service the child itself, so signals reach it.
+  const [command, argv] = opts.openFiles === undefined
+    ? [process.execPath, args]
+    : ['sh', ['-c', `ulimit -n ${opts.openFiles} && exec "$0" "$@"`, process.execPath, ...args]]
+  const proc = spawn(command, argv, {
     env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -59,8 +69,8 @@ export function spawnService (t: Test, env: Record<string, string>, entry = SERV
 }
 
 /** Starts the service (or a `.ts` fixture entry) and waits until it listens. */
-export async function startService (t: Test, env: Record<string, string>, entry?: string): Promise<Service> {
-  const s = spawnService(t, env, entry)
+export async function startService (t: Test, env: Record<string, string>, entry?: string, opts?: SpawnOptions): Promise<Service> {
+  const s = spawnService(t, env, entry, opts)
   s.url = await s.listening
   return s
 }

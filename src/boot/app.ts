@@ -38,6 +38,7 @@ import whoamiRoutes from '../routes/whoami.js'
 import problemRoutes from '../routes/problems.js'
 import httpConventions from './http-conventions.js'
 import { requestId } from './request-id.js'
+import connectionLimits, { requestBounds } from './connections.js'
 
 export interface AppOptions {
   /** The time source; tests inject one to cross leases, resets and backoffs without sleeping. */
@@ -64,9 +65,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     bodyLimit: config.bodyLimit,
     // Requests that arrive while closing get a problem+json 503 from the write guard instead of Fastify's own body.
     return503OnClosing: false,
-    // A request (headers and body) must arrive within 30 s: a slow sender cannot hold a connection for Node's 300 s default.
-    // It bounds receiving only, so long-lived event streams are unaffected.
-    requestTimeout: 30_000,
+    // REQUEST_TIMEOUT_S for headers and body, checked every second; Node's own 400/408/431 as problem+json.
+    ...requestBounds(config),
     // The caller's X-Request-Id (checked) or a UUID; echoed in a header and every problem, logged as reqId.
     genReqId: requestId,
     // Start-up steps take as long as the volume needs (hydrating 100,000 workspaces, recovering 1,000
@@ -113,6 +113,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(sync, { config, backoffBaseMs: opts.syncBackoffBaseMs })
   await app.register(history, { config })
   await app.register(startup, { config })
+  await app.register(connectionLimits, { config })
   // Before the routes: its onResponse hook times every one of them.
   await app.register(metrics)
   await app.register(healthRoutes)

@@ -29,6 +29,7 @@ const EnvSchema = Type.Object({
   SYNC_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
   SYNC_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1, default: 10000 }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 64 * MIB, default: 1048576 }),
+  REQUEST_TIMEOUT_S: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
   DB_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   // At least 64MB (checked below): DuckDB with less cannot open a store of any size, and 0 means no store at all.
   DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]{1,7}(MB|GB)$', default: '256MB' }),
@@ -73,6 +74,8 @@ export interface Config {
   /** Bound on one delivery to SYNC_URL (connect, send, answer); a timeout counts as a failed attempt. */
   syncTimeoutMs: number
   bodyLimit: number
+  /** A request's headers and body must arrive within this; a slower sender is answered 408 and cut off. */
+  requestTimeoutS: number
   dbThreads: number
   dbMemoryLimit: string
   closeGraceMs: number
@@ -168,6 +171,7 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     syncMaxAttempts: env.SYNC_MAX_ATTEMPTS,
     syncTimeoutMs: env.SYNC_TIMEOUT_MS,
     bodyLimit: env.BODY_LIMIT,
+    requestTimeoutS: env.REQUEST_TIMEOUT_S,
     dbThreads: env.DB_THREADS,
     dbMemoryLimit: env.DB_MEMORY_LIMIT,
     closeGraceMs: env.CLOSE_GRACE_MS,

@@ -13,6 +13,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import type { Database } from '../core/database.js'
 import { DomainError, exists, invalidName, notFound } from '../core/errors.js'
 import { inside, storeFile } from '../core/paths.js'
+import { assertDescriptors, DESCRIPTOR_COSTS } from '../core/descriptors.js'
 import { isSegment } from '../workspaces/model.js'
 import type { Lane } from './lane.js'
 import { RUN_HISTORY } from './table.js'
@@ -79,6 +80,7 @@ export class Backups {
     const chosen = name ?? defaultName(at)
     const target = join(backupFile(this.#dataDir, chosen), '..')
     if (this.#creating) throw new DomainError('backup_in_progress', 'a backup is being taken; try again when it is done')
+    assertDescriptors(DESCRIPTOR_COSTS.backup, 'a backup')
     this.#creating = true
     const partial = inside(this.#dir, PARTIAL + chosen)
     try {
