@@ -39,6 +39,7 @@ import problemRoutes from '../routes/problems.js'
 import httpConventions from './http-conventions.js'
 import { requestId } from './request-id.js'
 import connectionLimits, { requestBounds } from './connections.js'
+import crossSite from './cross-site.js'
 
 export interface AppOptions {
   /** The time source; tests inject one to cross leases, resets and backoffs without sleeping. */
@@ -103,6 +104,7 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
   app.decorate('config', config)
   await app.register(errors)
+  await app.register(crossSite, { config })
   await app.register(httpConventions, { config })
   await app.register(openapi)
   await app.register(textTables)

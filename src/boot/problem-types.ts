@@ -18,6 +18,7 @@ export const PROBLEM_EXPLANATIONS = {
   exists: 'A buffer of that name is open, or its file is still on the volume.',
   forbidden: 'The token is valid but its scope does not allow this: `read` < `write` < `admin`.',
   headers_too_large: 'The request line and headers are larger than the HTTP server accepts (16 KiB); the connection is closed.',
+  host_refused: 'With no AUTH_TOKENS the service answers only requests addressed to a loopback name (`localhost`, `*.localhost`, `127.x.x.x`, `[::1]`): another name in `Host` is how a web page rebinds its own domain to this address. Set AUTH_TOKENS, or ALLOW_OPEN=1 to serve other names on purpose.',
   illegal_transition: 'A finished workspace cannot go back to `running` in the same run; report a higher `runs` to resume.',
   internal: 'The service failed; nothing about the failure is in the answer, the log has it under this request id.',
   invalid_config: 'The pool configuration was refused; `errors` names each bad key. The configuration in force did not change.',
@@ -30,6 +31,7 @@ export const PROBLEM_EXPLANATIONS = {
   method_not_allowed: 'The path exists but does not answer this method; the `Allow` header lists the ones it does.',
   not_found: 'No such resource, or no route with this path.',
   not_running: 'A heartbeat for a workspace that no longer runs: it finished, or the reaper failed it (see its `reaped`).',
+  origin_refused: 'With no AUTH_TOKENS, a web page of another origin (its `Origin` header is neither this service nor one of CORS_ORIGINS) may not call the service: a page you visit must not drive it.',
   precondition_failed: 'The `If-Match` tag is not the stored one: the resource changed since it was read.',
   request_timeout: 'The request (headers and body) did not arrive within REQUEST_TIMEOUT_S; the connection is closed.',
   shutting_down: 'The service is closing; nothing was changed. Retry against the restarted service.',
@@ -39,7 +41,7 @@ export const PROBLEM_EXPLANATIONS = {
   too_many_waiters: 'CLAIM_WAITERS_MAX claims are already waiting for work (`wait_s`); retry, or claim without waiting.',
   ui_not_built: "The dashboard's files are missing: run `npm run build` (npm ci does it).",
   unauthorized: 'No bearer token, or one the service does not know.',
-  unsupported_media_type: 'Bodies are JSON: send `Content-Type: application/json`.',
+  unsupported_media_type: 'Bodies are JSON: send `Content-Type: application/json`. A `POST` from a browser page (it sends `Origin`) must, even with nothing to say (`{}`): other sites can send anything else without asking.',
   upstream_not_configured: 'SYNC_URL is not set, so there is nothing to flush to; items wait in the queue.',
   validation_failed: 'The body, query or a header does not match the schema; `errors` lists each bad field.'
 } satisfies Record<ProblemCode, string>

@@ -21,6 +21,10 @@ export const PROBLEMS = {
   bad_request: BAD_REQUEST,
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
+  /** Open mode (no AUTH_TOKENS): the request is addressed to a name that is not loopback (DNS rebinding). */
+  host_refused: { status: 403, title: 'Forbidden' },
+  /** Open mode: a page of another origin, not in CORS_ORIGINS, called the service. */
+  origin_refused: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not Found' },
   method_not_allowed: { status: 405, title: 'Method Not Allowed' },
   /** The request did not arrive whole within REQUEST_TIMEOUT_S (answered by the HTTP server itself). */
