@@ -13,6 +13,7 @@ import { JOURNAL_GROUP, journalKey, readJournal } from '../store/buffers/journal
 import { stateDir } from '../store/buffers/paths.js'
 import { SYNC_GROUPS } from '../store/sync/sync-queue.js'
 import { readGroups } from '../store/workspaces/hydrate.js'
+import { volumeWarnings } from '../store/core/volume-folder.js'
 
 async function startup (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   const { state, log } = app
@@ -23,6 +24,7 @@ async function startup (app: FastifyInstance, { config }: { config: Config }): P
   app.addHook('onReady', async () => {
     const db = state.db
     if (db !== null) await recovery.step('hydrate_store', () => hydrateStore(state, db))
+    for (const warning of volumeWarnings(config.dataDir)) { recovery.warn(warning); log.warn(warning) }
     await recovery.step('hydrate_files', () => hydrateFiles(state, config.dataDir, log))
     await recovery.step('config', () => loadConfig(state, config.dataDir, log))
     pools.sweep(clock())

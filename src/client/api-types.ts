@@ -1080,6 +1080,8 @@ export interface components {
                     detail?: string;
                 }[];
             };
+            /** @description What start-up found wrong and worked around: `workspace/` or `backups/` as a symbolic link (never followed). */
+            warnings: string[];
             /** @description Milliseconds per start-up step. */
             timings_ms: {
                 [key: string]: number;

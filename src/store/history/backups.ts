@@ -14,6 +14,7 @@ import type { Database } from '../core/database.js'
 import { DomainError, exists, invalidName, notFound } from '../core/errors.js'
 import { inside, storeFile } from '../core/paths.js'
 import { assertDescriptors, DESCRIPTOR_COSTS } from '../core/descriptors.js'
+import { folderState } from '../core/volume-folder.js'
 import { isSegment } from '../workspaces/model.js'
 import type { Lane } from './lane.js'
 import { RUN_HISTORY } from './table.js'
@@ -176,6 +177,8 @@ export class Backups {
   }
 
   async #read (name: string): Promise<BackupInfo | null> {
+    // Through a link (the folder or the backup's own) a delete would remove what lies elsewhere: never followed.
+    if (folderState(this.#dir) !== 'folder' || folderState(join(this.#dir, name)) !== 'folder') return null
     try {
       const path = join(this.#dir, name, MANIFEST)
       const stat = await lstat(path)
@@ -202,6 +205,7 @@ export class Backups {
 
   /** Removes what an interrupted backup left (start-up). */
   async clean (): Promise<void> {
+    if (folderState(this.#dir) !== 'folder') return
     const entries = await readdir(this.#dir, { withFileTypes: true }).catch(() => [])
     for (const d of entries) if (d.isDirectory() && d.name.startsWith(PARTIAL)) await rm(join(this.#dir, d.name), { recursive: true, force: true })
   }

@@ -29,6 +29,8 @@ export interface RecoveryReport {
   /** Ghosts failed by the start-up pass (later passes are in the event log). */
   reaped: ReapedGhost[]
   orphans: { skipped: string | null, outcomes: OrphanOutcome[] }
+  /** What start-up found wrong and worked around: a data folder's own folder that is a link. */
+  warnings: string[]
   /** Milliseconds per step, in the order the steps ran. */
   timings_ms: Record<string, number>
 }
@@ -44,8 +46,14 @@ export class Recovery {
       hydrated: { from_store: 0, from_queue: 0, files_read: 0, from_files: 0, files_invalid: [] },
       reaped: [],
       orphans: { skipped: null, outcomes: [] },
+      warnings: [],
       timings_ms: {}
     }
+  }
+
+  /** Records a warning for the report; the caller logs it. */
+  warn (message: string): void {
+    this.report.warnings.push(message)
   }
 
   /** Runs one start-up step and records its duration under `step`. */

@@ -4,6 +4,7 @@ import { lstat, realpath, rename, rm, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import pLimit from 'p-limit'
 import { workspaceDir, workspaceRoot } from './paths.js'
+import { folderState } from '../core/volume-folder.js'
 
 // Each rewrite holds a descriptor while it writes; a burst of reports must not take the ones the store needs
 // (core/descriptors.ts counts these 16 in its headroom).
@@ -22,6 +23,8 @@ export class StatusFiles {
   /** The folder of a workspace if it exists as a real directory inside the workspace root (no symlink escapes). */
   async existingDir (org: string, repo: string, leaf: string): Promise<string | null> {
     const dir = workspaceDir(this.#dataDir, org, repo, leaf)
+    // Nothing is written through a workspace/ that is a link (core/volume-folder.ts).
+    if (folderState(workspaceRoot(this.#dataDir)) !== 'folder') return null
     try {
       if (!(await lstat(dir)).isDirectory()) return null
       const [real, root] = await Promise.all([realpath(dir), realpath(workspaceRoot(this.#dataDir))])

@@ -10,6 +10,7 @@ import type { InvalidFile } from '../startup/report.js'
 import { poolOf } from './workspaces.js'
 import { toIso } from '../core/time.js'
 import { readVolumeFile, UnusableFileError, VOLUME_FILE_MAX_BYTES } from '../core/volume-file.js'
+import { folderState } from '../core/volume-folder.js'
 
 // What a status.json must hold to be trusted: the Go agent's WorkspaceStatus, or our own record (a superset).
 // Extra fields are allowed: files are written by other programs too.
@@ -130,6 +131,8 @@ export function scanStatusFiles (dataDir: string, now: string): ScanResult {
     records.push(record)
     if (parsed.updated_at === undefined) undated.add(record.name)
   }
+  // A workspace/ that is a link is never entered (core/volume-folder.ts); start-up warns about it.
+  if (folderState(root) !== 'folder') return { records, undated, invalid }
   for (const org of subdirs(root)) {
     for (const repo of subdirs(join(root, org))) {
       for (const leaf of subdirs(join(root, org, repo))) read(org, repo, leaf)
