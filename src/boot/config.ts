@@ -1,6 +1,6 @@
 /** Service configuration: the environment, validated once at start-up and frozen. */
 import { statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from 'typebox'
 import type { Limits } from '../store/core/limits.js'
@@ -207,13 +207,19 @@ export function checkExposure (config: Config): void {
   }
 }
 
-/** The volume must be a folder (or not exist yet): a file there is a mistake to name, not a store to degrade around. */
+/**
+ * The volume must be a folder (or not exist yet), and so must the service's own folders in it, the store's
+ * `.core/` and the buffers' `.core/state/`: a file there is a mistake to name, not a store to degrade around.
+ */
 export function checkDataDir (config: Config): void {
-  let stat
-  try {
-    stat = statSync(config.dataDir)
-  } catch {
-    return
+  const folders = [config.dataDir, join(config.dataDir, '.core'), join(config.dataDir, '.core', 'state')]
+  for (const [i, folder] of folders.entries()) {
+    let stat
+    try {
+      stat = statSync(folder)
+    } catch {
+      return
+    }
+    if (!stat.isDirectory()) throw new ConfigError(i === 0 ? `DATA_DIR=${folder} is not a folder` : `${folder} is not a folder (the service keeps its ${i === 1 ? 'store' : 'QA buffers'} there): move it away`)
   }
-  if (!stat.isDirectory()) throw new ConfigError(`DATA_DIR=${config.dataDir} is not a folder`)
 }

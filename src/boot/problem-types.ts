@@ -14,6 +14,7 @@ export const PROBLEM_EXPLANATIONS = {
   bad_url: 'The URL could not be decoded (for example a broken percent-encoding).',
   body_too_large: 'The body is larger than BODY_LIMIT (1 MiB unless configured otherwise).',
   buffer_closing: 'The buffer is being committed or discarded by another request; it cannot take entries any more.',
+  config_file_unusable: '`agents.yaml` on the volume is not a regular file of at most 1 MiB inside the data folder (a FIFO, a device, a link out, too large or unreadable), so it is neither read nor replaced; nothing was changed. Move it away and retry.',
   descriptors_low: 'Too few file descriptors are free to open a buffer, an export or a backup while keeping enough for the store itself; nothing was opened. Retry once connections or buffers close, or raise `ulimit -n`.',
   exists: 'A buffer of that name is open, or its file is still on the volume.',
   forbidden: 'The token is valid but its scope does not allow this: `read` < `write` < `admin`.',

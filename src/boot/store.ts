@@ -21,6 +21,7 @@ import { Recovery } from '../store/startup/report.js'
 import { StatusFiles } from '../store/workspaces/status-files.js'
 import { Workspaces } from '../store/workspaces/workspaces.js'
 import { Writer } from '../store/core/writer.js'
+import { walBytes, walShortfall, walShortfallWarning } from '../store/core/wal-check.js'
 
 export interface State {
   /** Null while no store is open (degraded); set once a retry opens it. */
@@ -49,7 +50,8 @@ export interface StoreOptions {
   clock: () => Date
 }
 
-async function openStore (config: Config): Promise<Database> {
+async function openStore (config: Config, warn: (message: string) => void): Promise<Database> {
+  const walBefore = walBytes(storeFile(config.dataDir))
   const db = await Database.open(storeFile(config.dataDir), {
     threads: config.dbThreads,
     memoryLimit: config.dbMemoryLimit,
@@ -58,6 +60,8 @@ async function openStore (config: Config): Promise<Database> {
     settings: { allocator_background_threads: 'true' }
   })
   try {
+    const dropped = await walShortfall(db, storeFile(config.dataDir), walBefore, new Date())
+    if (dropped !== null) warn(walShortfallWarning(dropped))
     await migrate(db)
     // What a killed process committed but never folded: the writer numbers its commits from an empty log.
     await foldLog(db)
@@ -78,7 +82,7 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   const pools = new Pools({ workspaces, writer, events, clock })
   const queue = new Queue({ workspaces, pools, writer, clock })
   const handle = new StoreHandle({
-    open: () => openStore(config),
+    open: () => openStore(config, (warning) => { recovery.warn(warning); app.log.error(warning) }),
     writer,
     // A store that opens late (a degraded start): memory is rebuilt as a start with the store would have built it.
     hydrateLate: async (db) => {

@@ -1080,7 +1080,7 @@ export interface components {
                     detail?: string;
                 }[];
             };
-            /** @description What start-up found wrong and worked around: `workspace/` or `backups/` as a symbolic link (never followed). */
+            /** @description What start-up found wrong and worked around: a WAL DuckDB did not replay whole (acknowledged writes may be missing), `workspace/` or `backups/` as a symbolic link (never followed). */
             warnings: string[];
             /** @description Milliseconds per start-up step. */
             timings_ms: {
@@ -2595,6 +2595,17 @@ export interface operations {
             };
             /** @description The token lacks the scope this route needs. */
             403: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `config_file_unusable`: agents.yaml on the volume is not a regular file the service may rewrite (a FIFO, a link out, too large). */
+            409: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;

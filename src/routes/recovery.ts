@@ -26,7 +26,7 @@ export const RecoverySchema = Type.Object({
       detail: Type.Optional(Type.String())
     }))
   }),
-  warnings: Type.Array(Type.String(), { description: 'What start-up found wrong and worked around: `workspace/` or `backups/` as a symbolic link (never followed).' }),
+  warnings: Type.Array(Type.String(), { description: 'What start-up found wrong and worked around: a WAL DuckDB did not replay whole (acknowledged writes may be missing), `workspace/` or `backups/` as a symbolic link (never followed).' }),
   timings_ms: Type.Record(Type.String(), Type.Number(), { description: 'Milliseconds per start-up step.' })
 })
 

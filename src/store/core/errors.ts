@@ -37,6 +37,8 @@ export const PROBLEMS = {
   upstream_not_configured: CONFLICT,
   backup_in_progress: CONFLICT,
   backups_folder_invalid: CONFLICT,
+  /** agents.yaml on the volume is not a file the service may replace (a FIFO, a link out, too large, unreadable). */
+  config_file_unusable: CONFLICT,
   precondition_failed: { status: 412, title: 'Precondition Failed' },
   body_too_large: { status: 413, title: 'Content Too Large' },
   /** One resource would outgrow its bound (a buffer's entries or bytes). */

@@ -29,7 +29,7 @@ export interface RecoveryReport {
   /** Ghosts failed by the start-up pass (later passes are in the event log). */
   reaped: ReapedGhost[]
   orphans: { skipped: string | null, outcomes: OrphanOutcome[] }
-  /** What start-up found wrong and worked around: a data folder's own folder that is a link. */
+  /** What start-up found wrong and worked around: a WAL DuckDB did not replay whole, a data folder's own folder that is a link. */
   warnings: string[]
   /** Milliseconds per step, in the order the steps ran. */
   timings_ms: Record<string, number>
