@@ -68,6 +68,11 @@ export function spawnService (t: Test, env: Record<string, string>, entry = SERV
   return { url: '', proc, lines, logs, exited, listening, kill, get stderr () { return stderr } }
 }
 
+/** How a start that should fail ends: its exit code, or `listening` when it started after all (then it is left running for the teardown). */
+export function startOutcome (s: Service & { listening: Promise<string> }): Promise<number | string> {
+  return Promise.race([s.exited, s.listening.then(() => 'listening', () => s.exited)])
+}
+
 /** Starts the service (or a `.ts` fixture entry) and waits until it listens. */
 export async function startService (t: Test, env: Record<string, string>, entry?: string, opts?: SpawnOptions): Promise<Service> {
   const s = spawnService(t, env, entry, opts)

@@ -2,10 +2,10 @@
  * The real service as a child process: a run's end is durable once acknowledged (SIGKILL right after),
  * and RESTORE_FROM starts a service from a backup, serving the state the backup holds.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { spawnService, startService } from './child.js'
+import { spawnService, startOutcome, startService } from './child.js'
 import { duckRows } from './duck.js'
 
 async function call (url: string, method = 'GET', body?: unknown): Promise<{ status: number, text: string }> {
@@ -90,8 +90,8 @@ t.test('a bad backup never becomes the store: each stops the start with one line
   }
   for (const [name, why] of Object.entries(reasons)) {
     const svc = spawnService(t, { DATA_DIR: dataDir, RESTORE_FROM: name })
-    svc.listening.catch(() => {})
-    t.equal(await svc.exited, 1, `${name}: the start stops`)
+    t.equal(await startOutcome(svc), 1, `${name}: the start stops`)
+    await svc.kill()
     const lines = svc.stderr.trimEnd().split('\n')
     t.equal(lines.length, 1, `${name}: one line`)
     t.match(lines[0], new RegExp(`^agent-state: RESTORE_FROM=${name}: .*/backups/${name}/db\\.duckdb is not a usable backup, so the service did not start from it: `))
@@ -123,10 +123,12 @@ t.test('backups/ and workspace/ as symbolic links out of the data folder are nev
   symlinkSync(join(elsewhere, 'workspace'), join(dataDir, 'workspace'))
 
   const refused = spawnService(t, { DATA_DIR: dataDir, RESTORE_FROM: 'good' })
-  refused.listening.catch(() => {})
-  t.equal(await refused.exited, 1)
+  t.equal(await startOutcome(refused), 1)
+  await refused.kill()
   t.match(refused.stderr, /^agent-state: RESTORE_FROM=good: .*\/backups is a symbolic link or not a folder; a backup is never read through a link\n$/)
 
+  t.notOk(existsSync(join(dataDir, '.core', 'db.duckdb')), 'nothing was restored')
+  rmSync(join(dataDir, '.core'), { recursive: true, force: true })
   renameSync(join(dataDir, '.core-old'), join(dataDir, '.core'))
   const svc = await startService(t, { DATA_DIR: dataDir })
   const warnings = (JSON.parse((await call(`${svc.url}/v1/recovery`)).text) as { warnings: string[] }).warnings

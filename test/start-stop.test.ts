@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
 import { packageInfo } from '../src/boot/package-info.js'
-import { spawnService } from './child.js'
+import { spawnService, startOutcome } from './child.js'
 
 const alive = (pid: number): boolean => {
   try { process.kill(pid, 0); return true } catch { return false }
@@ -71,8 +71,8 @@ t.test('a file where the service keeps its store or its buffers is one clear lin
     mkdirSync(join(dataDir, folder, '..'), { recursive: true })
     writeFileSync(join(dataDir, folder), 'not a folder')
     const service = spawnService(t, { DATA_DIR: dataDir })
-    await t.rejects(service.listening)
-    t.equal(await service.exited, 1, `${folder} as a file: exit 1`)
+    t.equal(await startOutcome(service), 1, `${folder} as a file: exit 1`)
+    await service.kill()
     t.equal(service.stderr, `agent-state: ${join(dataDir, folder)} is not a folder (the service keeps its ${folder === '.core' ? 'store' : 'QA buffers'} there): move it away\n`)
   }
 })
