@@ -48,8 +48,8 @@ t.test('a backup taken under concurrent writes opens on its own and holds every 
 
 t.test('list, the BACKUP_KEEP bound, delete, and names as hostile input', async (t) => {
   let now = Date.parse('2026-11-30T10:00:00.000Z')
-  const { app, dataDir } = await build(t, { BACKUP_KEEP: '2', AUTH_TOKENS: 'r:read,a:admin' }, { clock: () => new Date(now) })
-  const admin = { authorization: 'Bearer a' }
+  const { app, dataDir } = await build(t, { BACKUP_KEEP: '2', AUTH_TOKENS: 'reader-token-0001:read,admin-token-00001:admin' }, { clock: () => new Date(now) })
+  const admin = { authorization: 'Bearer admin-token-00001' }
   const post = (body?: unknown) => app.inject({ method: 'POST', url: '/v1/backups', headers: { ...admin, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, payload: body === undefined ? undefined : JSON.stringify(body) })
   await put(app, 'core/x/a', report(), admin)
 
@@ -69,8 +69,8 @@ t.test('list, the BACKUP_KEEP bound, delete, and names as hostile input', async 
   }
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/backups/..%2F..%2F.core', headers: admin })).statusCode, 400)
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/backups/nope', headers: admin })).json().code, 'not_found')
-  t.equal((await app.inject({ method: 'DELETE', url: '/v1/backups/third', headers: { authorization: 'Bearer r' } })).statusCode, 403)
-  t.equal((await app.inject({ method: 'GET', url: '/v1/backups', headers: { authorization: 'Bearer r' } })).statusCode, 403)
+  t.equal((await app.inject({ method: 'DELETE', url: '/v1/backups/third', headers: { authorization: 'Bearer reader-token-0001' } })).statusCode, 403)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/backups', headers: { authorization: 'Bearer reader-token-0001' } })).statusCode, 403)
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/backups/third', headers: admin })).statusCode, 204)
   t.same(listFiles(join(dataDir, 'backups')), ['before-upgrade', 'before-upgrade/db.duckdb', 'before-upgrade/manifest.json'])
   // A folder without a manifest is not a backup: not listed, not deletable.

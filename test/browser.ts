@@ -13,15 +13,15 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 
-/** Launches Chromium on a fresh user-data-dir; closed at teardown. A missing browser fails the test: CI installs it. */
-export async function launch (t: Test, viewport = { width: 1280, height: 860 }): Promise<BrowserContext> {
+/** Launches Chromium on a fresh user-data-dir, with `args` beside the usual flags; closed at teardown. A missing browser fails the test: CI installs it. */
+export async function launch (t: Test, viewport = { width: 1280, height: 860 }, args: string[] = []): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`)
   // Not inside t.testdir(): tap may remove that before this teardown has stopped the browser writing to it.
   const profile = mkdtempSync(join(tmpdir(), 'agent-state-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...args],
     viewport
   })
   t.teardown(async () => {

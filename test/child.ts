@@ -37,6 +37,13 @@ export interface RunAs {
   gid: number
 }
 
+export interface SpawnOptions {
+  /** The soft descriptor limit (`ulimit -n`) to run the service under. */
+  openFiles?: number
+  /** Another user to run the service as. */
+  runAs?: RunAs
+}
+
 /**
  * tap's process-info hook rides into every child and, at exit, writes under `<cwd>/.tap/`, which is the
  * test's (root's): a child running as another user would fail there and exit 1. It gets a folder of its own.
@@ -49,10 +56,16 @@ function tapFolderOf (t: Test, runAs: RunAs): Record<string, string> {
 }
 
 /** Spawns the service without waiting: `listening` resolves with its URL, or rejects if it exits first. */
-export function spawnService (t: Test, env: Record<string, string>, entry = SERVER, runAs?: RunAs): Service & { listening: Promise<string> } {
+export function spawnService (t: Test, env: Record<string, string>, entry = SERVER, opts: SpawnOptions = {}): Service & { listening: Promise<string> } {
   const ts = entry.endsWith('.ts')
   if (!ts && !existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm test does)`)
-  const proc = spawn(process.execPath, ts ? [TS_LOADER, entry] : [entry], {
+  const args = ts ? [TS_LOADER, entry] : [entry]
+  // Through a shell for the limit; `exec` keeps the service the child itself, so signals reach it.
+  const [command, argv] = opts.openFiles === undefined
+    ? [process.execPath, args]
+    : ['sh', ['-c', `ulimit -n ${opts.openFiles} && exec "$0" "$@"`, process.execPath, ...args]]
+  const { runAs } = opts
+  const proc = spawn(command, argv, {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...(runAs === undefined ? {} : tapFolderOf(t, runAs)), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...runAs
@@ -79,9 +92,14 @@ export function spawnService (t: Test, env: Record<string, string>, entry = SERV
   return { url: '', proc, lines, logs, exited, listening, kill, get stderr () { return stderr } }
 }
 
-/** Starts the service (or a `.ts` fixture entry), as `runAs` when given, and waits until it listens. */
-export async function startService (t: Test, env: Record<string, string>, entry?: string, runAs?: RunAs): Promise<Service> {
-  const s = spawnService(t, env, entry, runAs)
+/** How a start that should fail ends: its exit code, or `listening` when it started after all (then it is left running for the teardown). */
+export function startOutcome (s: Service & { listening: Promise<string> }): Promise<number | string> {
+  return Promise.race([s.exited, s.listening.then(() => 'listening', () => s.exited)])
+}
+
+/** Starts the service (or a `.ts` fixture entry) and waits until it listens. */
+export async function startService (t: Test, env: Record<string, string>, entry?: string, opts?: SpawnOptions): Promise<Service> {
+  const s = spawnService(t, env, entry, opts)
   s.url = await s.listening
   return s
 }

@@ -4,9 +4,9 @@ import t from 'tap'
 import { startService } from './child.js'
 import { cliDone } from './cli.js'
 
-const TOKENS = { AUTH_TOKENS: 'adm:admin,rd:read' }
-const ADMIN = { AGENT_STATE_TOKEN: 'adm' }
-const READ = { AGENT_STATE_TOKEN: 'rd' }
+const TOKENS = { AUTH_TOKENS: 'adm-token-0123456789:admin,rd-token-0123456789:read' }
+const ADMIN = { AGENT_STATE_TOKEN: 'adm-token-0123456789' }
+const READ = { AGENT_STATE_TOKEN: 'rd-token-0123456789' }
 
 /** A loopback port nothing listens on. */
 async function closedPort (): Promise<number> {
@@ -45,7 +45,7 @@ t.test('admin commands, problem lines and exit codes', async (t) => {
 
   const queued = await fetch(`${svc.url}/v1/sync/queue`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer adm' },
+    headers: { 'content-type': 'application/json', authorization: 'Bearer adm-token-0123456789' },
     body: JSON.stringify({ agent_id: 'charon', dispatches: [{ workspace: 'core/r/a', status: 'completed' }] })
   })
   const { id } = await queued.json() as { id: string }

@@ -3,8 +3,8 @@ import t from 'tap'
 import { startService } from './child.js'
 import { cliDone } from './cli.js'
 
-const TOKENS = { AUTH_TOKENS: 'adm:admin,rd:read' }
-const READ = { AGENT_STATE_TOKEN: 'rd' }
+const TOKENS = { AUTH_TOKENS: 'adm-token-0123456789:admin,rd-token-0123456789:read' }
+const READ = { AGENT_STATE_TOKEN: 'rd-token-0123456789' }
 
 // Each step starts a process (the service, the command, its child); on a busy shared machine that takes seconds.
 t.setTimeout(300_000)
@@ -13,7 +13,7 @@ t.test('reads print the service\'s tables, or JSON with --json', async (t) => {
   const svc = await startService(t, { DATA_DIR: t.testdir(), ...TOKENS })
   const put = await fetch(`${svc.url}/v1/workspaces/core/r/a`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer adm' },
+    headers: { 'content-type': 'application/json', authorization: 'Bearer adm-token-0123456789' },
     body: JSON.stringify({ status: 'queued', agent: 'codex:gpt-5.4', runs: 0, task: 'port the tests' })
   })
   t.equal(put.status, 201)

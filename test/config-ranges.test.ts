@@ -19,12 +19,15 @@ t.test('intervals that would overflow a timer, a memory limit too small to open 
     ['MCP_SESSION_IDLE_S', '0'],
     ['MCP_SESSION_IDLE_S', '99999999'],
     ['MCP_SUBSCRIPTIONS_MAX', '0'],
+    ['REQUEST_TIMEOUT_S', '0'],
+    ['REQUEST_TIMEOUT_S', '301'],
     ['AUTH_TOKENS', 'two words:read'],
     ['AUTH_TOKENS', 'tab\there:write']
   ] as const) {
     t.throws(() => loadConfig({ [name]: value }), new RegExp(name), `${name}=${JSON.stringify(value)} is refused`)
   }
   t.equal(loadConfig({ DB_MEMORY_LIMIT: '1GB' }).dbMemoryLimit, '1GB')
+  t.equal(loadConfig({}).requestTimeoutS, 30)
   t.equal(loadConfig({ AUTH_TOKENS: 'abc-DEF_1.2~x+y/z==:admin' }).tokens.get('abc-DEF_1.2~x+y/z=='), 'admin')
   t.match(loadConfig({}).limits, { buffersOpen: 64, syncItems: 10000 })
   t.match(loadConfig({}), { mcpSessionsMax: 256, mcpSessionIdleS: 900, mcpSubscriptionsMax: 1000 })

@@ -40,14 +40,26 @@ t.test('a bad value stops start-up with a message naming the variable', async (t
 })
 
 t.test('tokens parse with their scopes', async (t) => {
-  const c = loadConfig({ AUTH_TOKENS: 'a:read, b:c:write ,d:admin' })
-  t.same([...c.tokens], [['a', 'read'], ['b:c', 'write'], ['d', 'admin']])
+  const c = loadConfig({ AUTH_TOKENS: 'aaaaaaaaaaaaaaaa:read, bbbbbbbbbbbbbbb:c:write ,dddddddddddddddd:admin' })
+  t.same([...c.tokens], [['aaaaaaaaaaaaaaaa', 'read'], ['bbbbbbbbbbbbbbb:c', 'write'], ['dddddddddddddddd', 'admin']])
+})
+
+t.test('short and repeated tokens stop start-up with a line that names the entry, never the token', async (t) => {
+  const long = '0123456789abcdef'
+  t.throws(() => loadConfig({ AUTH_TOKENS: 'x:admin' }), /AUTH_TOKENS: a token must be at least 16 characters, or it can be guessed \(entry 1 has 1\)/)
+  t.throws(() => loadConfig({ AUTH_TOKENS: `${long}:read,${long.slice(1)}:admin` }), /entry 2 has 15/)
+  t.throws(() => loadConfig({ AUTH_TOKENS: `${long}:read,other-token-000000:write,${long}:admin` }), /AUTH_TOKENS: entry 3 repeats a token given before it/)
+  t.throws(() => loadConfig({ AUTH_TOKENS: `${long}:read,${long}:read` }), /entry 2 repeats/, 'even with the same scope')
+  for (const bad of ['x:admin', `${long}:read,${long}:admin`, `${long}:root`]) {
+    try { loadConfig({ AUTH_TOKENS: bad }) } catch (err) { t.notMatch((err as Error).message, /0123456789|x:/, 'the message holds no part of a token') }
+  }
+  t.equal(loadConfig({ AUTH_TOKENS: `${long}:read` }).tokens.get(long), 'read', '16 characters are enough')
 })
 
 t.test('no tokens: refuses a non-loopback HOST unless ALLOW_OPEN=1', async (t) => {
   t.throws(() => checkExposure(loadConfig({ HOST: '0.0.0.0' })), /ALLOW_OPEN/)
   t.doesNotThrow(() => checkExposure(loadConfig({ HOST: '0.0.0.0', ALLOW_OPEN: '1' })))
-  t.doesNotThrow(() => checkExposure(loadConfig({ HOST: '0.0.0.0', AUTH_TOKENS: 'x:read' })))
+  t.doesNotThrow(() => checkExposure(loadConfig({ HOST: '0.0.0.0', AUTH_TOKENS: 'reader-token-0001:read' })))
   t.doesNotThrow(() => checkExposure(loadConfig({ HOST: '127.0.0.1' })))
   t.doesNotThrow(() => checkExposure(loadConfig({ HOST: '::1' })))
 })

@@ -86,7 +86,7 @@ async function crashRounds (t: Test, runAs: RunAs | undefined): Promise<void> {
   const acked: Acked = { created: new Set(), counters: new Map(), writes: 0 }
   for (let round = 0; round < ROUNDS; round++) {
     if (runAs !== undefined) makeFolders(dataDir, round, runAs)
-    const service = await startService(t, { DATA_DIR: dataDir }, undefined, runAs)
+    const service = await startService(t, { DATA_DIR: dataDir }, undefined, { runAs })
     const stop = { dead: false }
     // The kill lands at a random moment once the load is flowing: a fixed delay alone could fall before
     // the first answer on a loaded machine, and a round without acknowledged writes proves nothing.
@@ -102,7 +102,7 @@ async function crashRounds (t: Test, runAs: RunAs | undefined): Promise<void> {
     t.ok(sent > 0, `round ${round}: ${sent} PUTs sent before the kill`)
   }
 
-  const check = await startService(t, { DATA_DIR: dataDir }, undefined, runAs)
+  const check = await startService(t, { DATA_DIR: dataDir }, undefined, { runAs })
   const stored = new Map<string, { issue?: number }>()
   let cursor: string | null = null
   do {

@@ -14,10 +14,10 @@ t.test('whoami names the scope of the caller\'s token, or admin when open', asyn
   const open = await build(t)
   t.same((await open.app.inject({ url: '/v1/whoami' })).json(), { auth: 'open', scope: 'admin', caller: 'open' })
 
-  const { app } = await build(t, { AUTH_TOKENS: 'r-token:read,w-token:write,a-token:admin' })
+  const { app } = await build(t, { AUTH_TOKENS: 'r-token-0123456789:read,w-token-0123456789:write,a-token-0123456789:admin' })
   t.equal((await app.inject({ url: '/v1/whoami' })).statusCode, 401, 'no token: the page must ask for one')
   t.equal((await app.inject({ url: '/v1/whoami', headers: bearer('nope') })).statusCode, 401)
-  for (const [token, scope] of [['r-token', 'read'], ['w-token', 'write'], ['a-token', 'admin']]) {
+  for (const [token, scope] of [['r-token-0123456789', 'read'], ['w-token-0123456789', 'write'], ['a-token-0123456789', 'admin']]) {
     const body = (await app.inject({ url: '/v1/whoami', headers: bearer(token as string) })).json()
     t.equal(body.auth, 'token')
     t.equal(body.scope, scope, `${token} is ${scope}`)

@@ -148,8 +148,8 @@ t.test('the real service\'s /metrics passes promtool check metrics and has every
   const syncUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/sync`
 
   const dataDir = t.testdir({ 'agents.yaml': 'concurrency:\n  codex: 2\n' })
-  const service = await startService(t, { DATA_DIR: dataDir, SYNC_URL: syncUrl, AUTH_TOKENS: 'w:write,scrape:read' })
-  const call = (method: string, path: string, body?: unknown, token = 'w') => fetch(service.url + path, {
+  const service = await startService(t, { DATA_DIR: dataDir, SYNC_URL: syncUrl, AUTH_TOKENS: 'writer-token-0001:write,scrape-token-00001:read' })
+  const call = (method: string, path: string, body?: unknown, token = 'writer-token-0001') => fetch(service.url + path, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body)
@@ -160,7 +160,7 @@ t.test('the real service\'s /metrics passes promtool check metrics and has every
   while (upstreamSeen.delivered < 2 && Date.now() < end) await sleep(20)
   t.equal(upstreamSeen.delivered, 2, 'both items reached the upstream')
 
-  const res = await call('GET', '/metrics', undefined, 'scrape')
+  const res = await call('GET', '/metrics', undefined, 'scrape-token-00001')
   t.equal(res.status, 200)
   const text = await res.text()
   const check = promtool(['check', 'metrics'], text)

@@ -2,7 +2,7 @@ import t from 'tap'
 import { build } from './helper.js'
 
 t.test('/docs is an HTML reference listing every operation, served without a token', async (t) => {
-  const { app } = await build(t, { AUTH_TOKENS: 'r:read' })
+  const { app } = await build(t, { AUTH_TOKENS: 'reader-token-0001:read' })
   const res = await app.inject({ url: '/docs' })
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'text/html; charset=utf-8')

@@ -79,11 +79,11 @@ async function listen (app: FastifyInstance): Promise<string> {
 const queued = (n: number) => report({ status: 'queued', runs: 0, task: `task ${n}` })
 
 t.test('live events arrive as SSE messages with growing ids; the route needs the read scope', async (t) => {
-  const { app } = await build(t, { AUTH_TOKENS: 'r:read,w:write' })
+  const { app } = await build(t, { AUTH_TOKENS: 'reader-token-0001:read,writer-token-0001:write' })
   const base = await listen(app)
   t.equal((await app.inject({ url: '/v1/events' })).statusCode, 401)
-  const client = await SseClient.open(t, `${base}/v1/events`, { authorization: 'Bearer r' })
-  const write = { authorization: 'Bearer w' }
+  const client = await SseClient.open(t, `${base}/v1/events`, { authorization: 'Bearer reader-token-0001' })
+  const write = { authorization: 'Bearer writer-token-0001' }
   for (let i = 1; i <= 3; i++) await put(app, `core/a/t${i}`, queued(i), write)
   await put(app, 'core/a/t1', report({ status: 'running', runs: 1 }), write)
   t.ok(await client.until(() => client.frames.length >= 4), 'four changes, four messages')

@@ -10,9 +10,9 @@ const T0 = Date.parse('2026-11-30T10:00:00.000Z')
 
 async function seeded (t: Parameters<typeof build>[0]) {
   let now = T0
-  const built = await build(t, { AUTH_TOKENS: 'r:read,a:admin' }, { clock: () => new Date(now) })
+  const built = await build(t, { AUTH_TOKENS: 'reader-token-0001:read,admin-token-00001:admin' }, { clock: () => new Date(now) })
   const { app } = built
-  const admin = { authorization: 'Bearer a' }
+  const admin = { authorization: 'Bearer admin-token-00001' }
   for (const [leaf, agent, end, status] of [['t1', 'codex:gpt-5.4', 60, 'completed'], ['t2', 'claude:opus', 7200, 'failed']] as const) {
     const task = 'fix "the" tests, all of them\nnow'
     now = T0
@@ -25,7 +25,7 @@ async function seeded (t: Parameters<typeof build>[0]) {
   await app.inject({ method: 'POST', url: '/v1/buffers', ...body({ name: 'qa-1', workspace: 'core/go-io/t1' }) })
   await app.inject({ method: 'POST', url: '/v1/buffers/qa-1/entries', ...body([{ kind: 'finding', data: { tool: 'gosec', file: 'a.go', line: 1, code: 'G101' } }]) })
   t.equal((await app.inject({ method: 'POST', url: '/v1/buffers/qa-1/commit', headers: admin })).statusCode, 200)
-  const get = (url: string, token = 'a') => app.inject({ url, headers: { authorization: `Bearer ${token}` } })
+  const get = (url: string, token = 'admin-token-00001') => app.inject({ url, headers: { authorization: `Bearer ${token}` } })
   return { ...built, get }
 }
 
@@ -88,7 +88,7 @@ t.test('the journal as NDJSON (the default format)', async (t) => {
 
 t.test('refusals: scope, dataset, format, range', async (t) => {
   const { get } = await seeded(t)
-  t.equal((await get('/v1/export/runs', 'r')).statusCode, 403, 'admin only')
+  t.equal((await get('/v1/export/runs', 'reader-token-0001')).statusCode, 403, 'admin only')
   for (const url of ['/v1/export/secrets', '/v1/export/runs?format=xml', '/v1/export/runs?since=2026-12-01T00:00:00Z&until=2026-11-01T00:00:00Z', '/v1/export/..%2f..%2fetc']) {
     const res = await get(url)
     t.equal(res.statusCode, 400, url)

@@ -5,7 +5,7 @@
  * each, and loads the good files.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { startService } from './child.js'
@@ -47,6 +47,13 @@ t.test('FIFOs, links out, devices and sparse giants are refused without blocking
   t.equal(((await call(svc.url, 'GET', '/v1/workspaces/core/a/leap')).body as { updated_at: string }).updated_at, '2016-12-31T23:59:59.999Z')
   t.equal((await call(svc.url, 'GET', '/v1/workspaces/core/linked/leaf')).status, 404, 'nothing is read through a linked folder')
   t.match((await call(svc.url, 'GET', '/readyz')).body, { store: 'ok', config_error: /agents.yaml is unusable: not a regular file/ })
+  // An operator's PUT must not hang on the FIFO nor replace it: a clear 409 and nothing changed (issue 21, case 11).
+  const before = (await call(svc.url, 'GET', '/v1/config')).body
+  const put = await call(svc.url, 'PUT', '/v1/config', { concurrency: { codex: 2 } })
+  t.equal(put.status, 409)
+  t.match(put.body, { code: 'config_file_unusable', detail: /agents.yaml is unusable \(not a regular file\)/ })
+  t.same((await call(svc.url, 'GET', '/v1/config')).body, before, 'the configuration in force did not change')
+  t.ok(lstatSync(join(dataDir, 'agents.yaml')).isFIFO(), 'the FIFO is left as it was')
   svc.proc.kill('SIGTERM')
   t.equal(await svc.exited, 0)
 })

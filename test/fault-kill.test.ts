@@ -106,7 +106,7 @@ async function killRounds (t: Test, runAs: RunAs | undefined): Promise<void> {
   const acked: Acked = { live: new Map(), deleted: new Set(), outbox: new Set(), cut: new Set(), writes: 0 }
   for (let round = 0; round < ROUNDS; round++) {
     if (runAs !== undefined) makeFolders(dataDir, round, runAs)
-    const svc = await startService(t, env, undefined, runAs)
+    const svc = await startService(t, env, undefined, { runAs })
     const stop = { dead: false }
     const load = Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(svc, round, c, acked, stop)))
     await sleep(1000 + Math.floor(Math.random() * 1500))
@@ -116,7 +116,7 @@ async function killRounds (t: Test, runAs: RunAs | undefined): Promise<void> {
     await load
   }
 
-  const check = await startService(t, env, undefined, runAs)
+  const check = await startService(t, env, undefined, { runAs })
   const records = new Map((await all<{ name: string, note: string, status: string }>(check, '/v1/workspaces?org=core')).map((r) => [r.name, r]))
   // A name whose last request the kill cut off may be gone: that request may have been a DELETE that landed.
   const lost = [...acked.live].filter(([name]) => !records.has(name) && !acked.cut.has(name))

@@ -8,13 +8,13 @@ import { startService } from './child.js'
 import { call } from './faults.js'
 
 const MIB = 1024 * 1024
-const AUTH = { authorization: 'Bearer agent-token-1' }
+const AUTH = { authorization: 'Bearer agent-token-000001' }
 
 t.test('a write token cannot exhaust buffers, the outbox or the journal, nor keep the store from starting', async (t) => {
   const dataDir = t.testdir()
   const env = {
     DATA_DIR: dataDir,
-    AUTH_TOKENS: 'agent-token-1:write',
+    AUTH_TOKENS: 'agent-token-000001:write',
     BUFFERS_MAX_OPEN: '3',
     BUFFER_MAX_BYTES: String(MIB),
     JOURNAL_MAX_BYTES: String(2 * MIB),

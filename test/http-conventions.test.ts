@@ -21,8 +21,8 @@ t.test('every answer carries a request id: the caller\'s when it is usable, and 
 })
 
 t.test('a problem type resolves to a page of this service explaining the code', async (t) => {
-  const { app } = await build(t, { AUTH_TOKENS: 'r:read' })
-  const res = await app.inject({ url: '/v1/workspaces/a/b/c', headers: { authorization: 'Bearer r' } })
+  const { app } = await build(t, { AUTH_TOKENS: 'reader-token-0001:read' })
+  const res = await app.inject({ url: '/v1/workspaces/a/b/c', headers: { authorization: 'Bearer reader-token-0001' } })
   t.equal(res.json().type, '/problems/not_found')
   const page = await app.inject({ url: res.json().type })
   t.equal(page.statusCode, 200, 'open to everyone, like /docs')

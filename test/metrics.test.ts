@@ -140,8 +140,8 @@ t.test('a degraded store shows as agent_state_store_up 0', async (t) => {
 })
 
 t.test('with AUTH_TOKENS set, /metrics needs a read token', async (t) => {
-  const { app } = await build(t, { AUTH_TOKENS: 'scraper:read' })
+  const { app } = await build(t, { AUTH_TOKENS: 'scraper-token-00001:read' })
   t.equal((await app.inject({ url: '/metrics' })).statusCode, 401)
-  t.equal(value(await scrape(app, { authorization: 'Bearer scraper' }), 'agent_state_store_up'), 1)
+  t.equal(value(await scrape(app, { authorization: 'Bearer scraper-token-00001' }), 'agent_state_store_up'), 1)
   t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'probes stay open')
 })

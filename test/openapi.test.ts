@@ -9,7 +9,7 @@ t.test('the committed openapi/openapi.json is the document the routes generate',
 })
 
 t.test('GET /openapi.json serves the same document; every operation is described', async (t) => {
-  const { app } = await build(t, { AUTH_TOKENS: 'doc:read' })
+  const { app } = await build(t, { AUTH_TOKENS: 'doc-reader-token-01:read' })
   const res = await app.inject({ url: '/openapi.json' })
   t.equal(res.statusCode, 200)
   const doc = res.json()

@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import t from 'tap'
 import { build, put, report, storedGroup } from './helper.js'
 
-const ADMIN = 'admin-token'
+const ADMIN = 'admin-token-00001'
 const auth = { authorization: `Bearer ${ADMIN}` }
-const TOKENS = { AUTH_TOKENS: `${ADMIN}:admin,writer-token:write` }
+const TOKENS = { AUTH_TOKENS: `${ADMIN}:admin,writer-token-0001:write` }
 
 function clockAt (iso: string) {
   let now = Date.parse(iso)
@@ -69,7 +69,7 @@ t.test('three fast failures back the pool off for 30 minutes; slow ones and succ
 
 t.test('manual backoff set and clear are recorded with the caller; bad bodies are refused', async (t) => {
   const { app, dataDir } = await build(t, TOKENS)
-  const writer = { authorization: 'Bearer writer-token' }
+  const writer = { authorization: 'Bearer writer-token-0001' }
   t.equal((await app.inject({ method: 'PUT', url: '/v1/pools/gemini/backoff', payload: { seconds: 60, reason: 'x' }, headers: writer })).statusCode, 403)
   for (const payload of [{ reason: 'no deadline' }, { seconds: 60, until: '2030-01-01T00:00:00Z', reason: 'both' }, { until: '2001-01-01T00:00:00Z', reason: 'past' }, { seconds: 60 }, { seconds: 60, reason: 'x', colour: 'red' }]) {
     const res = await app.inject({ method: 'PUT', url: '/v1/pools/gemini/backoff', payload, headers: auth })

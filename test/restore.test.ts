@@ -2,10 +2,10 @@
  * The real service as a child process: a run's end is durable once acknowledged (SIGKILL right after),
  * and RESTORE_FROM starts a service from a backup, serving the state the backup holds.
  */
-import { renameSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import t from 'tap'
-import { spawnService, startService } from './child.js'
+import t, { type Test } from 'tap'
+import { spawnService, startOutcome, startService } from './child.js'
 import { duckRows } from './duck.js'
 
 async function call (url: string, method = 'GET', body?: unknown): Promise<{ status: number, text: string }> {
@@ -47,4 +47,103 @@ t.test('start from a backup: the same state; a store already there is never over
   missing.listening.catch(() => {})
   t.equal(await missing.exited, 1)
   t.match(missing.stderr, /RESTORE_FROM=nope: there is no backup file at/)
+})
+
+/** Takes backup `good` of a store with a few workspaces, stops the service and moves its store away: a volume to restore on. */
+async function volumeWithBackup (t: Test, root: string): Promise<{ dataDir: string, good: string }> {
+  const dataDir = join(root, 'data')
+  const first = await startService(t, { DATA_DIR: dataDir })
+  for (const leaf of ['a', 'b', 'c']) t.equal((await call(`${first.url}/v1/workspaces/core/web/${leaf}`, 'PUT', { ...running, task: 'x'.repeat(2000) })).status, 201)
+  t.equal((await call(`${first.url}/v1/backups`, 'POST', { name: 'good' })).status, 201)
+  first.proc.kill('SIGTERM')
+  t.equal(await first.exited, 0)
+  renameSync(join(dataDir, '.core'), join(dataDir, '.core-old'))
+  return { dataDir, good: join(dataDir, 'backups', 'good', 'db.duckdb') }
+}
+
+t.test('a bad backup never becomes the store: each stops the start with one line naming it, and nothing is left in place', async (t) => {
+  const { dataDir, good } = await volumeWithBackup(t, t.testdir())
+  const bytes = readFileSync(good)
+  const bad = async (name: string, make: (file: string) => void | Promise<void>): Promise<void> => {
+    mkdirSync(join(dataDir, 'backups', name))
+    await make(join(dataDir, 'backups', name, 'db.duckdb'))
+  }
+  await bad('truncated', (f) => writeFileSync(f, bytes.subarray(0, bytes.length / 2)))
+  // Every block's checksum (its first 8 bytes) is overwritten past the headers, as a failing disk would garble it.
+  await bad('garbled', (f) => {
+    const copy = Buffer.from(bytes)
+    for (let at = 3 * 4096; at < copy.length; at += 256 * 1024) copy.fill(0xff, at, at + 64)
+    writeFileSync(f, copy)
+  })
+  await bad('empty', (f) => writeFileSync(f, ''))
+  await bad('not-duckdb', (f) => writeFileSync(f, 'SQLite format 3\0 or a tarball, or anything else'))
+  await bad('other-duckdb', async (f) => { await duckRows(f, 'CREATE TABLE foo (x INTEGER)') })
+  await bad('no-history', async (f) => { writeFileSync(f, bytes); await duckRows(f, 'DROP TABLE run_history') })
+
+  const reasons: Record<string, RegExp> = {
+    truncated: /cannot|not a valid|Corrupt/,
+    garbled: /checksum|Corrupt|cannot/,
+    empty: /DuckDB cannot open it/,
+    'not-duckdb': /DuckDB cannot open it/,
+    'other-duckdb': /it has no schema_migrations table: it is not a store of this service/,
+    'no-history': /it lacks the table run_history of schema version 3/
+  }
+  for (const [name, why] of Object.entries(reasons)) {
+    const svc = spawnService(t, { DATA_DIR: dataDir, RESTORE_FROM: name })
+    t.equal(await startOutcome(svc), 1, `${name}: the start stops`)
+    await svc.kill()
+    const lines = svc.stderr.trimEnd().split('\n')
+    t.equal(lines.length, 1, `${name}: one line`)
+    t.match(lines[0], new RegExp(`^agent-state: RESTORE_FROM=${name}: .*/backups/${name}/db\\.duckdb is not a usable backup, so the service did not start from it: `))
+    t.match(lines[0], why, `${name}: it says why`)
+    t.same(readdirSync(join(dataDir, '.core')), [], `${name}: no store and no partial copy are left`)
+  }
+
+  const restored = await startService(t, { DATA_DIR: dataDir, RESTORE_FROM: 'good' })
+  t.match(restored.logs.find((l) => l.msg === 'store restored from a backup (RESTORE_FROM)'), { schema_version: 3, rows: { run_history: 0, schema_migrations: 3 } }, 'the good one is verified and restored')
+  t.equal((await call(`${restored.url}/v1/workspaces/core/web/c`)).status, 200)
+  t.match(JSON.parse((await call(`${restored.url}/readyz`)).text), { store: 'ok' })
+})
+
+t.test('backups/ and workspace/ as symbolic links out of the data folder are never followed, and start-up says so', async (t) => {
+  const root = t.testdir()
+  const { dataDir } = await volumeWithBackup(t, root)
+  const elsewhere = join(root, 'elsewhere')
+  mkdirSync(elsewhere)
+  // backups/ moves out of the data folder, a link left in its place; a leftover of an interrupted backup with it.
+  renameSync(join(dataDir, 'backups'), join(elsewhere, 'backups'))
+  mkdirSync(join(elsewhere, 'backups', '.partial-x'))
+  symlinkSync(join(elsewhere, 'backups'), join(dataDir, 'backups'))
+  // workspace/ is a link to another tree of workspace folders, with an agent's status.json in it.
+  const outside = join(elsewhere, 'workspace', 'core', 'far', 'one')
+  mkdirSync(outside, { recursive: true })
+  const file = join(outside, 'status.json')
+  const written = JSON.stringify({ status: 'running', agent: 'codex:m', runs: 1, task: 'not ours' })
+  writeFileSync(file, written)
+  symlinkSync(join(elsewhere, 'workspace'), join(dataDir, 'workspace'))
+
+  const refused = spawnService(t, { DATA_DIR: dataDir, RESTORE_FROM: 'good' })
+  t.equal(await startOutcome(refused), 1)
+  await refused.kill()
+  t.match(refused.stderr, /^agent-state: RESTORE_FROM=good: .*\/backups is a symbolic link or not a folder; a backup is never read through a link\n$/)
+
+  t.notOk(existsSync(join(dataDir, '.core', 'db.duckdb')), 'nothing was restored')
+  rmSync(join(dataDir, '.core'), { recursive: true, force: true })
+  renameSync(join(dataDir, '.core-old'), join(dataDir, '.core'))
+  const svc = await startService(t, { DATA_DIR: dataDir })
+  const warnings = (JSON.parse((await call(`${svc.url}/v1/recovery`)).text) as { warnings: string[] }).warnings
+  t.match(warnings, [/^workspace\/ in the data folder is a symbolic link or not a folder: it is never followed, so no status.json under it is read or written/, /^backups\/ .* never followed/])
+  t.ok(svc.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('workspace/ in the data folder is a symbolic link')), 'and logs them')
+
+  t.equal((await call(`${svc.url}/v1/workspaces/core/far/one`)).status, 404, 'no status.json is read through the link')
+  t.equal((await call(`${svc.url}/v1/workspaces/core/far/one`, 'PUT', running)).status, 201)
+  t.equal((await call(`${svc.url}/v1/workspaces/core/far/one`, 'PUT', { ...running, status: 'completed' })).status, 200)
+  t.same(JSON.parse((await call(`${svc.url}/v1/backups`)).text), { items: [] }, 'no backup is listed through the link')
+  t.equal((await call(`${svc.url}/v1/backups/good`, 'DELETE')).status, 404, 'nor deleted through it')
+  t.match(JSON.parse((await call(`${svc.url}/v1/backups`, 'POST', { name: 'new' })).text), { code: 'backups_folder_invalid' }, 'nor taken')
+  svc.proc.kill('SIGTERM')
+  t.equal(await svc.exited, 0)
+  t.equal(readFileSync(file, 'utf8'), written, 'the status.json out there was never rewritten')
+  t.ok(existsSync(join(elsewhere, 'backups', 'good', 'db.duckdb')), 'the backup out there is still there')
+  t.ok(existsSync(join(elsewhere, 'backups', '.partial-x')), 'and so is what start-up would have tidied')
 })

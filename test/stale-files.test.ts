@@ -24,7 +24,7 @@ t.test('a DELETE and a re-create with a lower runs hold at restart, though the s
   const folder = workspaceFolder(dataDir, 'core/a/w', service)
   const file = join(folder, 'status.json')
   const env = { DATA_DIR: dataDir, REAPER_PID_CHECK: 'off' }
-  const start = async (): Promise<Service> => await startService(t, env, undefined, service)
+  const start = async (): Promise<Service> => await startService(t, env, undefined, { runAs: service })
 
   let svc = await start()
   t.equal((await call(svc.url, 'PUT', '/v1/workspaces/core/a/w', { status: 'completed', agent: 'codex', runs: 2 })).status, 201)

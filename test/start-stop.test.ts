@@ -1,13 +1,13 @@
 /** `npm start` as a user or a supervisor runs it: no compile on start, SIGTERM stops the service, a busy port is one line. */
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
 import { packageInfo } from '../src/shared/package-info.js'
-import { spawnService } from './child.js'
+import { spawnService, startOutcome } from './child.js'
 
 const alive = (pid: number): boolean => {
   try { process.kill(pid, 0); return true } catch { return false }
@@ -63,4 +63,16 @@ t.test('a busy port is one clear line, found before the store is touched', async
   t.equal(service.stderr, `agent-state: port ${port} on 127.0.0.1 is already in use by another process: stop that process or set PORT\n`)
   t.same(service.lines, [], 'nothing logged: start-up never began')
   t.notOk(existsSync(join(dataDir, '.core')), 'the store was never opened')
+})
+
+t.test('a file where the service keeps its store or its buffers is one clear line, not a stack trace', async (t) => {
+  for (const folder of ['.core', join('.core', 'state')]) {
+    const dataDir = t.testdir()
+    mkdirSync(join(dataDir, folder, '..'), { recursive: true })
+    writeFileSync(join(dataDir, folder), 'not a folder')
+    const service = spawnService(t, { DATA_DIR: dataDir })
+    t.equal(await startOutcome(service), 1, `${folder} as a file: exit 1`)
+    await service.kill()
+    t.equal(service.stderr, `agent-state: ${join(dataDir, folder)} is not a folder (the service keeps its ${folder === '.core' ? 'store' : 'QA buffers'} there): move it away\n`)
+  }
 })

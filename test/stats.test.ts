@@ -8,8 +8,8 @@ const T0 = Date.parse('2026-11-30T10:00:00.000Z')
 async function seeded (t: Test) {
   let now = T0
   const at = (s: number) => { now = T0 + s * 1000 }
-  const { app } = await build(t, { LEASE_S: '600', REAPER_PID_CHECK: 'off', AUTH_TOKENS: 'r:read,w:write,a:admin' }, { clock: () => new Date(now) })
-  const w = { authorization: 'Bearer w' }
+  const { app } = await build(t, { LEASE_S: '600', REAPER_PID_CHECK: 'off', AUTH_TOKENS: 'reader-token-0001:read,writer-token-0001:write,admin-token-00001:admin' }, { clock: () => new Date(now) })
+  const w = { authorization: 'Bearer writer-token-0001' }
   const run = (leaf: string, agent: string, extra: Record<string, unknown> = {}) => put(app, `core/api/${leaf}`, report({ agent, ...extra }), w)
   for (const leaf of ['a1', 'a2', 'a3', 'a4']) await run(leaf, 'codex:gpt-5.4')
   for (const [leaf, s, status] of [['a1', 10, 'completed'], ['a2', 20, 'merged'], ['a3', 30, 'failed'], ['a4', 40, 'blocked']] as const) {
@@ -21,10 +21,10 @@ async function seeded (t: Test) {
   at(3600); await run('b2', 'claude:opus'); await run('g1', 'gemini')
   at(3900); await run('b2', 'claude:opus', { status: 'failed' })
   at(4200)
-  t.equal((await app.inject({ method: 'POST', url: '/v1/reap', headers: { authorization: 'Bearer a' } })).json().reaped.length, 1)
+  t.equal((await app.inject({ method: 'POST', url: '/v1/reap', headers: { authorization: 'Bearer admin-token-00001' } })).json().reaped.length, 1)
   at(7200)
   const stats = async (query: string, headers: Record<string, string> = {}) =>
-    app.inject({ url: `/v1/stats/runs${query}`, headers: { authorization: 'Bearer r', ...headers } })
+    app.inject({ url: `/v1/stats/runs${query}`, headers: { authorization: 'Bearer reader-token-0001', ...headers } })
   return { app, stats }
 }
 

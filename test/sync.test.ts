@@ -165,27 +165,27 @@ t.test('a delivery that hangs times out, a cut connection fails, and both are re
 
 t.test('a 400 is a dead letter at once; an admin can replay it, under the same id', async (t) => {
   const up = await upstream(t, [{ status: 400, body: '{"error":"unknown workspace"}' }])
-  const { app } = await build(t, { SYNC_URL: up.url, AUTH_TOKENS: 'r:read,w:write,a:admin' }, { syncBackoffBaseMs: 10 })
+  const { app } = await build(t, { SYNC_URL: up.url, AUTH_TOKENS: 'reader-token-0001:read,writer-token-0001:write,admin-token-00001:admin' }, { syncBackoffBaseMs: 10 })
   const headers = (token: string) => ({ authorization: `Bearer ${token}` })
-  const a = (await enqueue(app, charon(), headers('w'))).json()
-  const listDead = async () => (await app.inject({ url: '/v1/sync/dead', headers: headers('r') })).json().items as Array<Record<string, unknown>>
+  const a = (await enqueue(app, charon(), headers('writer-token-0001'))).json()
+  const listDead = async () => (await app.inject({ url: '/v1/sync/dead', headers: headers('reader-token-0001') })).json().items as Array<Record<string, unknown>>
   await until('it is a dead letter', async () => (await listDead()).length === 1)
   t.equal(up.requests.length, 1, 'not retried')
   const [letter] = await listDead()
   t.match(letter, { id: a.id, agent_id: 'charon', attempts: 1, next_attempt_at: null, last_error: 'HTTP 400: {"error":"unknown workspace"}', dead_at: String })
-  t.match((await app.inject({ url: '/v1/sync/status', headers: headers('r') })).json(), { queued: 0, dead: 1 })
+  t.match((await app.inject({ url: '/v1/sync/status', headers: headers('reader-token-0001') })).json(), { queued: 0, dead: 1 })
 
   const replay = (token: string, id = a.id) => app.inject({ method: 'POST', url: `/v1/sync/dead/${id}/replay`, headers: headers(token) })
-  t.equal((await replay('w')).statusCode, 403, 'replay needs admin')
-  t.equal((await replay('a', 'sq_nope')).statusCode, 404)
-  const replayed = await replay('a')
+  t.equal((await replay('writer-token-0001')).statusCode, 403, 'replay needs admin')
+  t.equal((await replay('admin-token-00001', 'sq_nope')).statusCode, 404)
+  const replayed = await replay('admin-token-00001')
   t.equal(replayed.statusCode, 202)
   t.match(replayed.json(), { id: a.id, attempts: 0, last_error: null, next_attempt_at: null })
   t.notOk('dead_at' in replayed.json())
-  await until('it is delivered', async () => up.requests.length === 2 && (await app.inject({ url: '/v1/sync/status', headers: headers('r') })).json().queued === 0)
+  await until('it is delivered', async () => up.requests.length === 2 && (await app.inject({ url: '/v1/sync/status', headers: headers('reader-token-0001') })).json().queued === 0)
   t.same(keys(up.requests), [a.id, a.id])
   t.same(await listDead(), [])
-  t.equal((await replay('a')).statusCode, 404, 'no longer a dead letter')
+  t.equal((await replay('admin-token-00001')).statusCode, 404, 'no longer a dead letter')
 })
 
 t.test('after SYNC_MAX_ATTEMPTS failures the item is a dead letter with its last error, and the next item goes on', async (t) => {
@@ -307,8 +307,8 @@ t.test('while an item waits, the queue shows its attempts and last error; flush 
 t.test('admin drops: one item, one dead letter, 404 for unknown ids; each is an event with the caller', async (t) => {
   // A redirect is not followed (it would carry the token elsewhere): like a 4xx, it makes a dead letter.
   const up = await upstream(t, [{ status: 308, headers: { location: 'http://127.0.0.1:9/elsewhere' } }])
-  const { app, dataDir } = await build(t, { SYNC_URL: up.url, AUTH_TOKENS: 'w:write,a:admin' })
-  const admin = { authorization: 'Bearer a' }
+  const { app, dataDir } = await build(t, { SYNC_URL: up.url, AUTH_TOKENS: 'writer-token-0001:write,admin-token-00001:admin' })
+  const admin = { authorization: 'Bearer admin-token-00001' }
   const d = (await enqueue(app, charon(1), admin)).json()
   await until('it is a dead letter', async () => (await app.inject({ url: '/v1/sync/status', headers: admin })).json().dead === 1)
   t.equal(up.requests.length, 1)
@@ -316,11 +316,11 @@ t.test('admin drops: one item, one dead letter, 404 for unknown ids; each is an 
 
   // Hold the next items: a fresh app without upstream over the same data.
   await app.close()
-  const again = await build(t, { AUTH_TOKENS: 'w:write,a:admin' }, { dataDir })
+  const again = await build(t, { AUTH_TOKENS: 'writer-token-0001:write,admin-token-00001:admin' }, { dataDir })
   const q = (await enqueue(again.app, charon(2), admin)).json()
-  const drop = (url: string, token = 'a') => again.app.inject({ method: 'DELETE', url, headers: { authorization: `Bearer ${token}` } })
-  t.equal((await drop(`/v1/sync/queue/${q.id}`, 'w')).statusCode, 403)
-  t.equal((await drop('/v1/sync/queue', 'w')).statusCode, 403)
+  const drop = (url: string, token = 'admin-token-00001') => again.app.inject({ method: 'DELETE', url, headers: { authorization: `Bearer ${token}` } })
+  t.equal((await drop(`/v1/sync/queue/${q.id}`, 'writer-token-0001')).statusCode, 403)
+  t.equal((await drop('/v1/sync/queue', 'writer-token-0001')).statusCode, 403)
   t.equal((await drop(`/v1/sync/queue/${d.id}`)).statusCode, 404, 'a dead letter is not in the queue')
   t.equal((await drop(`/v1/sync/dead/${q.id}`)).statusCode, 404, 'a queued item is not a dead letter')
   const gone = await drop(`/v1/sync/queue/${q.id}`)

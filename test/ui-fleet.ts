@@ -4,8 +4,8 @@ import type { Page } from 'playwright-core'
 import type { Test } from 'tap'
 import type { Service } from './child.js'
 
-export const ADMIN = 'admin-secret'
-export const READER = 'reader-secret'
+export const ADMIN = 'admin-secret-0123456'
+export const READER = 'reader-secret-012345'
 
 /** One HTTP call to the service, as an agent or operator would make it; fails the test on a non-2xx. */
 export async function call (s: Service, method: string, path: string, body?: unknown, token?: string): Promise<unknown> {

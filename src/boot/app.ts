@@ -36,6 +36,8 @@ import whoamiRoutes from '../routes/whoami.js'
 import problemRoutes from '../routes/problems.js'
 import httpConventions from './http/http-conventions.js'
 import { requestId } from './http/request-id.js'
+import connectionLimits, { requestBounds } from './http/connections.js'
+import crossSite from './http/cross-site.js'
 
 /** Test seams of the composition root: a clock, a faster sync backoff, a crash point in buffer commits. */
 export type AppOptions = Omit<ServiceOptions, 'config'>
@@ -56,9 +58,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     bodyLimit: config.bodyLimit,
     // Requests that arrive while closing get a problem+json 503 from the write guard instead of Fastify's own body.
     return503OnClosing: false,
-    // A request (headers and body) must arrive within 30 s: a slow sender cannot hold a connection for Node's 300 s default.
-    // It bounds receiving only, so long-lived event streams are unaffected.
-    requestTimeout: 30_000,
+    // REQUEST_TIMEOUT_S for headers and body, checked every second; Node's own 400/408/431 as problem+json.
+    ...requestBounds(config),
     // The caller's X-Request-Id (checked) or a UUID; echoed in a header and every problem, logged as reqId.
     genReqId: requestId,
     // Start-up steps take as long as the volume needs (hydrating 100,000 workspaces, recovering 1,000
@@ -97,12 +98,14 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
   app.decorate('config', config)
   await app.register(errors)
+  await app.register(crossSite, { config })
   await app.register(httpConventions, { config })
   await app.register(openapi)
   await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
   await app.register(writeGuard, { retryAfterS: config.storeRetryS })
   await app.register(service, { config, ...opts })
+  await app.register(connectionLimits, { config })
   // Before the routes: its onResponse hook times every one of them.
   await app.register(metrics)
   await app.register(healthRoutes)

@@ -1,6 +1,6 @@
 /** Service configuration: the environment, validated once at start-up and frozen. */
 import { statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from 'typebox'
 import type { ServiceSettings } from '../store/service/settings.js'
@@ -27,6 +27,7 @@ const EnvSchema = Type.Object({
   SYNC_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
   SYNC_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1, default: 10000 }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 64 * MIB, default: 1048576 }),
+  REQUEST_TIMEOUT_S: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
   DB_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   // At least 64MB (checked below): DuckDB with less cannot open a store of any size, and 0 means no store at all.
   DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]{1,7}(MB|GB)$', default: '256MB' }),
@@ -64,6 +65,8 @@ export interface Config extends ServiceSettings {
   tokens: ReadonlyMap<string, Scope>
   allowOpen: boolean
   bodyLimit: number
+  /** A request's headers and body must arrive within this; a slower sender is answered 408 and cut off. */
+  requestTimeoutS: number
   closeGraceMs: number
   /** MCP sessions open at once (`/mcp`); one more initialize is 429 `limit_reached`. */
   mcpSessionsMax: number
@@ -87,18 +90,29 @@ declare module 'fastify' {
 export class ConfigError extends Error {}
 
 const BEARER_TOKEN = /^[\x21-\x7e]+$/
+/**
+ * A token is the only secret between a caller and every route of its scope, and nothing limits how fast
+ * one can be guessed over HTTP: 16 characters is 64 bits even as hex (`openssl rand -hex 16` gives 32),
+ * millions of years at 100,000 guesses a second, where a 1-character token falls to 94.
+ */
+export const MIN_TOKEN_LENGTH = 16
 
 function parseTokens (raw: string): Map<string, Scope> {
   const tokens = new Map<string, Scope>()
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const [index, item] of raw.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
     const at = item.lastIndexOf(':')
     const token = item.slice(0, at)
     const scope = item.slice(at + 1) as Scope
+    // Entries are named by position: a message must never print a secret, even part of it.
+    const entry = `entry ${index + 1}`
     if (at <= 0 || !SCOPES.includes(scope)) {
-      throw new ConfigError(`AUTH_TOKENS: each entry must be token:scope with scope read, write or admin (got an entry ending in "${item.slice(-8)}")`)
+      throw new ConfigError(`AUTH_TOKENS: each entry must be token:scope with scope read, write or admin (${entry} is not)`)
     }
     // A token with a space or a control character can never arrive whole in an Authorization header.
-    if (!BEARER_TOKEN.test(token)) throw new ConfigError('AUTH_TOKENS: a token may hold only visible ASCII characters, no spaces')
+    if (!BEARER_TOKEN.test(token)) throw new ConfigError(`AUTH_TOKENS: a token may hold only visible ASCII characters, no spaces (${entry})`)
+    if (token.length < MIN_TOKEN_LENGTH) throw new ConfigError(`AUTH_TOKENS: a token must be at least ${MIN_TOKEN_LENGTH} characters, or it can be guessed (${entry} has ${token.length})`)
+    // The same token twice is a mistake either way: with two scopes, which one was meant?
+    if (tokens.has(token)) throw new ConfigError(`AUTH_TOKENS: ${entry} repeats a token given before it`)
     tokens.set(token, scope)
   }
   return tokens
@@ -130,6 +144,7 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     syncMaxAttempts: env.SYNC_MAX_ATTEMPTS,
     syncTimeoutMs: env.SYNC_TIMEOUT_MS,
     bodyLimit: env.BODY_LIMIT,
+    requestTimeoutS: env.REQUEST_TIMEOUT_S,
     dbThreads: env.DB_THREADS,
     dbMemoryLimit: env.DB_MEMORY_LIMIT,
     closeGraceMs: env.CLOSE_GRACE_MS,
@@ -168,13 +183,19 @@ export function checkExposure (config: Config): void {
   }
 }
 
-/** The volume must be a folder (or not exist yet): a file there is a mistake to name, not a store to degrade around. */
+/**
+ * The volume must be a folder (or not exist yet), and so must the service's own folders in it, the store's
+ * `.core/` and the buffers' `.core/state/`: a file there is a mistake to name, not a store to degrade around.
+ */
 export function checkDataDir (config: Config): void {
-  let stat
-  try {
-    stat = statSync(config.dataDir)
-  } catch {
-    return
+  const folders = [config.dataDir, join(config.dataDir, '.core'), join(config.dataDir, '.core', 'state')]
+  for (const [i, folder] of folders.entries()) {
+    let stat
+    try {
+      stat = statSync(folder)
+    } catch {
+      return
+    }
+    if (!stat.isDirectory()) throw new ConfigError(i === 0 ? `DATA_DIR=${folder} is not a folder` : `${folder} is not a folder (the service keeps its ${i === 1 ? 'store' : 'QA buffers'} there): move it away`)
   }
-  if (!stat.isDirectory()) throw new ConfigError(`DATA_DIR=${config.dataDir} is not a folder`)
 }

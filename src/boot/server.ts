@@ -14,7 +14,7 @@ async function main (): Promise<void> {
   await assertPortFree(config.host, config.port)
   const restored = config.restoreFrom === undefined ? null : await restoreBackup(config.dataDir, config.restoreFrom)
   const app = await buildApp(config)
-  if (restored !== null) app.log.warn({ from: restored }, 'store restored from a backup (RESTORE_FROM)')
+  if (restored !== null) app.log.warn({ from: restored.source, schema_version: restored.schemaVersion, rows: restored.rows }, 'store restored from a backup (RESTORE_FROM)')
 
   const grace = closeWithGrace({ delay: config.closeGraceMs, skip: [...STOP_SIGNALS] }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after an error')

@@ -26,7 +26,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         201: Type.Object({ backup: BackupSchema, pruned: Type.Array(Type.String(), { description: 'Older backups removed to keep BACKUP_KEEP.' }) }),
         400: problem('Invalid name.'),
         409: problem('`exists`: a backup of that name exists; `backup_in_progress`: another backup is being taken; `backups_folder_invalid`: `backups/` is not a plain folder.'),
-        503: problem('The store is unavailable (degraded), or too many analytics calls are waiting.'),
+        503: problem('The store is unavailable (degraded), too many analytics calls are waiting, or too few file descriptors are free (`descriptors_low`).'),
         ...AUTH_RESPONSES
       }
     }

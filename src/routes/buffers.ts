@@ -65,7 +65,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         400: problem('Invalid name (`invalid_name`) or body (`validation_failed`).'),
         ...AUTH_RESPONSES,
         409: problem('`exists`: a buffer of that name is open, or its file is on the volume.'),
-        429: problem('`limit_reached`: `BUFFERS_MAX_OPEN` buffers are open; commit or discard one first.')
+        429: problem('`limit_reached`: `BUFFERS_MAX_OPEN` buffers are open; commit or discard one first.'),
+        503: problem('`descriptors_low`: too few file descriptors are free to open another buffer file; `store_unavailable` while degraded.')
       }
     }
   }, async (request, reply) => {

@@ -9,6 +9,7 @@ import { Type } from 'typebox'
 import { EXPORT_DATASETS, EXPORT_FORMATS, exportToFile, type ExportFormat } from '../store/history/export.js'
 import { parseRange } from '../store/history/time-range.js'
 import { DomainError } from '../store/core/errors.js'
+import { assertDescriptors, DESCRIPTOR_COSTS } from '../store/core/descriptors.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 
 // Each export holds a file under .core/tmp until it is streamed; two at once bounds that space.
@@ -39,7 +40,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           content: Object.fromEntries(FORMATS.map((f) => [EXPORT_FORMATS[f].contentType.split(';')[0], { schema: Type.String({ format: 'binary' }) }]))
         },
         400: problem('Unknown dataset or format, or an invalid range.'),
-        503: problem('The store is unavailable, or too many exports or analytics calls are under way.'),
+        503: problem('The store is unavailable, too many exports or analytics calls are under way, or too few file descriptors are free (`descriptors_low`).'),
         ...AUTH_RESPONSES
       }
     }
@@ -48,6 +49,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const format = request.query.format ?? 'ndjson'
     const range = parseRange(request.query.since, request.query.until)
     if (inFlight >= MAX_EXPORTS) throw new DomainError('analytics_busy', `${MAX_EXPORTS} exports are under way; try again when one is done`)
+    assertDescriptors(DESCRIPTOR_COSTS.export, 'an export')
     inFlight++
     const { ext, contentType } = EXPORT_FORMATS[format]
     const file = join(exportDir, `export-${randomUUID()}.${ext}`)

@@ -148,7 +148,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Replace the pool configuration: validated, written to agents.yaml, stored and applied at once',
       description: 'Other sections of agents.yaml (the Go agent\'s `dispatch`, `agents`, …) are kept. A bad body changes nothing and names each bad key.',
       body: AgentsConfigSchema,
-      response: { 200: ConfigView, 400: problem('Invalid configuration; `errors` names each bad key.'), ...AUTH_RESPONSES }
+      response: { 200: ConfigView, 400: problem('Invalid configuration; `errors` names each bad key.'), 409: problem('`config_file_unusable`: agents.yaml on the volume is not a regular file the service may rewrite (a FIFO, a link out, too large).'), ...AUTH_RESPONSES }
     }
   }, async (request, reply) => {
     const config = validateConfig(request.body, true)

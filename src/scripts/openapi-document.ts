@@ -8,7 +8,7 @@ import { loadConfig } from '../boot/config.js'
 export async function openApiDocument (): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-state-openapi-'))
   // Tokens are set so the document describes the secured service; defaults otherwise, so the output is deterministic.
-  const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', AUTH_TOKENS: 'doc:read' }))
+  const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', AUTH_TOKENS: 'openapi-document-only:read' }))
   try {
     await app.ready()
     return app.swagger()

@@ -47,11 +47,13 @@ export interface Answer {
 /** Sends an action and returns whatever the server answered, success or problem, so the page can show it. */
 export async function send (method: string, path: string, body?: unknown): Promise<Answer> {
   const request = `${method} ${path}`
+  // A POST from a page must be JSON, even with nothing to say: the service refuses a bare one from a browser.
+  const payload = body === undefined && method === 'POST' ? {} : body
   try {
     const res = await fetch(path, {
       method,
-      headers: { accept: 'application/json', ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body)
+      headers: { accept: 'application/json', ...authHeaders(), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: payload === undefined ? undefined : JSON.stringify(payload)
     })
     const text = await res.text()
     let parsed: unknown = text

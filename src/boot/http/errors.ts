@@ -32,12 +32,18 @@ export interface Problem {
 /** The title of a status that Fastify chose for a `bad_request`: the catalogue's for that status, if it has one. */
 const titleOf = (status: number): string => Object.values(PROBLEMS).find((p) => p.status === status)?.title ?? 'Error'
 
-/** Answers with the catalogue's status and title for `code`; `status` only for a Fastify error that brings its own. */
-export function sendProblem (reply: FastifyReply, code: ProblemCode, detail: string, errors?: FieldError[], status: number = PROBLEMS[code].status): FastifyReply {
+/** The problem for `code` with the catalogue's status and title; `status` only for a Fastify error that brings its own. */
+export function problemBody (code: ProblemCode, detail: string, requestId: string, errors?: FieldError[], status: number = PROBLEMS[code].status): Problem {
   const title = status === PROBLEMS[code].status ? PROBLEMS[code].title : titleOf(status)
-  const body: Problem = { type: problemType(code), title, status, detail, code, request_id: reply.request.id }
+  const body: Problem = { type: problemType(code), title, status, detail, code, request_id: requestId }
   if (errors !== undefined && errors.length > 0) body.errors = errors
-  return reply.code(status).type('application/problem+json').send(body)
+  return body
+}
+
+/** Answers with problemBody's problem. */
+export function sendProblem (reply: FastifyReply, code: ProblemCode, detail: string, errors?: FieldError[], status: number = PROBLEMS[code].status): FastifyReply {
+  const body = problemBody(code, detail, reply.request.id, errors, status)
+  return reply.code(body.status).type('application/problem+json').send(body)
 }
 
 // Fastify's own 4xx errors (bad JSON, wrong content type, oversized body, …) keep their status and get a stable code.

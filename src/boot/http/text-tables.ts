@@ -7,6 +7,7 @@ import type { FastifyInstance, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { renderTables, type Table } from '../../shared/text-table.js'
 import { refuseTextWithoutTable } from './no-text-table.js'
+import { addVary } from './vary.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -47,7 +48,7 @@ async function textTables (app: FastifyInstance): Promise<void> {
     if (table === undefined) { refuseTextWithoutTable(route); return }
     const onSend: onSendHookHandler = async (request, reply, payload) => {
       // One URL answers JSON or text depending on Accept, so caches must keep them apart.
-      reply.header('vary', 'Accept')
+      addVary(reply, 'Accept')
       // Errors stay problem+json; only the JSON body of a success becomes a table.
       if (reply.statusCode !== 200 || typeof payload !== 'string') return payload
       if (!wantsText((request.query as { format?: string }).format, request.headers.accept)) return payload

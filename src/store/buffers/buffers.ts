@@ -8,6 +8,7 @@ import { BufferFile, type NewEntry } from './buffer-file.js'
 import { decodeCursor, pageJson } from '../core/cursor.js'
 import { DomainError, exists, invalidName, limitReached, notFound, storeUnavailable, tooLarge } from '../core/errors.js'
 import { UNLIMITED, type Limits } from '../core/limits.js'
+import { assertDescriptors, DESCRIPTOR_COSTS } from '../core/descriptors.js'
 import { checkIfMatch, etagOf } from '../core/etag.js'
 import { EVENT_GROUP, eventKey, type EventLog } from '../events/events.js'
 import { JOURNAL_GROUP, journalKey, type Journal } from './journal.js'
@@ -85,6 +86,7 @@ export class Buffers {
     if (this.#open.size + this.#creating.size >= buffersOpen) {
       throw limitReached(`${buffersOpen} buffers are open, the maximum; commit or discard one first`)
     }
+    assertDescriptors(DESCRIPTOR_COSTS.buffer, 'a new buffer')
     const path = bufferFile(this.#deps.dataDir, name)
     this.#creating.add(name)
     let b: OpenBuffer

@@ -21,8 +21,14 @@ export const PROBLEMS = {
   bad_request: BAD_REQUEST,
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
+  /** Open mode (no AUTH_TOKENS): the request is addressed to a name that is not loopback (DNS rebinding). */
+  host_refused: { status: 403, title: 'Forbidden' },
+  /** Open mode: a page of another origin, not in CORS_ORIGINS, called the service. */
+  origin_refused: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not Found' },
   method_not_allowed: { status: 405, title: 'Method Not Allowed' },
+  /** The request did not arrive whole within REQUEST_TIMEOUT_S (answered by the HTTP server itself). */
+  request_timeout: { status: 408, title: 'Request Timeout' },
   stale_run: CONFLICT,
   illegal_transition: CONFLICT,
   not_running: CONFLICT,
@@ -31,11 +37,15 @@ export const PROBLEMS = {
   upstream_not_configured: CONFLICT,
   backup_in_progress: CONFLICT,
   backups_folder_invalid: CONFLICT,
+  /** agents.yaml on the volume is not a file the service may replace (a FIFO, a link out, too large, unreadable). */
+  config_file_unusable: CONFLICT,
   precondition_failed: { status: 412, title: 'Precondition Failed' },
   body_too_large: { status: 413, title: 'Content Too Large' },
   /** One resource would outgrow its bound (a buffer's entries or bytes). */
   too_large: { status: 413, title: 'Content Too Large' },
   unsupported_media_type: { status: 415, title: 'Unsupported Media Type' },
+  /** The request's headers are larger than the HTTP server accepts (answered by the HTTP server itself). */
+  headers_too_large: { status: 431, title: 'Request Header Fields Too Large' },
   /** A bound on what clients may create is reached (open buffers, the outbox, event streams): retry once some is freed. */
   limit_reached: { status: 429, title: 'Too Many Requests' },
   internal: { status: 500, title: 'Internal Server Error' },
@@ -47,7 +57,9 @@ export const PROBLEMS = {
   too_many_waiters: { status: 503, title: 'Service Unavailable' },
   /** Stats, exports and backups run one at a time; too many are waiting. */
   analytics_busy: { status: 503, title: 'Service Unavailable' },
-  ui_not_built: { status: 503, title: 'Service Unavailable' }
+  ui_not_built: { status: 503, title: 'Service Unavailable' },
+  /** Too few file descriptors are free to open a buffer, an export or a backup without starving the store. */
+  descriptors_low: { status: 503, title: 'Service Unavailable' }
 } as const satisfies Record<string, { status: number, title: string }>
 
 export type ProblemCode = keyof typeof PROBLEMS

@@ -56,13 +56,17 @@ const MIGRATIONS: Migration[] = [
   }
 ]
 
-export async function migrate (db: Database): Promise<number[]> {
+/** The schema version this build migrates a store to. */
+export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version))
+
+/** Applies the migrations a store lacks, up to `upTo` (a scratch store checks a backup against that version's schema). */
+export async function migrate (db: Database, upTo = LATEST_VERSION): Promise<number[]> {
   await db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`)
   const done = new Set((await db.rows('SELECT version FROM schema_migrations')).map((r) => Number(r[0])))
   const applied: number[] = []
   for (const m of MIGRATIONS) {
-    if (done.has(m.version)) continue
+    if (done.has(m.version) || m.version > upTo) continue
     await db.transaction(async (run) => {
       for (const sql of m.statements) await run(sql)
       await run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])

@@ -13,6 +13,8 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import type { Database } from '../core/database.js'
 import { DomainError, exists, invalidName, notFound } from '../core/errors.js'
 import { inside, storeFile } from '../core/paths.js'
+import { assertDescriptors, DESCRIPTOR_COSTS } from '../core/descriptors.js'
+import { folderState } from '../core/volume-folder.js'
 import { isSegment } from '../workspaces/model.js'
 import type { Lane } from './lane.js'
 import type { BackupInfo } from './model.js'
@@ -66,6 +68,7 @@ export class Backups {
     const chosen = name ?? defaultName(at)
     const target = join(backupFile(this.#dataDir, chosen), '..')
     if (this.#creating) throw new DomainError('backup_in_progress', 'a backup is being taken; try again when it is done')
+    assertDescriptors(DESCRIPTOR_COSTS.backup, 'a backup')
     this.#creating = true
     const partial = inside(this.#dir, PARTIAL + chosen)
     try {
@@ -161,6 +164,8 @@ export class Backups {
   }
 
   async #read (name: string): Promise<BackupInfo | null> {
+    // Through a link (the folder or the backup's own) a delete would remove what lies elsewhere: never followed.
+    if (folderState(this.#dir) !== 'folder' || folderState(join(this.#dir, name)) !== 'folder') return null
     try {
       const path = join(this.#dir, name, MANIFEST)
       const stat = await lstat(path)
@@ -187,6 +192,7 @@ export class Backups {
 
   /** Removes what an interrupted backup left (start-up). */
   async clean (): Promise<void> {
+    if (folderState(this.#dir) !== 'folder') return
     const entries = await readdir(this.#dir, { withFileTypes: true }).catch(() => [])
     for (const d of entries) if (d.isDirectory() && d.name.startsWith(PARTIAL)) await rm(join(this.#dir, d.name), { recursive: true, force: true })
   }

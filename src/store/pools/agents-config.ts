@@ -136,7 +136,9 @@ export async function writeAgentsFile (dataDir: string, config: AgentsConfig): P
   try {
     text = readVolumeFile(dataDir, path, VOLUME_FILE_MAX_BYTES)
   } catch (err) {
-    if (!(err instanceof UnusableFileError) || err.code !== 'missing') throw err
+    if (!(err instanceof UnusableFileError)) throw err
+    // Its other sections cannot be kept from a file that cannot be read, and a FIFO or a link is someone's: left as it is.
+    if (err.code !== 'missing') throw new DomainError('config_file_unusable', `agents.yaml is unusable (${err.message}), so it was neither read nor replaced; nothing was changed`)
   }
   // A file that is not a YAML mapping (or not there) is replaced; a mapping keeps its other sections.
   const { Document, isMap, parseDocument } = await loadYaml()

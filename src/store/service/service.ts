@@ -94,7 +94,7 @@ export class Service {
     writer.on('refused', ({ source, entries, tables, error }: RefusedChange) => log.error({ source, entries, tables, err: error }, 'the store refused a change: it was not stored, the rest of its batch was'))
     this.writer = writer
     this.handle = new StoreHandle({
-      open: () => openStore(settings),
+      open: () => openStore(settings, (warning) => { this.recovery.warn(warning); log.error({}, warning) }),
       writer,
       // A store that opens late (a degraded start) runs the store's start-up steps again, from the same list.
       lateOpen: (db) => runLateOpen(this, db)

@@ -35,6 +35,7 @@ export const RecoverySchema = Type.Object({
     skipped: Nullable(Type.String(), 'Why orphan recovery did not run, if it did not.'),
     outcomes: Type.Array(OrphanOutcomeSchema)
   }),
+  warnings: Type.Array(Type.String(), { description: 'What start-up found wrong and worked around: a WAL DuckDB did not replay whole (acknowledged writes may be missing), `workspace/` or `backups/` as a symbolic link (never followed).' }),
   timings_ms: Type.Record(Type.String(), Type.Number(), { description: 'Milliseconds per start-up step, in the order the steps ran.' })
 })
 export type RecoveryReport = Static<typeof RecoverySchema>
@@ -50,8 +51,14 @@ export class Recovery {
       hydrated: { from_store: 0, from_queue: 0, files_read: 0, from_files: 0, files_invalid: [] },
       reaped: [],
       orphans: { skipped: null, outcomes: [] },
+      warnings: [],
       timings_ms: {}
     }
+  }
+
+  /** Records a warning for the report; the caller logs it. */
+  warn (message: string): void {
+    this.report.warnings.push(message)
   }
 
   /** Runs one start-up step and records its duration under `step`. */

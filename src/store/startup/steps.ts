@@ -14,6 +14,8 @@ import type { DomainError } from '../core/errors.js'
 import { foldLog } from '../core/fold.js'
 import { migrate } from '../core/migrations.js'
 import { storeFile } from '../core/paths.js'
+import { volumeWarnings } from '../core/volume-folder.js'
+import { walBytes, walShortfall, walShortfallWarning } from '../core/wal-check.js'
 import { readAgentsFile } from '../pools/agents-config.js'
 import { pruneHistory } from '../history/retention.js'
 import type { Service } from '../service/service.js'
@@ -39,9 +41,14 @@ interface Step {
   run: (s: Service, ctx: StartupContext) => Promise<unknown> | unknown
 }
 
-/** Opens and migrates the store file, and folds what a killed process committed but never folded. */
-export async function openStore (settings: ServiceSettings): Promise<Database> {
-  const db = await Database.open(storeFile(settings.dataDir), {
+/**
+ * Opens and migrates the store file, and folds what a killed process committed but never folded. A WAL
+ * DuckDB did not replay whole is reported through `warn`.
+ */
+export async function openStore (settings: ServiceSettings, warn: (message: string) => void): Promise<Database> {
+  const path = storeFile(settings.dataDir)
+  const walBefore = walBytes(path)
+  const db = await Database.open(path, {
     threads: settings.dbThreads,
     memoryLimit: settings.dbMemoryLimit,
     // DuckDB's allocator keeps freed pages for reuse unless a background thread returns them: after
@@ -49,6 +56,8 @@ export async function openStore (settings: ServiceSettings): Promise<Database> {
     settings: { allocator_background_threads: 'true' }
   })
   try {
+    const dropped = await walShortfall(db, path, walBefore, new Date())
+    if (dropped !== null) warn(walShortfallWarning(dropped))
     await migrate(db)
     // The writer numbers its commits from an empty log.
     await foldLog(db)
@@ -90,6 +99,14 @@ export const STARTUP_STEPS: readonly Step[] = [
   },
   // From here on the service's own writes go to the store (at a late open: whatever else was held).
   { name: 'store_attach', needsStore: true, run: (s, { db }) => s.handle.attach(db as Database) },
+  {
+    // `workspace/` or `backups/` as a link is never followed (core/volume-folder.ts): said once, as start-up finds it.
+    name: 'volume',
+    once: true,
+    run: (s) => {
+      for (const warning of volumeWarnings(s.settings.dataDir)) { s.recovery.warn(warning); s.log.warn({}, warning) }
+    }
+  },
   {
     // What agents wrote to their status.json files while the service was down, judged against the store.
     name: 'hydrate_files',

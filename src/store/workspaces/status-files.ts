@@ -2,12 +2,19 @@
 import { randomBytes } from 'node:crypto'
 import { lstat, realpath, rename, rm, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
+import pLimit from 'p-limit'
 import { workspaceDir, workspaceRoot } from './paths.js'
+import { folderState } from '../core/volume-folder.js'
+
+// Each rewrite holds a descriptor while it writes; a burst of reports must not take the ones the store needs
+// (core/descriptors.ts counts these 16 in its headroom).
+const WRITES_AT_ONCE = 16
 
 export class StatusFiles {
   readonly #dataDir: string
   // Writes to one file are chained so the last rename always carries the newest record.
   readonly #chains = new Map<string, Promise<void>>()
+  readonly #writes = pLimit(WRITES_AT_ONCE)
 
   constructor (dataDir: string) {
     this.#dataDir = dataDir
@@ -16,6 +23,8 @@ export class StatusFiles {
   /** The folder of a workspace if it exists as a real directory inside the workspace root (no symlink escapes). */
   async existingDir (org: string, repo: string, leaf: string): Promise<string | null> {
     const dir = workspaceDir(this.#dataDir, org, repo, leaf)
+    // Nothing is written through a workspace/ that is a link (core/volume-folder.ts).
+    if (folderState(workspaceRoot(this.#dataDir)) !== 'folder') return null
     try {
       if (!(await lstat(dir)).isDirectory()) return null
       const [real, root] = await Promise.all([realpath(dir), realpath(workspaceRoot(this.#dataDir))])
@@ -28,7 +37,7 @@ export class StatusFiles {
   /** Rewrites `status.json` with whatever `current()` returns when the write runs; skipped when the folder is absent. */
   write (key: string, org: string, repo: string, leaf: string, current: () => object | undefined): Promise<void> {
     const prev = this.#chains.get(key) ?? Promise.resolve()
-    const next = prev.then(async () => {
+    const next = prev.then(() => this.#writes(async () => {
       const record = current()
       if (record === undefined) return
       const dir = await this.existingDir(org, repo, leaf)
@@ -42,7 +51,7 @@ export class StatusFiles {
         await rm(tmp, { force: true })
         throw err
       }
-    })
+    }))
     const settled = next.catch(() => {})
     this.#chains.set(key, settled)
     void settled.then(() => { if (this.#chains.get(key) === settled) this.#chains.delete(key) })

@@ -9,6 +9,7 @@ import type { InvalidFile } from '../startup/report.js'
 import { poolOf } from './workspaces.js'
 import { toIso } from '../core/time.js'
 import { readVolumeFile, UnusableFileError, VOLUME_FILE_MAX_BYTES } from '../core/volume-file.js'
+import { folderState } from '../core/volume-folder.js'
 
 const StatusFileCheck = Compile(StatusFileSchema)
 
@@ -112,6 +113,8 @@ export function scanStatusFiles (dataDir: string, now: string): ScanResult {
     const claimed = iso(parsed.updated_at)
     files.push({ record: toRecord(org, repo, leaf, parsed, claimed, now), path: rel, claimed })
   }
+  // A workspace/ that is a link is never entered (core/volume-folder.ts); start-up warns about it.
+  if (folderState(root) !== 'folder') return { files, present, invalid }
   for (const org of subdirs(root)) {
     for (const repo of subdirs(join(root, org))) {
       for (const leaf of subdirs(join(root, org, repo))) read(org, repo, leaf)
