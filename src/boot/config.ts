@@ -50,6 +50,7 @@ const EnvSchema = Type.Object({
   BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   QUARANTINE_KEEP: Type.Integer({ minimum: 0, maximum: 100_000, default: 20 }),
   RESTORE_FROM: Type.Optional(Type.String({ pattern: '^(backups/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' })),
+  PAGE_MAX_BYTES: Type.Integer({ minimum: 64 * 1024, maximum: 64 * MIB, default: MIB }),
   CORS_ORIGINS: Type.String({ pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' })
 })
 type Env = Static<typeof EnvSchema>
@@ -102,6 +103,8 @@ export interface Config {
   restoreFrom: string | undefined
   /** Origins (`https://host[:port]`) whose pages may call the API from a browser; empty: CORS is off. */
   corsOrigins: string[]
+  /** Bytes of items one list page holds at most (at least one item): past it the page ends with a cursor. */
+  pageMaxBytes: number
 }
 
 declare module 'fastify' {
@@ -179,7 +182,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     backupKeep: env.BACKUP_KEEP,
     quarantineKeep: env.QUARANTINE_KEEP,
     restoreFrom: env.RESTORE_FROM?.replace(/^backups\//, ''),
-    corsOrigins: env.CORS_ORIGINS === '' ? [] : env.CORS_ORIGINS.split(',')
+    corsOrigins: env.CORS_ORIGINS === '' ? [] : env.CORS_ORIGINS.split(','),
+    pageMaxBytes: env.PAGE_MAX_BYTES
   })
 }
 

@@ -15,6 +15,8 @@ import { RUN_HISTORY } from '../store/history/table.js'
 
 export interface History {
   lane: Lane
+  /** Event log pages and the charts' first read of the log: side connections, never the writer's. */
+  reads: Lane
   backups: Backups
   /** Where exports are written before they are streamed; emptied at start-up. */
   exportDir: string
@@ -31,7 +33,8 @@ async function history (app: FastifyInstance, { config }: { config: Config }): P
   const lane = new Lane(() => app.state.db, writer)
   const backups = new Backups({ dataDir: config.dataDir, keep: config.backupKeep, lane, clock })
   const exportDir = join(config.dataDir, '.core', 'tmp')
-  app.decorate('history', { lane, backups, exportDir })
+  const reads = new Lane(() => app.state.db, writer, 'event log reads')
+  app.decorate('history', { lane, reads, backups, exportDir })
 
   if (config.historyRetentionDays > 0) {
     workspaces.onRunEnd((end) => writer.stageAppend(RUN_HISTORY, { ...end }))
@@ -68,7 +71,7 @@ async function history (app: FastifyInstance, { config }: { config: Config }): P
   })
   // Registered after the store, so this runs before the store closes: a backup or export finishes first.
   app.addHook('onClose', async () => {
-    await lane.idle()
+    await Promise.all([lane.idle(), reads.idle()])
   })
 }
 

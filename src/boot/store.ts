@@ -9,6 +9,7 @@ import type { Config } from './config.js'
 import { Database, StoreLockedError } from '../store/core/database.js'
 import { foldLog } from '../store/core/fold.js'
 import { StoreHandle } from '../store/core/store-handle.js'
+import { Activity } from '../store/events/activity.js'
 import { EventLog } from '../store/events/events.js'
 import { readEntries, rebuildFromLateStore } from '../store/workspaces/hydrate.js'
 import { hydrateFiles } from './lifecycle.js'
@@ -29,6 +30,8 @@ export interface State {
   handle: StoreHandle
   writer: Writer
   events: EventLog
+  /** Running per pool and finished runs, kept as events happen, for the charts. */
+  activity: Activity
   workspaces: Workspaces
   reaper: Reaper
   pools: Pools
@@ -73,6 +76,7 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
   const file = storeFile(config.dataDir)
   const writer = new Writer(null)
   const events = new EventLog(writer)
+  const activity = new Activity(events, config.eventRetention)
   const workspaces = new Workspaces({ writer, events, files: new StatusFiles(config.dataDir), clock, log: app.log })
   const reaper = new Reaper({ workspaces, writer, clock, log: app.log }, { hostname: hostname(), pidCheck: config.reaperPidCheck, leaseS: config.leaseS })
   const pools = new Pools({ workspaces, writer, events, clock })
@@ -98,7 +102,7 @@ async function store (app: FastifyInstance, { config, clock }: StoreOptions): Pr
     if (err instanceof StoreLockedError) throw err
     app.log.error({ err, path: file }, 'store unavailable: serving reads from memory, refusing writes (degraded)')
   }
-  const state: State = { get db () { return handle.db }, handle, writer, events, workspaces, reaper, pools, queue, clock, recovery }
+  const state: State = { get db () { return handle.db }, handle, writer, events, activity, workspaces, reaper, pools, queue, clock, recovery }
   writer.on('degraded', (err) => app.log.error({ err }, 'store write failed: serving reads from memory, refusing writes (degraded)'))
   writer.on('fold-error', (err) => app.log.warn({ err }, 'folding the change log failed; the next fold retries'))
   app.decorate('state', state)

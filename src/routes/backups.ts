@@ -1,7 +1,7 @@
 /** /v1/backups: take an online backup of the store, list the backups, remove one. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { AUTH_RESPONSES, problem } from './schemas.js'
+import { AUTH_RESPONSES, ListQuery, problem } from './schemas.js'
 import { NAME_PATTERN } from '../store/workspaces/model.js'
 
 const BackupSchema = Type.Object({
@@ -51,9 +51,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listBackups',
       tags: ['history'],
       summary: 'The backups, newest first',
-      response: { 200: Type.Object({ items: Type.Array(BackupSchema) }), ...AUTH_RESPONSES }
+      querystring: Type.Object(ListQuery, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          items: Type.Array(BackupSchema),
+          next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Cursor for the next page; null at the end.' })
+        }),
+        400: problem('Invalid `limit` or cursor.'),
+        ...AUTH_RESPONSES
+      }
     }
-  }, async () => ({ items: await backups.list() }))
+  }, async (request) => backups.page(request.query.limit ?? 100, request.query.cursor, app.config.pageMaxBytes))
 
   app.delete('/v1/backups/:name', {
     config: { scope: 'admin' },

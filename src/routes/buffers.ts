@@ -85,7 +85,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...AUTH_RESPONSES
       }
     }
-  }, async (request, reply) => reply.type('application/json').send(buffers.page(request.query.limit ?? 100, request.query.cursor)))
+  }, async (request, reply) => reply.type('application/json').send(buffers.page(request.query.limit ?? 100, request.query.cursor, app.config.pageMaxBytes)))
 
   app.get('/v1/buffers/:name', {
     config: { scope: 'read' },

@@ -53,7 +53,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request) => {
-    const { items, more } = queue.page(queue.position(request.query.cursor), request.query.limit ?? 100)
+    const { items, more } = queue.page(queue.position(request.query.cursor), request.query.limit ?? 100, app.config.pageMaxBytes)
     return { items, next_cursor: more ? encodeQueueCursor((items[items.length - 1] as typeof items[number]).workspace) : null }
   })
 

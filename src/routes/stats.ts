@@ -9,6 +9,11 @@ import { AGENT_PATTERN, NAME_PATTERN } from '../store/workspaces/model.js'
 import type { Table } from '../boot/text-table.js'
 
 const DAY_MS = 86_400_000
+const HOUR_MS = 3_600_000
+// Hours or days one answer may group by: each is a group to key and sort; 10 years by hour (87,600) took
+// seconds of the analytics lane per read. 1,000 covers 41 days by hour, or 2.7 years by day.
+const MAX_TIME_GROUPS = 1000
+const GROUP_MS: Partial<Record<string, number>> = { hour: HOUR_MS, day: DAY_MS }
 
 const RunStatsSchema = Type.Object({
   key: Type.String({ description: 'The group: a pool, agent, model, `org/repo`, host, hour (`2026-11-30T14:00:00Z`) or day (`2026-11-30`), in UTC; `all` without `by`. An empty string is a model or host that was not reported.' }),
@@ -53,7 +58,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getRunStats',
       tags: ['history'],
       summary: 'Run statistics: counts by outcome, success rate and duration percentiles, per group',
-      description: 'Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`.',
+      description: 'Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`. With `by=hour` or `by=day` the window spans at most 1,000 of them.',
       querystring: Type.Object({
         since: Type.Optional(Type.String({ format: 'date-time', description: 'Runs that ended at or after this time. Default: 7 days before `until`.' })),
         until: Type.Optional(Type.String({ format: 'date-time', description: 'Runs that ended before this time. Default: now.' })),
@@ -68,7 +73,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }, { additionalProperties: false }),
       response: {
         200: orTextTable(StatsSchema, 'Statistics per group.'),
-        400: problem('Invalid parameter, or `since` not before `until`.'),
+        400: problem('Invalid parameter, `since` not before `until`, or a window of more than 1,000 hours (`by=hour`) or days (`by=day`).'),
         503: problem('The store is unavailable, or too many analytics calls are waiting.'),
         ...AUTH_RESPONSES
       }
@@ -79,6 +84,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const until = range.until ?? clock()
     const since = range.since ?? new Date(until.getTime() - 7 * DAY_MS)
     if (since >= until) throw new DomainError('invalid_range', '`since` must be before `until`')
+    const groupMs = GROUP_MS[by ?? '']
+    if (groupMs !== undefined && (until.getTime() - since.getTime()) / groupMs > MAX_TIME_GROUPS) {
+      throw new DomainError('invalid_range', `by=${String(by)} groups at most ${MAX_TIME_GROUPS.toLocaleString('en-US')} ${String(by)}s: shorten the window (since, until)${by === 'hour' ? ' or group by day' : ''}`)
+    }
     const groups = await lane.run((conn) => runStats(conn, { since, until, by, filters }))
     return { since: since.toISOString(), until: until.toISOString(), by: by ?? null, groups }
   })

@@ -92,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { limit, cursor, ...filter } = request.query
-    return reply.type('application/json').send(workspaces.page(filter, limit ?? 100, cursor))
+    return reply.type('application/json').send(workspaces.page(filter, limit ?? 100, cursor, app.config.pageMaxBytes))
   })
 
   app.post('/v1/workspaces/:org/:repo/:leaf/heartbeat', {

@@ -11,7 +11,9 @@ import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, writeFile 
 import { join } from 'node:path'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { Database } from '../core/database.js'
+import { decodeCursor, encodeCursor, invalidCursor } from '../core/cursor.js'
 import { DomainError, exists, invalidName, notFound } from '../core/errors.js'
+import { PageBudget } from '../core/page-budget.js'
 import { inside, storeFile } from '../core/paths.js'
 import { isSegment } from '../workspaces/model.js'
 import type { Lane } from './lane.js'
@@ -50,6 +52,10 @@ async function fsyncPath (path: string): Promise<void> {
   const handle = await open(path, 'r')
   try { await handle.sync() } finally { await handle.close() }
 }
+
+/** Newest first, then by name (descending): the order of the list and of its cursor. */
+const newestFirst = (a: Pick<BackupInfo, 'created_at' | 'name'>, b: Pick<BackupInfo, 'created_at' | 'name'>): number =>
+  b.created_at.localeCompare(a.created_at) || b.name.localeCompare(a.name)
 
 const defaultName = (at: Date): string => 'backup-' + at.toISOString().replace(/[-:]/g, '').replace('.', '')
 
@@ -159,6 +165,26 @@ export class Backups {
     if (!stat.isDirectory()) throw new DomainError('backups_folder_invalid', 'backups/ under the data folder is not a plain folder (a symlink or a file?); backups are not written through it')
   }
 
+  /**
+   * A page of backups, newest first, within `limit` and `maxBytes` (at least one); the cursor names the
+   * last one's place in that order, so a page resumes there even once that backup is removed.
+   */
+  async page (limit: number, cursor: string | undefined, maxBytes: number): Promise<{ items: BackupInfo[], next_cursor: string | null }> {
+    const after = decodeCursor(cursor)
+    let from: [string, string] | undefined
+    if (after !== undefined) {
+      try { from = JSON.parse(after) as [string, string] } catch {}
+      if (!Array.isArray(from) || typeof from[0] !== 'string' || typeof from[1] !== 'string') throw invalidCursor()
+    }
+    const all = await this.list()
+    const start = from === undefined ? 0 : all.findIndex((b) => newestFirst(b, { created_at: from[0], name: from[1] }) > 0)
+    const page = new PageBudget<BackupInfo>(limit, maxBytes, (b) => Buffer.byteLength(JSON.stringify(b)))
+    let more = false
+    for (const b of start < 0 ? [] : all.slice(start)) if (!page.offer(b)) { more = true; break }
+    const last = page.items[page.items.length - 1]
+    return { items: page.items, next_cursor: more && last !== undefined ? encodeCursor(JSON.stringify([last.created_at, last.name])) : null }
+  }
+
   /** Every backup, newest first: plain folders with a readable manifest; anything else in the folder is ignored. */
   async list (): Promise<BackupInfo[]> {
     let names: string[]
@@ -170,7 +196,7 @@ export class Backups {
       return []
     }
     const found = await Promise.all(names.map((n) => this.#read(n)))
-    return found.filter((b): b is BackupInfo => b !== null).sort((a, b) => b.created_at.localeCompare(a.created_at) || b.name.localeCompare(a.name))
+    return found.filter((b): b is BackupInfo => b !== null).sort(newestFirst)
   }
 
   async #read (name: string): Promise<BackupInfo | null> {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { SyncItem, SyncPush, SyncStatus } from './model.js'
 import { decodeCursor, pageJson } from '../core/cursor.js'
+import { PageBudget } from '../core/page-budget.js'
 import { limitReached, notFound } from '../core/errors.js'
 import { UNLIMITED, type Limits } from '../core/limits.js'
 import type { EventLog } from '../events/events.js'
@@ -91,15 +92,14 @@ class Lane {
     this.#writer.stage(this.group, key, null, at)
   }
 
-  page (limit: number, cursor: string | undefined): string {
-    const items: string[] = []
+  page (limit: number, cursor: string | undefined, maxBytes: number): string {
+    const page = new PageBudget(limit, maxBytes)
     let last: string | undefined
     for (const key of this.#keys.after(decodeCursor(cursor))) {
-      if (items.length === limit) return pageJson(items, last)
-      items.push((this.#held.get(key) as Held).json)
+      if (!page.offer((this.#held.get(key) as Held).json)) return pageJson(page.items, last)
       last = key
     }
-    return pageJson(items, undefined)
+    return pageJson(page.items, undefined)
   }
 }
 
@@ -163,8 +163,9 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
     return { queued: this.#queue.size, dead: this.#dead.size, last_push_at: this.#lastPushAt, last_error: this.#lastError }
   }
 
-  page (which: 'queue' | 'dead', limit: number, cursor: string | undefined): string {
-    return this.#lane(which).page(limit, cursor)
+  /** A page in delivery order within `limit` items and `maxBytes` (at least one item), as a ready JSON body. */
+  page (which: 'queue' | 'dead', limit: number, cursor: string | undefined, maxBytes: number): string {
+    return this.#lane(which).page(limit, cursor, maxBytes)
   }
 
   /** Accepts a push; with an idempotency key already seen, answers the first item instead (`repeat`). */
