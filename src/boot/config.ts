@@ -32,6 +32,9 @@ const EnvSchema = Type.Object({
   DB_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   // At least 64MB (checked below): DuckDB with less cannot open a store of any size, and 0 means no store at all.
   DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]{1,7}(MB|GB)$', default: '256MB' }),
+  // At least 32MB (checked below): the analytics instance's own limit, apart from the store's.
+  ANALYTICS_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]{1,7}(MB|GB)$', default: '192MB' }),
+  DISK_RESERVE_BYTES: Type.Integer({ minimum: 0, maximum: 2 ** 50, default: 256 * MIB }),
   CLOSE_GRACE_MS: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 10000 }),
   STORE_RETRY_S: Type.Integer({ minimum: 1, maximum: 3600, default: 5 }),
   EVENT_RETENTION: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100000 }),
@@ -76,6 +79,10 @@ export interface Config {
   bodyLimit: number
   dbThreads: number
   dbMemoryLimit: string
+  /** DuckDB's memory_limit for the analytics instance (exports, backup checks), apart from the store's. */
+  analyticsMemoryLimit: string
+  /** Bytes that stay free on the volume for the store: backups and exports are refused or stopped before they take them. */
+  diskReserveBytes: number
   closeGraceMs: number
   /** How often a degraded service tries the store again. */
   storeRetryS: number
@@ -145,6 +152,7 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     throw new ConfigError(`invalid configuration: ${(err as Error).message}`)
   }
   if (megabytes(env.DB_MEMORY_LIMIT) < 64) throw new ConfigError(`invalid configuration: DB_MEMORY_LIMIT must be at least 64MB (got ${env.DB_MEMORY_LIMIT})`)
+  if (megabytes(env.ANALYTICS_MEMORY_LIMIT) < 32) throw new ConfigError(`invalid configuration: ANALYTICS_MEMORY_LIMIT must be at least 32MB (got ${env.ANALYTICS_MEMORY_LIMIT})`)
   return Object.freeze({
     port: env.PORT,
     host: env.HOST,
@@ -162,6 +170,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     bodyLimit: env.BODY_LIMIT,
     dbThreads: env.DB_THREADS,
     dbMemoryLimit: env.DB_MEMORY_LIMIT,
+    analyticsMemoryLimit: env.ANALYTICS_MEMORY_LIMIT,
+    diskReserveBytes: env.DISK_RESERVE_BYTES,
     closeGraceMs: env.CLOSE_GRACE_MS,
     storeRetryS: env.STORE_RETRY_S,
     eventRetention: env.EVENT_RETENTION,

@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
+import { DiskReserve } from '../store/core/disk.js'
+import { Analytics } from '../store/history/analytics.js'
 import { Backups } from '../store/history/backups.js'
 import { Lane } from '../store/history/lane.js'
 import { pruneHistory } from '../store/history/retention.js'
@@ -18,7 +20,11 @@ export interface History {
   /** Event log pages and the charts' first read of the log: side connections, never the writer's. */
   reads: Lane
   backups: Backups
-  /** Where exports are written before they are streamed; emptied at start-up. */
+  /** The DuckDB instance of exports and backup checks, with its own memory limit. */
+  analytics: Analytics
+  /** Free space kept for the store: exports and backups check it. */
+  reserve: DiskReserve
+  /** Where exports are written before they are streamed, and the store's copies they read; emptied at start-up. */
   exportDir: string
 }
 
@@ -31,10 +37,12 @@ declare module 'fastify' {
 async function history (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   const { workspaces, writer, clock } = app.state
   const lane = new Lane(() => app.state.db, writer)
-  const backups = new Backups({ dataDir: config.dataDir, keep: config.backupKeep, lane, clock })
   const exportDir = join(config.dataDir, '.core', 'tmp')
+  const analytics = new Analytics({ memoryLimit: config.analyticsMemoryLimit, spillDir: join(exportDir, 'spill') })
+  const reserve = new DiskReserve(config.dataDir, config.diskReserveBytes)
+  const backups = new Backups({ dataDir: config.dataDir, keep: config.backupKeep, lane, analytics, reserve, clock })
   const reads = new Lane(() => app.state.db, writer, 'event log reads')
-  app.decorate('history', { lane, reads, backups, exportDir })
+  app.decorate('history', { lane, reads, backups, analytics, reserve, exportDir })
 
   if (config.historyRetentionDays > 0) {
     workspaces.onRunEnd((end) => writer.stageAppend(RUN_HISTORY, { ...end }))
@@ -72,6 +80,7 @@ async function history (app: FastifyInstance, { config }: { config: Config }): P
   // Registered after the store, so this runs before the store closes: a backup or export finishes first.
   app.addHook('onClose', async () => {
     await Promise.all([lane.idle(), reads.idle()])
+    await analytics.close()
   })
 }
 

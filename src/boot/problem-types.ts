@@ -7,13 +7,14 @@
 import type { ProblemCode } from '../store/core/errors.js'
 
 export const PROBLEM_EXPLANATIONS = {
-  analytics_busy: 'Stats, exports and backups run one at a time, and too many are waiting; retry shortly.',
+  analytics_busy: 'Stats, exports and backups (and, in a lane of their own, event log reads) run one at a time, and too many are waiting; retry shortly.',
   backup_in_progress: 'A backup is being taken; one runs at a time. Retry when it is done.',
   backups_folder_invalid: '`backups/` under the data folder is not a plain folder (a symlink or a file); no backup is written through it.',
   bad_request: 'The request could not be read as HTTP the service understands; `detail` says what was wrong.',
   bad_url: 'The URL could not be decoded (for example a broken percent-encoding).',
   body_too_large: 'The body is larger than BODY_LIMIT (1 MiB unless configured otherwise).',
   buffer_closing: 'The buffer is being committed or discarded by another request; it cannot take entries any more.',
+  disk_full: 'The volume has too little free space: a backup or an export would leave less than DISK_RESERVE_BYTES free for the store, or a write failed because the disk is full. Nothing was kept; retry after `Retry-After` seconds, once space is freed.',
   exists: 'A buffer of that name is open, or its file is still on the volume.',
   forbidden: 'The token is valid but its scope does not allow this: `read` < `write` < `admin`.',
   illegal_transition: 'A finished workspace cannot go back to `running` in the same run; report a higher `runs` to resume.',

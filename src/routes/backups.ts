@@ -36,7 +36,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         201: Type.Object({ backup: BackupSchema, pruned: Type.Array(Type.String(), { description: 'Older backups removed to keep BACKUP_KEEP.' }) }),
         400: problem('Invalid name.'),
         409: problem('`exists`: a backup of that name exists; `backup_in_progress`: another backup is being taken; `backups_folder_invalid`: `backups/` is not a plain folder.'),
-        503: problem('The store is unavailable (degraded), or too many analytics calls are waiting.'),
+        503: problem('`store_unavailable`: the store is unavailable (degraded); `analytics_busy`: too many analytics calls are waiting; `disk_full`: a copy of the store would leave less than `DISK_RESERVE_BYTES` free, or the disk filled while it was taken (nothing is kept).'),
         ...AUTH_RESPONSES
       }
     }

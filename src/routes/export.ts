@@ -10,13 +10,15 @@ import { parseRange } from '../store/history/time-range.js'
 import { DomainError } from '../store/core/errors.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 
-// Each export holds a file under .core/tmp until it is streamed; two at once bounds that space.
+// Each export holds a file under .core/tmp until it is streamed; two at once bounds that space (they are
+// written one at a time on the analytics lane, and the free space is checked for each).
 const MAX_EXPORTS = 2
 
 const FORMATS = Object.keys(EXPORT_FORMATS) as ExportFormat[]
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { lane, exportDir } = app.history
+  const { lane, analytics, reserve, exportDir } = app.history
+  const deps = { lane, analytics, reserve, dataDir: app.config.dataDir, tmpDir: exportDir }
   let inFlight = 0
 
   app.get('/v1/export/:dataset', {
@@ -38,7 +40,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           content: Object.fromEntries(FORMATS.map((f) => [EXPORT_FORMATS[f].contentType.split(';')[0], { schema: Type.String({ format: 'binary' }) }]))
         },
         400: problem('Unknown dataset or format, or an invalid range.'),
-        503: problem('The store is unavailable, or too many exports or analytics calls are under way.'),
+        503: problem('`store_unavailable`: the store is unavailable; `analytics_busy`: too many exports or analytics calls are under way; `disk_full`: a copy of the store would leave less than `DISK_RESERVE_BYTES` free, or the free space fell under it while the export ran.'),
         ...AUTH_RESPONSES
       }
     }
@@ -52,7 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const file = join(exportDir, `export-${randomUUID()}.${ext}`)
     const done = (): void => { inFlight--; void rm(file, { force: true }) }
     try {
-      await lane.run((conn) => exportToFile(conn, dataset, format, range, file))
+      await exportToFile(deps, dataset, format, range, file)
     } catch (err) {
       done()
       throw err

@@ -45,6 +45,8 @@ export const PROBLEMS = {
   too_many_waiters: { status: 503, title: 'Service Unavailable' },
   /** Stats, exports and backups run one at a time; too many are waiting. */
   analytics_busy: { status: 503, title: 'Service Unavailable' },
+  /** The volume is (or would be) too full: free space under DISK_RESERVE_BYTES, or a write failed with ENOSPC. */
+  disk_full: { status: 503, title: 'Service Unavailable' },
   ui_not_built: { status: 503, title: 'Service Unavailable' }
 } as const satisfies Record<string, { status: number, title: string }>
 
