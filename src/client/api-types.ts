@@ -691,7 +691,7 @@ export interface paths {
         };
         /**
          * Stored events, newest first, by type and subject
-         * @description The events the store keeps (the newest `EVENT_RETENTION`), as a page. Events whose commit is still in flight are not listed yet; `GET /v1/events` streams them.
+         * @description The events the store keeps (the newest `EVENT_RETENTION`), as a page of at most `limit` events and `PAGE_MAX_BYTES` (at least one event). Events whose commit is still in flight are not listed yet; `GET /v1/events` streams them. Read on a side connection of its own lane, never the writer's.
          */
         get: operations["listEvents"];
         put?: never;
@@ -711,7 +711,7 @@ export interface paths {
         };
         /**
          * Running workspaces per pool over time, from the event log
-         * @description Each bucket holds the most workspaces running at once in it, per pool. Derived from the stored event log and anchored on the current counts, so the series reaches back as far as the log does (`EVENT_RETENTION`).
+         * @description Each bucket holds the most workspaces running at once in it, per pool. Derived from the event log and anchored on the current counts, so the series reaches back as far as the log does (`EVENT_RETENTION`). Kept in memory as events happen; only the first read after a start reads the stored log.
          */
         get: operations["getPoolSeries"];
         put?: never;
@@ -731,7 +731,7 @@ export interface paths {
         };
         /**
          * Runs that finished per hour, by outcome, from the event log
-         * @description A run finishes when its workspace leaves `running` (a report, a reap or a delete). Reaches back as far as the stored event log does (`EVENT_RETENTION`).
+         * @description A run finishes when its workspace leaves `running` (a report, a reap or a delete). Reaches back as far as the event log does (`EVENT_RETENTION`); kept in memory as events happen.
          */
         get: operations["getFinishedPerHour"];
         put?: never;
@@ -788,7 +788,7 @@ export interface paths {
         };
         /**
          * Run statistics: counts by outcome, success rate and duration percentiles, per group
-         * @description Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`.
+         * @description Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`. With `by=hour` or `by=day` the window spans at most 1,000 of them.
          */
         get: operations["getRunStats"];
         put?: never;
@@ -3747,6 +3747,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `disk_full`: the disk is full; nothing of this request was added, and the buffer takes entries again once space is freed. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     commitBuffer: {
@@ -3854,7 +3867,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `store_unavailable`: the journal row could not be stored durably; the buffer stays open. */
+            /** @description `store_unavailable`: the journal row could not be stored durably; `disk_full`: the buffer file could not be read back on a full disk. Either way the buffer stays open. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4200,7 +4213,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is not open. */
+            /** @description The store is not open, or too many event log reads are waiting. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4294,7 +4307,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is not open. */
+            /** @description The first read after a start needs the store, and it is not open; or too many event log reads are waiting. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4385,7 +4398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is not open. */
+            /** @description The first read after a start needs the store, and it is not open; or too many event log reads are waiting. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4576,7 +4589,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Invalid parameter, or `since` not before `until`. */
+            /** @description Invalid parameter, `since` not before `until`, or a window of more than 1,000 hours (`by=hour`) or days (`by=day`). */
             400: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4689,7 +4702,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is unavailable, or too many exports or analytics calls are under way. */
+            /** @description `store_unavailable`: the store is unavailable; `analytics_busy`: too many exports or analytics calls are under way; `disk_full`: a copy of the store would leave less than `DISK_RESERVE_BYTES` free, or the free space fell under it while the export ran. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4706,7 +4719,12 @@ export interface operations {
     };
     listBackups: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size (max 1000). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4742,7 +4760,20 @@ export interface operations {
                             /** @description Run history rows in the copy. */
                             history_rows: number;
                         }[];
+                        /** @description Cursor for the next page; null at the end. */
+                        next_cursor: string | null;
                     };
+                };
+            };
+            /** @description Invalid `limit` or cursor. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or unknown bearer token. */
@@ -4865,7 +4896,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is unavailable (degraded), or too many analytics calls are waiting. */
+            /** @description `store_unavailable`: the store is unavailable (degraded); `analytics_busy`: too many analytics calls are waiting; `disk_full`: a copy of the store would leave less than `DISK_RESERVE_BYTES` free, or the disk filled while it was taken (nothing is kept). */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */

@@ -3,7 +3,7 @@
 // Where the service has a type for an answer, the page uses it, so the two cannot drift apart. Type-only:
 // nothing of the server ends up in the bundle.
 export type { PoolView as Pool } from '../../src/store/pools/pools.js'
-export type { FinishedHour } from '../../src/store/events/queries.js'
+export type { FinishedHour } from '../../src/store/events/activity.js'
 
 export interface Status {
   total: number
