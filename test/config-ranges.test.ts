@@ -13,6 +13,11 @@ t.test('intervals that would overflow a timer, a memory limit too small to open 
     ['DB_MEMORY_LIMIT', '0MB'],
     ['DB_MEMORY_LIMIT', '10MB'],
     ['DB_MEMORY_LIMIT', '512KB'],
+    ['ANALYTICS_MEMORY_LIMIT', '16MB'],
+    ['ANALYTICS_MEMORY_LIMIT', '1TB'],
+    ['DISK_RESERVE_BYTES', '-1'],
+    ['PAGE_MAX_BYTES', '1000'],
+    ['PAGE_MAX_BYTES', '1e9'],
     ['BUFFERS_MAX_OPEN', '0'],
     ['SYNC_QUEUE_MAX_BYTES', '10'],
     ['MCP_SESSIONS_MAX', '0'],
@@ -28,6 +33,7 @@ t.test('intervals that would overflow a timer, a memory limit too small to open 
   }
   t.equal(loadConfig({ DB_MEMORY_LIMIT: '1GB' }).dbMemoryLimit, '1GB')
   t.equal(loadConfig({}).requestTimeoutS, 30)
+  t.match(loadConfig({}), { analyticsMemoryLimit: '192MB', diskReserveBytes: 256 * 1024 * 1024, pageMaxBytes: 1024 * 1024 })
   t.equal(loadConfig({ AUTH_TOKENS: 'abc-DEF_1.2~x+y/z==:admin' }).tokens.get('abc-DEF_1.2~x+y/z=='), 'admin')
   t.match(loadConfig({}).limits, { buffersOpen: 64, syncItems: 10000 })
   t.match(loadConfig({}), { mcpSessionsMax: 256, mcpSessionIdleS: 900, mcpSubscriptionsMax: 1000 })

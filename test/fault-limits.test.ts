@@ -19,7 +19,9 @@ t.test('a write token cannot exhaust buffers, the outbox or the journal, nor kee
     BUFFER_MAX_BYTES: String(MIB),
     JOURNAL_MAX_BYTES: String(2 * MIB),
     SYNC_QUEUE_MAX_ITEMS: '50',
-    SYNC_QUEUE_MAX_BYTES: String(2 * MIB)
+    SYNC_QUEUE_MAX_BYTES: String(2 * MIB),
+    // Pages as large as allowed: this test reads each list in one page (test/page-bytes.test.ts pages them).
+    PAGE_MAX_BYTES: String(64 * MIB)
   }
   const svc = await startService(t, env)
   const post = (path: string, body: unknown) => call(svc.url, 'POST', path, body, AUTH)

@@ -5,7 +5,7 @@ import { build } from './helper.js'
 
 t.test('every tool names an existing REST operation and needs exactly its scope', async (t) => {
   const { app } = await build(t)
-  const tools = buildTools({ ...app.service, claimWaits: app.service.claims, leaseS: app.service.reaper.leaseS, lane: app.service.history.lane })
+  const tools = buildTools({ ...app.service, claimWaits: app.service.claims, leaseS: app.service.reaper.leaseS, lane: app.service.history.lane, pageMaxBytes: app.service.settings.pageMaxBytes })
   const doc = app.swagger() as unknown as { paths: Record<string, Record<string, { operationId: string, security?: Array<{ bearer: string[] }> }>> }
   for (const tool of tools) {
     const { method, path, operationId } = tool.mirrors

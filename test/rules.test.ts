@@ -89,6 +89,6 @@ t.test('journal diff: new, resolved and persistent findings by fingerprint', asy
   const vet = { tool: 'govet', file: 'b.go', line: 9, rule_id: 'printf' }
   const lint = { tool: 'lint', file: 'c.go', line: 1, code: 'L1' }
   t.same(diffCycles([[gosec]]), { new: [], resolved: [], persistent: [] }, 'one cycle is a baseline')
-  t.same(diffCycles([[gosec, vet], [gosec, vet, { ...vet }], [gosec, lint]]), { new: [lint], resolved: [vet], persistent: [gosec] })
+  t.same(diffCycles([[gosec, lint], [gosec, vet, { ...vet }], [gosec, vet]]), { new: [lint], resolved: [vet], persistent: [gosec] }, 'newest cycle first')
   t.same(diffCycles([[{ ...gosec, message: 'x' }], [{ ...gosec, message: 'y' }]]).new, [], 'a message change is the same finding')
 })

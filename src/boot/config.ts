@@ -31,6 +31,9 @@ const EnvSchema = Type.Object({
   DB_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   // At least 64MB (checked below): DuckDB with less cannot open a store of any size, and 0 means no store at all.
   DB_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]{1,7}(MB|GB)$', default: '256MB' }),
+  // At least 32MB (checked below): the analytics instance's own limit, apart from the store's.
+  ANALYTICS_MEMORY_LIMIT: Type.String({ pattern: '^[0-9]{1,7}(MB|GB)$', default: '192MB' }),
+  DISK_RESERVE_BYTES: Type.Integer({ minimum: 0, maximum: 2 ** 50, default: 256 * MIB }),
   CLOSE_GRACE_MS: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 10000 }),
   STORE_RETRY_S: Type.Integer({ minimum: 1, maximum: 3600, default: 5 }),
   EVENT_RETENTION: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100000 }),
@@ -52,6 +55,7 @@ const EnvSchema = Type.Object({
   BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   QUARANTINE_KEEP: Type.Integer({ minimum: 0, maximum: 100_000, default: 20 }),
   RESTORE_FROM: Type.Optional(Type.String({ pattern: '^(backups/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' })),
+  PAGE_MAX_BYTES: Type.Integer({ minimum: 64 * 1024, maximum: 64 * MIB, default: MIB }),
   CORS_ORIGINS: Type.String({ pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' })
 })
 type Env = Static<typeof EnvSchema>
@@ -129,6 +133,7 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     throw new ConfigError(`invalid configuration: ${(err as Error).message}`)
   }
   if (megabytes(env.DB_MEMORY_LIMIT) < 64) throw new ConfigError(`invalid configuration: DB_MEMORY_LIMIT must be at least 64MB (got ${env.DB_MEMORY_LIMIT})`)
+  if (megabytes(env.ANALYTICS_MEMORY_LIMIT) < 32) throw new ConfigError(`invalid configuration: ANALYTICS_MEMORY_LIMIT must be at least 32MB (got ${env.ANALYTICS_MEMORY_LIMIT})`)
   return Object.freeze({
     port: env.PORT,
     host: env.HOST,
@@ -147,6 +152,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     requestTimeoutS: env.REQUEST_TIMEOUT_S,
     dbThreads: env.DB_THREADS,
     dbMemoryLimit: env.DB_MEMORY_LIMIT,
+    analyticsMemoryLimit: env.ANALYTICS_MEMORY_LIMIT,
+    diskReserveBytes: env.DISK_RESERVE_BYTES,
     closeGraceMs: env.CLOSE_GRACE_MS,
     storeRetryS: env.STORE_RETRY_S,
     eventRetention: env.EVENT_RETENTION,
@@ -170,7 +177,8 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
     backupKeep: env.BACKUP_KEEP,
     quarantineKeep: env.QUARANTINE_KEEP,
     restoreFrom: env.RESTORE_FROM?.replace(/^backups\//, ''),
-    corsOrigins: env.CORS_ORIGINS === '' ? [] : env.CORS_ORIGINS.split(',')
+    corsOrigins: env.CORS_ORIGINS === '' ? [] : env.CORS_ORIGINS.split(','),
+    pageMaxBytes: env.PAGE_MAX_BYTES
   })
 }
 

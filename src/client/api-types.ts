@@ -691,7 +691,7 @@ export interface paths {
         };
         /**
          * Stored events, newest first, by type and subject
-         * @description The events the store keeps (the newest `EVENT_RETENTION`), as a page. Events whose commit is still in flight are not listed yet; `GET /v1/events` streams them.
+         * @description The events the store keeps (the newest `EVENT_RETENTION`), as a page of at most `limit` events and `PAGE_MAX_BYTES` (at least one event). Events whose commit is still in flight are not listed yet; `GET /v1/events` streams them. Read on a side connection of its own lane, never the writer's.
          */
         get: operations["listEvents"];
         put?: never;
@@ -711,7 +711,7 @@ export interface paths {
         };
         /**
          * Running workspaces per pool over time, from the event log
-         * @description Each bucket holds the most workspaces running at once in it, per pool. Derived from the stored event log and anchored on the current counts, so the series reaches back as far as the log does (`EVENT_RETENTION`).
+         * @description Each bucket holds the most workspaces running at once in it, per pool. Derived from the event log and anchored on the current counts, so the series reaches back as far as the log does (`EVENT_RETENTION`). Kept in memory as events happen; only the first read after a start reads the stored log.
          */
         get: operations["getPoolSeries"];
         put?: never;
@@ -731,7 +731,7 @@ export interface paths {
         };
         /**
          * Runs that finished per hour, by outcome, from the event log
-         * @description A run finishes when its workspace leaves `running` (a report, a reap or a delete). Reaches back as far as the stored event log does (`EVENT_RETENTION`).
+         * @description A run finishes when its workspace leaves `running` (a report, a reap or a delete). Reaches back as far as the event log does (`EVENT_RETENTION`); kept in memory as events happen.
          */
         get: operations["getFinishedPerHour"];
         put?: never;
@@ -788,7 +788,7 @@ export interface paths {
         };
         /**
          * Run statistics: counts by outcome, success rate and duration percentiles, per group
-         * @description Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`.
+         * @description Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`. With `by=hour` or `by=day` the window spans at most 1,000 of them.
          */
         get: operations["getRunStats"];
         put?: never;
@@ -1111,6 +1111,8 @@ export interface components {
                     detail?: string;
                 }[];
             };
+            /** @description What start-up found wrong and worked around: a WAL DuckDB did not replay whole (acknowledged writes may be missing), `workspace/` or `backups/` as a symbolic link (never followed). */
+            warnings: string[];
             /** @description Milliseconds per start-up step, in the order the steps ran. */
             timings_ms: {
                 [key: string]: number;
@@ -2656,6 +2658,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `config_file_unusable`: agents.yaml on the volume is not a regular file the service may rewrite (a FIFO, a link out, too large). */
+            409: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listQueue: {
@@ -3507,6 +3520,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `descriptors_low`: too few file descriptors are free to open another buffer file; `store_unavailable` while degraded. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getBuffer: {
@@ -3811,6 +3837,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `disk_full`: the disk is full; nothing of this request was added, and the buffer takes entries again once space is freed. */
+            503: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     commitBuffer: {
@@ -3918,7 +3957,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `store_unavailable`: the journal row could not be stored durably; the buffer stays open. */
+            /** @description `store_unavailable`: the journal row could not be stored durably; `disk_full`: the buffer file could not be read back on a full disk. Either way the buffer stays open. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4270,7 +4309,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is not open. */
+            /** @description The store is not open, or too many event log reads are waiting. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4328,7 +4367,7 @@ export interface operations {
                         pools: {
                             [key: string]: number[];
                         };
-                        /** @description When the oldest stored event happened: the series knows nothing before it (a chart of a young service starts there). Null while the log is empty. */
+                        /** @description When the oldest workspace event the series derive from happened: they know nothing before it (a chart of a young service starts there). Null while there is none. */
                         first_event_at: string | null;
                     };
                 };
@@ -4366,7 +4405,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is not open. */
+            /** @description The first read after a start needs the store, and it is not open; or too many event log reads are waiting. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4457,7 +4496,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is not open. */
+            /** @description The first read after a start needs the store, and it is not open; or too many event log reads are waiting. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4648,7 +4687,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Invalid parameter, or `since` not before `until`. */
+            /** @description Invalid parameter, `since` not before `until`, or a window of more than 1,000 hours (`by=hour`) or days (`by=day`). */
             400: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4761,7 +4800,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is unavailable, or too many exports or analytics calls are under way. */
+            /** @description `store_unavailable`: the store is unavailable; `analytics_busy`: too many exports or analytics calls are under way; `descriptors_low`: too few file descriptors are free; `disk_full`: a copy of the store would leave less than `DISK_RESERVE_BYTES` free, or the free space fell under it while the export ran. */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4778,7 +4817,12 @@ export interface operations {
     };
     listBackups: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size (max 1000). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4814,7 +4858,20 @@ export interface operations {
                             /** @description Run history rows in the copy. */
                             history_rows: number;
                         }[];
+                        /** @description Cursor for the next page; null at the end. */
+                        next_cursor: string | null;
                     };
+                };
+            };
+            /** @description Invalid `limit` or cursor. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or unknown bearer token. */
@@ -4937,7 +4994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The store is unavailable (degraded), or too many analytics calls are waiting. */
+            /** @description `store_unavailable`: the store is unavailable (degraded); `analytics_busy`: too many analytics calls are waiting; `descriptors_low`: too few file descriptors are free; `disk_full`: a copy of the store would leave less than `DISK_RESERVE_BYTES` free, or the disk filled while it was taken (nothing is kept). */
             503: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */

@@ -153,7 +153,8 @@ export function createMcpServer (deps: ServerDeps): Server {
 
   server.setRequestHandler(ListResourcesRequestSchema, (request, extra) => {
     try {
-      const page = JSON.parse(workspaces.page({}, RESOURCE_PAGE, request.params?.cursor)) as { items: Workspace[], next_cursor: string | null }
+      // The list names each resource; RESOURCE_PAGE bounds the page, not a byte budget.
+      const page = JSON.parse(workspaces.page({}, RESOURCE_PAGE, request.params?.cursor, Infinity)) as { items: Workspace[], next_cursor: string | null }
       return {
         resources: page.items.map((w) => ({ uri: workspaceUri(w.name), name: w.name, description: `${w.status}, ${w.agent}, run ${w.runs}`, mimeType: 'application/json' })),
         ...(page.next_cursor === null ? {} : { nextCursor: page.next_cursor })

@@ -36,6 +36,8 @@ export interface ToolDeps {
   leaseS: number
   lane: Lane
   clock: () => Date
+  /** PAGE_MAX_BYTES: a list page's byte budget, as REST's. */
+  pageMaxBytes: number
 }
 
 /** Who calls, and until when the call is wanted. */
@@ -83,7 +85,7 @@ const recordTable = (w: Static<typeof WorkspaceSchema>) => renderTables(workspac
 
 /** The ten tools, in the order a client lists them. */
 export function buildTools (deps: ToolDeps): Tool[] {
-  const { workspaces, pools, queue, claimWaits, lane, clock } = deps
+  const { workspaces, pools, queue, claimWaits, lane, clock, pageMaxBytes } = deps
   return [
     tool({
       name: 'get_status',
@@ -109,7 +111,7 @@ export function buildTools (deps: ToolDeps): Tool[] {
       output: WorkspacePage,
       names: [],
       annotations: READ,
-      call: ({ limit, cursor, ...filter }) => JSON.parse(workspaces.page(filter, limit ?? DEFAULT_PAGE, cursor)) as Static<typeof WorkspacePage>,
+      call: ({ limit, cursor, ...filter }) => JSON.parse(workspaces.page(filter, limit ?? DEFAULT_PAGE, cursor, pageMaxBytes)) as Static<typeof WorkspacePage>,
       text: (page) => renderTables(workspaceTable(page))
     }),
     tool({
@@ -187,7 +189,7 @@ export function buildTools (deps: ToolDeps): Tool[] {
       output: QueuePage,
       names: [],
       annotations: READ,
-      call: ({ limit, cursor }) => queuePage(queue, limit, cursor),
+      call: ({ limit, cursor }) => queuePage(queue, limit, cursor, pageMaxBytes),
       text: (page) => renderTables(queueTable(page))
     }),
     tool({

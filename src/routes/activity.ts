@@ -1,13 +1,13 @@
 /**
  * The past as pictures need it: running workspaces per pool over time and finished runs per hour, both derived
- * from the stored event log (src/store/event-queries.ts), for the dashboard's charts and anyone else.
+ * from the event log and kept in memory as events happen (src/store/events/activity.ts), for the dashboard's
+ * charts and anyone else. The first read after start-up reads the stored log once, on the reads lane.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DateTime, Nullable } from '../store/core/schema.js'
 import { Type } from 'typebox'
 import { DomainError } from '../store/core/errors.js'
-import { readEventsAfter } from '../store/events/event-store.js'
-import { eventStore, finishedPerHour, runningSeries } from '../store/events/queries.js'
+import { readWorkspaceChanges } from '../store/events/queries.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 
 const HOUR_MS = 3_600_000
@@ -27,7 +27,7 @@ const RunningSeriesSchema = Type.Object({
   step_s: Type.Integer({ description: 'Bucket length in seconds.' }),
   times: Type.Array(DateTime('A bucket start.'), { description: 'Bucket starts, oldest first.' }),
   pools: Type.Record(Type.String(), Type.Array(Type.Integer()), { description: 'Per pool, the most workspaces running at once in each bucket (one number per entry of `times`).' }),
-  first_event_at: Nullable(DateTime('The oldest stored event.'), 'When the oldest stored event happened: the series knows nothing before it (a chart of a young service starts there). Null while the log is empty.')
+  first_event_at: Nullable(DateTime('The oldest workspace event kept.'), 'When the oldest workspace event the series derive from happened: they know nothing before it (a chart of a young service starts there). Null while there is none.')
 })
 
 const FinishedSchema = Type.Object({
@@ -53,8 +53,8 @@ function window (q: { since?: string, until?: string }, now: Date, defaultMs: nu
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { pools, clock } = app.service
-  const database = () => eventStore(app.service.db)
+  const { pools, clock, activity, history } = app.service
+  const ready = () => activity.ready((beforeId) => history.reads.run((conn) => readWorkspaceChanges(conn, beforeId)))
 
   app.get('/v1/stats/pools', {
     config: { scope: 'read' },
@@ -62,12 +62,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getPoolSeries',
       tags: ['pools'],
       summary: 'Running workspaces per pool over time, from the event log',
-      description: 'Each bucket holds the most workspaces running at once in it, per pool. Derived from the stored event log and anchored on the current counts, so the series reaches back as far as the log does (`EVENT_RETENTION`).',
+      description: 'Each bucket holds the most workspaces running at once in it, per pool. Derived from the event log and anchored on the current counts, so the series reaches back as far as the log does (`EVENT_RETENTION`). Kept in memory as events happen; only the first read after a start reads the stored log.',
       querystring: Type.Object({
         ...RangeQuery,
         step_s: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, description: 'Bucket length; default: the window in 360 buckets (at least 10 s).' }))
       }, { additionalProperties: false }),
-      response: { 200: RunningSeriesSchema, 400: problem('A malformed time, `since` not before `until`, a window over 31 days or over 1,000 buckets.'), ...AUTH_RESPONSES, 503: problem('The store is not open.') }
+      response: { 200: RunningSeriesSchema, 400: problem('A malformed time, `since` not before `until`, a window over 31 days or over 1,000 buckets.'), ...AUTH_RESPONSES, 503: problem('The first read after a start needs the store, and it is not open; or too many event log reads are waiting.') }
     }
   }, async (request) => {
     const now = clock()
@@ -78,15 +78,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const untilMs = asked.untilMs
     if ((untilMs - sinceMs) / stepMs > MAX_BUCKETS) throw invalidRange('at most 1,000 buckets: raise `step_s` or shorten the window')
     const current = new Map(pools.names().map((p) => [p, pools.view(p, now).running]))
-    const series = await runningSeries(database(), current, sinceMs, untilMs, stepMs)
-    const [oldest] = await readEventsAfter(database(), 0, 1)
+    await ready()
+    const series = activity.runningSeries(current, sinceMs, untilMs, stepMs)
+    const firstAt = activity.firstAt()
     return {
       since: new Date(sinceMs).toISOString(),
       until: new Date(untilMs).toISOString(),
       step_s: stepMs / 1000,
       times: series.times.map((t) => new Date(t).toISOString()),
       pools: series.pools,
-      first_event_at: oldest?.at ?? null
+      first_event_at: firstAt === null ? null : new Date(firstAt).toISOString()
     }
   })
 
@@ -96,13 +97,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getFinishedPerHour',
       tags: ['workspaces'],
       summary: 'Runs that finished per hour, by outcome, from the event log',
-      description: 'A run finishes when its workspace leaves `running` (a report, a reap or a delete). Reaches back as far as the stored event log does (`EVENT_RETENTION`).',
+      description: 'A run finishes when its workspace leaves `running` (a report, a reap or a delete). Reaches back as far as the event log does (`EVENT_RETENTION`); kept in memory as events happen.',
       querystring: Type.Object(RangeQuery, { additionalProperties: false }),
-      response: { 200: FinishedSchema, 400: problem('A malformed time, `since` not before `until`, or a window over 31 days.'), ...AUTH_RESPONSES, 503: problem('The store is not open.') }
+      response: { 200: FinishedSchema, 400: problem('A malformed time, `since` not before `until`, or a window over 31 days.'), ...AUTH_RESPONSES, 503: problem('The first read after a start needs the store, and it is not open; or too many event log reads are waiting.') }
     }
   }, async (request) => {
     const { sinceMs, untilMs } = window(request.query, clock(), 24 * HOUR_MS)
-    return { items: await finishedPerHour(database(), sinceMs, untilMs) }
+    await ready()
+    return { items: activity.finishedPerHour(sinceMs, untilMs) }
   })
 }
 

@@ -1,7 +1,7 @@
 /** /v1/backups: take an online backup of the store, list the backups, remove one. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { AUTH_RESPONSES, problem } from './schemas.js'
+import { AUTH_RESPONSES, ListQuery, problem } from './schemas.js'
 import { BackupSchema } from '../store/history/model.js'
 import { NAME_PATTERN } from '../store/workspaces/model.js'
 
@@ -26,7 +26,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         201: Type.Object({ backup: BackupSchema, pruned: Type.Array(Type.String(), { description: 'Older backups removed to keep BACKUP_KEEP.' }) }),
         400: problem('Invalid name.'),
         409: problem('`exists`: a backup of that name exists; `backup_in_progress`: another backup is being taken; `backups_folder_invalid`: `backups/` is not a plain folder.'),
-        503: problem('The store is unavailable (degraded), too many analytics calls are waiting, or too few file descriptors are free (`descriptors_low`).'),
+        503: problem('`store_unavailable`: the store is unavailable (degraded); `analytics_busy`: too many analytics calls are waiting; `descriptors_low`: too few file descriptors are free; `disk_full`: a copy of the store would leave less than `DISK_RESERVE_BYTES` free, or the disk filled while it was taken (nothing is kept).'),
         ...AUTH_RESPONSES
       }
     }
@@ -41,9 +41,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listBackups',
       tags: ['history'],
       summary: 'The backups, newest first',
-      response: { 200: Type.Object({ items: Type.Array(BackupSchema) }), ...AUTH_RESPONSES }
+      querystring: Type.Object(ListQuery, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          items: Type.Array(BackupSchema),
+          next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Cursor for the next page; null at the end.' })
+        }),
+        400: problem('Invalid `limit` or cursor.'),
+        ...AUTH_RESPONSES
+      }
     }
-  }, async () => ({ items: await backups.list() }))
+  }, async (request) => backups.page(request.query.limit ?? 100, request.query.cursor, app.config.pageMaxBytes))
 
   app.delete('/v1/backups/:name', {
     config: { scope: 'admin' },

@@ -87,7 +87,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...AUTH_RESPONSES
       }
     }
-  }, async (request, reply) => reply.type('application/json').send(buffers.page(request.query.limit ?? 100, request.query.cursor)))
+  }, async (request, reply) => reply.type('application/json').send(buffers.page(request.query.limit ?? 100, request.query.cursor, app.config.pageMaxBytes)))
 
   app.get('/v1/buffers/:name', {
     config: { scope: 'read' },
@@ -126,7 +126,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         404: problem('No open buffer of that name.'),
         409: problem('`buffer_closing`: a commit or discard of the buffer has begun.'),
         412: problem('`If-Match` does not match the buffer.'),
-        413: problem('`too_large`: the buffer would exceed `BUFFER_MAX_ENTRIES` entries or `BUFFER_MAX_BYTES` bytes; commit it and start another.')
+        413: problem('`too_large`: the buffer would exceed `BUFFER_MAX_ENTRIES` entries or `BUFFER_MAX_BYTES` bytes; commit it and start another.'),
+        503: problem('`disk_full`: the disk is full; nothing of this request was added, and the buffer takes entries again once space is freed.')
       }
     }
   }, async (request, reply) => {
@@ -151,7 +152,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         404: problem('No open buffer of that name.'),
         409: problem('`buffer_closing`: a commit or discard of the buffer has begun.'),
         412: problem('`If-Match` does not match the buffer.'),
-        503: problem('`store_unavailable`: the journal row could not be stored durably; the buffer stays open.')
+        503: problem('`store_unavailable`: the journal row could not be stored durably; `disk_full`: the buffer file could not be read back on a full disk. Either way the buffer stays open.')
       }
     }
   }, async (request, reply) => {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { decodeCursor, encodeCursor } from '../store/core/cursor.js'
-import { eventStore, readEventPage } from '../store/events/queries.js'
+import { readEventPage } from '../store/events/queries.js'
 import { ChangeEventSchema, type EventType } from '../store/events/model.js'
 import { TypeFilter } from './events.js'
 import { AUTH_RESPONSES, ListQuery, Page, problem } from './schemas.js'
@@ -17,22 +17,24 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listEvents',
       tags: ['operations'],
       summary: 'Stored events, newest first, by type and subject',
-      description: 'The events the store keeps (the newest `EVENT_RETENTION`), as a page. Events whose commit is still in flight are not listed yet; `GET /v1/events` streams them.',
+      description: 'The events the store keeps (the newest `EVENT_RETENTION`), as a page of at most `limit` events and `PAGE_MAX_BYTES` (at least one event). Events whose commit is still in flight are not listed yet; `GET /v1/events` streams them. Read on a side connection of its own lane, never the writer\'s.',
       querystring: Type.Object({
         type: TypeFilter,
         subject: Type.Optional(Type.String({ pattern: SUBJECT_PATTERN, description: 'Only events about this subject, e.g. a workspace `core/go-io/task-5`.' })),
         ...ListQuery
       }, { additionalProperties: false }),
-      response: { 200: Page(ChangeEventSchema), 400: problem('An unknown event type, a bad limit or cursor.'), ...AUTH_RESPONSES, 503: problem('The store is not open.') }
+      response: { 200: Page(ChangeEventSchema), 400: problem('An unknown event type, a bad limit or cursor.'), ...AUTH_RESPONSES, 503: problem('The store is not open, or too many event log reads are waiting.') }
     }
   }, async (request) => {
     const q = request.query
-    const page = await readEventPage(eventStore(app.service.db), {
+    const filter = {
       types: q.type === undefined ? null : q.type.split(',') as EventType[],
       subject: q.subject ?? null,
       beforeKey: decodeCursor(q.cursor) ?? null,
-      limit: q.limit ?? 100
-    })
+      limit: q.limit ?? 100,
+      maxBytes: app.config.pageMaxBytes
+    }
+    const page = await app.service.history.reads.run((conn) => readEventPage(conn, filter))
     return { items: page.items, next_cursor: page.nextKey === null ? null : encodeCursor(page.nextKey) }
   })
 }

@@ -12,13 +12,15 @@ import { DomainError } from '../store/core/errors.js'
 import { assertDescriptors, DESCRIPTOR_COSTS } from '../store/core/descriptors.js'
 import { AUTH_RESPONSES, problem } from './schemas.js'
 
-// Each export holds a file under .core/tmp until it is streamed; two at once bounds that space.
+// Each export holds a file under .core/tmp until it is streamed; two at once bounds that space (they are
+// written one at a time on the analytics lane, and the free space is checked for each).
 const MAX_EXPORTS = 2
 
 const FORMATS = Object.keys(EXPORT_FORMATS) as ExportFormat[]
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const { lane, exportDir } = app.service.history
+  const { lane, analytics, reserve, exportDir } = app.service.history
+  const deps = { lane, analytics, reserve, dataDir: app.config.dataDir, tmpDir: exportDir }
   let inFlight = 0
 
   app.get('/v1/export/:dataset', {
@@ -40,7 +42,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           content: Object.fromEntries(FORMATS.map((f) => [EXPORT_FORMATS[f].contentType.split(';')[0], { schema: Type.String({ format: 'binary' }) }]))
         },
         400: problem('Unknown dataset or format, or an invalid range.'),
-        503: problem('The store is unavailable, too many exports or analytics calls are under way, or too few file descriptors are free (`descriptors_low`).'),
+        503: problem('`store_unavailable`: the store is unavailable; `analytics_busy`: too many exports or analytics calls are under way; `descriptors_low`: too few file descriptors are free; `disk_full`: a copy of the store would leave less than `DISK_RESERVE_BYTES` free, or the free space fell under it while the export ran.'),
         ...AUTH_RESPONSES
       }
     }
@@ -55,7 +57,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const file = join(exportDir, `export-${randomUUID()}.${ext}`)
     const done = (): void => { inFlight--; void rm(file, { force: true }) }
     try {
-      await lane.run((conn) => exportToFile(conn, dataset, format, range, file))
+      await exportToFile(deps, dataset, format, range, file)
     } catch (err) {
       done()
       throw err

@@ -43,7 +43,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { workspace, limit, cursor } = request.query
-    return reply.type('application/json').send(journal.page(workspace, limit ?? 100, cursor))
+    return reply.type('application/json').send(journal.page(workspace, limit ?? 100, cursor, app.config.pageMaxBytes))
   })
 
   app.get('/v1/journal/diff', {

@@ -39,7 +39,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     claimWaits: service.claims,
     leaseS: service.reaper.leaseS,
     lane: service.history.lane,
-    clock: service.clock
+    clock: service.clock,
+    pageMaxBytes: service.settings.pageMaxBytes
   })
   // The SDK takes about half a second to load: a service whose clients never speak MCP does not pay for it.
   let loading: Promise<McpSessions> | null = null

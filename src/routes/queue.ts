@@ -50,7 +50,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...AUTH_RESPONSES
       }
     }
-  }, async (request) => queuePage(queue, request.query.limit, request.query.cursor))
+  }, async (request) => queuePage(queue, request.query.limit, request.query.cursor, app.config.pageMaxBytes))
 
   app.post('/v1/queue/claim', {
     config: { scope: 'write' },

@@ -45,11 +45,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getRunStats',
       tags: ['history'],
       summary: 'Run statistics: counts by outcome, success rate and duration percentiles, per group',
-      description: 'Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`.',
+      description: 'Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`. With `by=hour` or `by=day` the window spans at most 1,000 of them.',
       querystring: StatsQuery,
       response: {
         200: orTextTable(RunStatsAnswerSchema, 'Statistics per group.'),
-        400: problem('Invalid parameter, or `since` not before `until`.'),
+        400: problem('Invalid parameter, `since` not before `until`, or a window of more than 1,000 hours (`by=hour`) or days (`by=day`).'),
         503: problem('The store is unavailable, or too many analytics calls are waiting.'),
         ...AUTH_RESPONSES
       }

@@ -67,7 +67,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...AUTH_RESPONSES
       }
     }
-  }, async (request, reply) => reply.type('application/json').send(queue.page('queue', request.query.limit ?? 100, request.query.cursor)))
+  }, async (request, reply) => reply.type('application/json').send(queue.page('queue', request.query.limit ?? 100, request.query.cursor, app.config.pageMaxBytes)))
 
   app.delete('/v1/sync/queue', {
     config: { scope: 'admin' },
@@ -150,7 +150,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...AUTH_RESPONSES
       }
     }
-  }, async (request, reply) => reply.type('application/json').send(queue.page('dead', request.query.limit ?? 100, request.query.cursor)))
+  }, async (request, reply) => reply.type('application/json').send(queue.page('dead', request.query.limit ?? 100, request.query.cursor, app.config.pageMaxBytes)))
 
   app.post('/v1/sync/dead/:id/replay', {
     config: { scope: 'admin' },

@@ -115,7 +115,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { limit, cursor, ...filter } = request.query
-    return reply.type('application/json').send(workspaces.page(filter, limit ?? DEFAULT_PAGE, cursor))
+    return reply.type('application/json').send(workspaces.page(filter, limit ?? DEFAULT_PAGE, cursor, app.config.pageMaxBytes))
   })
 
   app.post('/v1/workspaces/:org/:repo/:leaf/heartbeat', {

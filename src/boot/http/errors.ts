@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
+import { isDiskFull } from '../../store/core/disk.js'
 import { DomainError, PROBLEMS, type FieldError, type ProblemCode } from '../../store/core/errors.js'
 import { problemType } from '../../store/core/problem-types.js'
 import { fieldErrors, type AjvIssue } from '../../store/core/field-errors.js'
@@ -76,6 +77,11 @@ async function errors (app: FastifyInstance): Promise<void> {
     if (status < 500) {
       const code = FASTIFY_CODES[err.code] ?? (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'invalid_json' : 'bad_request')
       return sendProblem(reply, code, err.message, undefined, status)
+    }
+    // A full disk is a condition to wait out (503 with Retry-After), whichever write met it.
+    if (isDiskFull(err)) {
+      request.log.error({ err }, 'the disk is full')
+      return sendProblem(reply, 'disk_full', 'the disk is full: nothing of this request was kept; retry once space is freed')
     }
     request.log.error({ err }, 'unhandled error')
     return sendProblem(reply, 'internal', 'the server failed to handle this request; the error is in its log')

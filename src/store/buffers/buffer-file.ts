@@ -2,10 +2,18 @@
  * One QA buffer file in go-store's layout (API §7): its own DuckDB instance with small limits, its
  * statements serialised by Database. Buffers left by the Go agent have the same tables, so they are
  * read the same way.
+ *
+ * A full disk: a failed append is refused with 503 `disk_full` and nothing of it is kept. But when the
+ * append's commit reached the WAL and the automatic checkpoint after it failed, DuckDB says so ("COMMIT
+ * succeeded and is durable, but the autocheckpoint failed") and refuses every later statement on that
+ * instance, which used to leave the buffer answering 500 forever. That append is stored, so it is answered
+ * as such; the instance is dropped and the file opened again (replaying its WAL) before the next statement,
+ * and until that works, once space is back, the buffer answers 503.
  */
 import { rm } from 'node:fs/promises'
 import { BIGINT, LIST, VARCHAR, listValue } from '@duckdb/node-api'
 import { Database, type DatabaseOptions } from '../core/database.js'
+import { orDiskFull } from '../core/disk.js'
 import { toAggregate } from '../core/rows.js'
 import type { Finding } from './model.js'
 
@@ -53,13 +61,35 @@ export async function removeBufferFiles (path: string): Promise<void> {
   await Promise.all([rm(path, { force: true }), rm(`${path}.wal`, { force: true }), rm(`${path}.tmp`, { recursive: true, force: true })])
 }
 
+// DuckDB's words for a commit that is stored although the statement failed after it.
+const DURABLE_BUT_CHECKPOINT_FAILED = /COMMIT succeeded and is durable/
+// And for an instance that refuses everything after a fatal error: it must be opened again.
+const INVALIDATED = /database has been invalidated|Reopen the database instance/
+
 export class BufferFile {
   readonly path: string
-  readonly #db: Database
+  #db: Database
+  /** The instance refused further statements: the file is opened again before the next one. */
+  #reopen = false
 
   private constructor (path: string, db: Database) {
     this.path = path
     this.#db = db
+  }
+
+  /** Runs fn on a working instance: a broken one is replaced first; a full disk is 503 `disk_full`. */
+  async #use<T> (fn: (db: Database) => Promise<T>): Promise<T> {
+    try {
+      if (this.#reopen) {
+        await this.#db.close({ checkpoint: false }).catch(() => {})
+        this.#db = await Database.open(this.path, BUFFER_DB)
+        this.#reopen = false
+      }
+      return await fn(this.#db)
+    } catch (err) {
+      if (INVALIDATED.test(String((err as Error).message))) this.#reopen = true
+      throw orDiskFull(err, `the buffer file ${this.path}`)
+    }
   }
 
   /** Creates the file and its tables; the caller has made sure no file of that name exists. */
@@ -79,18 +109,25 @@ export class BufferFile {
 
   /** Appends entries in one statement; `createdAtMs` is Unix ms, as go-store writes it. */
   async append (entries: readonly NewEntry[], createdAtMs: number): Promise<void> {
-    await this.#db.run(INSERT, [
-      listValue(entries.map((e) => e.kind)),
-      listValue(entries.map((e) => JSON.stringify(e.data))),
-      BigInt(createdAtMs)
-    ], [LIST(VARCHAR), LIST(VARCHAR), BIGINT])
+    const values = [listValue(entries.map((e) => e.kind)), listValue(entries.map((e) => JSON.stringify(e.data))), BigInt(createdAtMs)]
+    await this.#use(async (db) => {
+      try {
+        await db.run(INSERT, values, [LIST(VARCHAR), LIST(VARCHAR), BIGINT])
+      } catch (err) {
+        if (!DURABLE_BUT_CHECKPOINT_FAILED.test(String((err as Error).message))) throw err
+        // Stored: the append stands; the instance is replaced before the next statement.
+        this.#reopen = true
+      }
+    })
   }
 
   /** What a commit journals: the aggregate and the data of the `finding` entries, in insertion order. */
   async contents (): Promise<{ aggregate: Record<string, number>, findings: Finding[] }> {
-    const aggregate = toAggregate(await this.#db.rows(aggregateSql('workspace_entries')))
-    const rows = await this.#db.rows("SELECT entry_data FROM workspace_entries WHERE entry_kind = 'finding' ORDER BY entry_id")
-    return { aggregate, findings: rows.map((r) => JSON.parse(String(r[0])) as Finding) }
+    return await this.#use(async (db) => {
+      const aggregate = toAggregate(await db.rows(aggregateSql('workspace_entries')))
+      const rows = await db.rows("SELECT entry_data FROM workspace_entries WHERE entry_kind = 'finding' ORDER BY entry_id")
+      return { aggregate, findings: rows.map((r) => JSON.parse(String(r[0])) as Finding) }
+    })
   }
 
   /** Closes and keeps the file: it is an orphan for the next start-up to discard (go-store's Close). */

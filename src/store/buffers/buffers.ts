@@ -6,6 +6,7 @@ import { lstat } from 'node:fs/promises'
 import type { Logger } from '../core/logger.js'
 import { BufferFile, type NewEntry } from './buffer-file.js'
 import { decodeCursor, pageJson } from '../core/cursor.js'
+import { PageBudget } from '../core/page-budget.js'
 import { DomainError, exists, invalidName, limitReached, notFound, storeUnavailable, tooLarge } from '../core/errors.js'
 import { UNLIMITED, type Limits } from '../core/limits.js'
 import { assertDescriptors, DESCRIPTOR_COSTS } from '../core/descriptors.js'
@@ -111,17 +112,16 @@ export class Buffers {
     return b === undefined ? undefined : viewOf(b)
   }
 
-  /** A page of open buffers in name order, as a ready JSON body. */
-  page (limit: number, cursor: string | undefined): string {
-    const items: string[] = []
+  /** A page of open buffers in name order within `limit` buffers and `maxBytes` (at least one), as a ready JSON body. */
+  page (limit: number, cursor: string | undefined, maxBytes: number): string {
+    const page = new PageBudget(limit, maxBytes)
     let last: string | undefined
     let more = false
     for (const name of this.#names.after(decodeCursor(cursor))) {
-      if (items.length === limit) { more = true; break }
-      items.push(viewOf(this.#open.get(name) as OpenBuffer).json)
+      if (!page.offer(viewOf(this.#open.get(name) as OpenBuffer).json)) { more = true; break }
       last = name
     }
-    return pageJson(items, more ? last : undefined)
+    return pageJson(page.items, more ? last : undefined)
   }
 
   async append (name: string, entries: readonly NewEntry[], ifMatch?: string): Promise<BufferRead> {
@@ -157,11 +157,12 @@ export class Buffers {
     }
     const at = clock().toISOString()
     const row: JournalRow = { id: journal.nextId(), measurement: name, tags: { workspace: b.workspace }, fields: contents, committed_at: at }
-    writer.stage(JOURNAL_GROUP, journalKey(row.id), JSON.stringify(row), at)
+    const json = JSON.stringify(row)
+    writer.stage(JOURNAL_GROUP, journalKey(row.id), json, at)
     stageMarker(writer, name, contents.aggregate, at)
     const event = events.record('buffer', name, { action: 'committed', workspace: b.workspace, journal_id: row.id, aggregate: contents.aggregate }, at)
     const store = await this.#store(b, row.id, [[JOURNAL_GROUP, journalKey(row.id)], markerEntry(name), [EVENT_GROUP, eventKey(event.id)]])
-    for (const id of journal.add(row)) writer.stage(JOURNAL_GROUP, journalKey(id), null, at)
+    for (const id of journal.add(row, json)) writer.stage(JOURNAL_GROUP, journalKey(id), null, at)
     await this.#deps.onJournalled?.(name)
     this.#forget(name)
     if (await this.#removeFile(b)) stageMarker(writer, name, null, clock().toISOString())

@@ -25,19 +25,32 @@ function pick (from: Map<string, Finding>, keep: (key: string) => boolean): Find
 }
 
 /**
- * Diffs the latest cycle against the ones before it; `cycles` is oldest first and ends with the latest.
+ * Diffs the latest cycle against the ones before it; `newestFirst` yields the latest cycle first, then
+ * each older one, and is read once: only the latest two cycles' findings are kept, of the older ones
+ * just whether they hold each key, so a window of large cycles costs two of them in memory, not all.
  * `new`: in the latest cycle, not in the one before (as the Go agent's diffFindings); `resolved`: in the
  * one before, not in the latest; `persistent`: in every cycle given. A single cycle is a baseline: all
  * three lists are empty. Each list is in fingerprint order.
  */
-export function diffCycles (cycles: ReadonlyArray<readonly Finding[]>): FindingsDiff {
-  if (cycles.length < 2) return { new: [], resolved: [], persistent: [] }
-  const maps = cycles.map(byKey)
-  const latest = maps[maps.length - 1] as Map<string, Finding>
-  const previous = maps[maps.length - 2] as Map<string, Finding>
+export function diffCycles (newestFirst: Iterable<readonly Finding[]>): FindingsDiff {
+  let latest: Map<string, Finding> | undefined
+  let previous: Map<string, Finding> | undefined
+  const everywhere = new Set<string>()
+  for (const findings of newestFirst) {
+    const cycle = byKey(findings)
+    if (latest === undefined) {
+      latest = cycle
+      for (const key of cycle.keys()) everywhere.add(key)
+      continue
+    }
+    previous ??= cycle
+    for (const key of everywhere) if (!cycle.has(key)) everywhere.delete(key)
+  }
+  if (latest === undefined || previous === undefined) return { new: [], resolved: [], persistent: [] }
+  const [last, before] = [latest, previous]
   return {
-    new: pick(latest, (k) => !previous.has(k)),
-    resolved: pick(previous, (k) => !latest.has(k)),
-    persistent: pick(latest, (k) => maps.every((m) => m.has(k)))
+    new: pick(last, (k) => !before.has(k)),
+    resolved: pick(before, (k) => !last.has(k)),
+    persistent: pick(last, (k) => everywhere.has(k))
   }
 }

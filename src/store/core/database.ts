@@ -41,6 +41,7 @@ export class Database {
   #tail: Promise<unknown> = Promise.resolve()
   #closed = false
   #closing: Promise<void> | null = null
+  #serialCalls = 0
 
   private constructor (path: string, instance: DuckDBInstance, conn: DuckDBConnection) {
     this.path = path
@@ -60,8 +61,12 @@ export class Database {
     return new Database(path, instance, await instance.connect())
   }
 
+  /** Calls queued on the serial (writer's) connection so far: what reads must never add to. */
+  get serialCalls (): number { return this.#serialCalls }
+
   #serial<T> (fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('store is closed'))
+    this.#serialCalls++
     const next = this.#tail.then(() => fn(this.#conn))
     this.#tail = next.catch(() => {})
     return next

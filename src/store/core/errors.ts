@@ -59,7 +59,9 @@ export const PROBLEMS = {
   analytics_busy: { status: 503, title: 'Service Unavailable' },
   ui_not_built: { status: 503, title: 'Service Unavailable' },
   /** Too few file descriptors are free to open a buffer, an export or a backup without starving the store. */
-  descriptors_low: { status: 503, title: 'Service Unavailable' }
+  descriptors_low: { status: 503, title: 'Service Unavailable' },
+  /** The volume is (or would be) too full: free space under DISK_RESERVE_BYTES, or a write failed with ENOSPC. */
+  disk_full: { status: 503, title: 'Service Unavailable' }
 } as const satisfies Record<string, { status: number, title: string }>
 
 export type ProblemCode = keyof typeof PROBLEMS

@@ -7,7 +7,7 @@
 import type { ProblemCode } from './errors.js'
 
 export const PROBLEM_EXPLANATIONS = {
-  analytics_busy: 'Stats, exports and backups run one at a time, and too many are waiting; retry shortly.',
+  analytics_busy: 'Stats, exports and backups (and, in a lane of their own, event log reads) run one at a time, and too many are waiting; retry shortly.',
   backup_in_progress: 'A backup is being taken; one runs at a time. Retry when it is done.',
   backups_folder_invalid: '`backups/` under the data folder is not a plain folder (a symlink or a file); no backup is written through it.',
   bad_request: 'The request could not be read as HTTP the service understands; `detail` says what was wrong.',
@@ -16,6 +16,7 @@ export const PROBLEM_EXPLANATIONS = {
   buffer_closing: 'The buffer is being committed or discarded by another request; it cannot take entries any more.',
   config_file_unusable: '`agents.yaml` on the volume is not a regular file of at most 1 MiB inside the data folder (a FIFO, a device, a link out, too large or unreadable), so it is neither read nor replaced; nothing was changed. Move it away and retry.',
   descriptors_low: 'Too few file descriptors are free to open a buffer, an export or a backup while keeping enough for the store itself; nothing was opened. Retry once connections or buffers close, or raise `ulimit -n`.',
+  disk_full: 'The volume has too little free space: a backup or an export would leave less than DISK_RESERVE_BYTES free for the store, or a write failed because the disk is full. Nothing was kept; retry after `Retry-After` seconds, once space is freed.',
   exists: 'A buffer of that name is open, or its file is still on the volume.',
   forbidden: 'The token is valid but its scope does not allow this: `read` < `write` < `admin`.',
   headers_too_large: 'The request line and headers are larger than the HTTP server accepts (16 KiB); the connection is closed.',

@@ -1,23 +1,27 @@
 /**
  * Online backups of the store into `$DATA_DIR/backups/<name>/`: `db.duckdb`, a self-contained DuckDB file,
- * and `manifest.json`. With automatic checkpoints held off, DuckDB only appends commits to the WAL and never
- * rewrites the store file, so copying the file and then the WAL gives the last checkpoint plus every commit
- * after it: everything acknowledged before the call (each commit is in the WAL, fsynced, before it is
- * acknowledged; a commit still being appended is cut off and dropped on replay). The copy is then opened
- * beside the store, which replays its WAL, and checkpointed into one file. Writers never wait for the copy:
- * only for the statement that holds off checkpoints, queued behind the commit in flight.
+ * and `manifest.json`. The store is copied while the service writes (snapshot.ts: everything acknowledged
+ * before the call); the copy is then attached to the analytics instance, which replays its WAL, and
+ * checkpointed into one file there: the store's own instance and its memory are never used for it. A backup
+ * needs free space for a copy of the store above DISK_RESERVE_BYTES before it starts, and is stopped and
+ * removed if the free space falls under the reserve while it runs (503 `disk_full`), so it never takes the
+ * room the store's WAL needs.
  */
-import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DuckDBConnection } from '@duckdb/node-api'
-import type { Database } from '../core/database.js'
+import { decodeCursor, encodeCursor, invalidCursor } from '../core/cursor.js'
+import { diskFull, orDiskFull, type DiskReserve } from '../core/disk.js'
 import { DomainError, exists, invalidName, notFound } from '../core/errors.js'
-import { inside, storeFile } from '../core/paths.js'
+import { PageBudget } from '../core/page-budget.js'
+import { inside } from '../core/paths.js'
 import { assertDescriptors, DESCRIPTOR_COSTS } from '../core/descriptors.js'
 import { folderState } from '../core/volume-folder.js'
 import { isSegment } from '../workspaces/model.js'
+import type { Analytics } from './analytics.js'
 import type { Lane } from './lane.js'
 import type { BackupInfo } from './model.js'
+import { copyStore, storeBytes } from './snapshot.js'
 import { RUN_HISTORY } from './table.js'
 
 export const BACKUP_FILE = 'db.duckdb'
@@ -40,6 +44,10 @@ async function fsyncPath (path: string): Promise<void> {
   try { await handle.sync() } finally { await handle.close() }
 }
 
+/** Newest first, then by name (descending): the order of the list and of its cursor. */
+const newestFirst = (a: Pick<BackupInfo, 'created_at' | 'name'>, b: Pick<BackupInfo, 'created_at' | 'name'>): number =>
+  b.created_at.localeCompare(a.created_at) || b.name.localeCompare(a.name)
+
 const defaultName = (at: Date): string => 'backup-' + at.toISOString().replace(/[-:]/g, '').replace('.', '')
 
 async function scalarRow (conn: DuckDBConnection, sql: string): Promise<unknown[]> {
@@ -50,13 +58,17 @@ export class Backups {
   readonly #dataDir: string
   readonly #keep: number
   readonly #lane: Lane
+  readonly #analytics: Analytics
+  readonly #reserve: DiskReserve
   readonly #clock: () => Date
   #creating = false
 
-  constructor (deps: { dataDir: string, keep: number, lane: Lane, clock: () => Date }) {
+  constructor (deps: { dataDir: string, keep: number, lane: Lane, analytics: Analytics, reserve: DiskReserve, clock: () => Date }) {
     this.#dataDir = deps.dataDir
     this.#keep = deps.keep
     this.#lane = deps.lane
+    this.#analytics = deps.analytics
+    this.#reserve = deps.reserve
     this.#clock = deps.clock
   }
 
@@ -78,13 +90,28 @@ export class Backups {
       await mkdir(partial)
       const started = performance.now()
       const backup = await this.#lane.run(async (conn, db) => {
-        const stallMs = await this.#copyStore(conn, db, join(partial, BACKUP_FILE))
-        const [entries, historyRows, version] = await this.#check(conn, join(partial, BACKUP_FILE))
-        // Folded into the file by the checkpoint: a WAL left beside it would only be a second copy.
-        await rm(join(partial, BACKUP_FILE + '.wal'), { force: true })
-        await fsyncPath(join(partial, BACKUP_FILE))
-        const bytes = (await lstat(join(partial, BACKUP_FILE))).size
-        return { entries, historyRows, version, bytes, stallMs }
+        const copyBytes = await storeBytes(this.#dataDir)
+        const room = await this.#reserve.require(copyBytes, 'a backup (a copy of the store)')
+        const watch = this.#reserve.watch(() => {})
+        const checkRoom = async (): Promise<void> => {
+          if (watch.low || await this.#reserve.low()) throw diskFull('the free space fell under DISK_RESERVE_BYTES while the backup was taken: it was stopped and removed')
+        }
+        try {
+          const stallMs = await copyStore(conn, db, this.#dataDir, join(partial, BACKUP_FILE))
+          await checkRoom()
+          const [entries, historyRows, version] = await this.#check(join(partial, BACKUP_FILE), room - copyBytes)
+          await checkRoom()
+          // Folded into the file by the checkpoint: a WAL left beside it would only be a second copy.
+          await rm(join(partial, BACKUP_FILE + '.wal'), { force: true })
+          await fsyncPath(join(partial, BACKUP_FILE))
+          const bytes = (await lstat(join(partial, BACKUP_FILE))).size
+          return { entries, historyRows, version, bytes, stallMs }
+        } catch (err) {
+          await checkRoom()
+          throw err
+        } finally {
+          watch.stop()
+        }
       })
       const info: BackupInfo = {
         name: chosen,
@@ -104,42 +131,28 @@ export class Backups {
       return { backup: info, pruned: await this.#prune() }
     } catch (err) {
       await rm(partial, { recursive: true, force: true })
-      throw err
+      throw orDiskFull(err, 'the backup')
     } finally {
       this.#creating = false
     }
   }
 
-  /** Copies the store file and its WAL with automatic checkpoints held off; returns how long writes waited for that. */
-  async #copyStore (conn: DuckDBConnection, db: Database, dest: string): Promise<number> {
-    const threshold = String((await scalarRow(conn, "SELECT current_setting('checkpoint_threshold')"))[0])
-    const started = performance.now()
-    await db.run("SET checkpoint_threshold = '1000TB'")
-    const stallMs = performance.now() - started
-    try {
-      const store = storeFile(this.#dataDir)
-      await copyFile(store, dest)
-      await copyFile(store + '.wal', dest + '.wal').catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
-    } finally {
-      await db.run(`SET checkpoint_threshold = '${threshold.replaceAll("'", "''")}'`)
-    }
-    return stallMs
-  }
-
   /**
-   * Opens the copy beside the store (replaying its WAL), counts what it holds and checkpoints it into one
-   * file: [entries, history rows, schema version].
+   * Opens the copy on the analytics instance (replaying its WAL), counts what it holds and checkpoints it
+   * into one file: [entries, history rows, schema version].
    */
-  async #check (conn: DuckDBConnection, file: string): Promise<[number, number, number]> {
-    await conn.run(`ATTACH '${file.replaceAll("'", "''")}' AS backup_check`)
-    try {
-      const row = await scalarRow(conn, `SELECT (SELECT count(*) FROM backup_check.entries),
-        (SELECT count(*) FROM backup_check.${RUN_HISTORY}), (SELECT max(version) FROM backup_check.schema_migrations)`)
-      await conn.run('CHECKPOINT backup_check')
-      return [Number(row[0]), Number(row[1]), Number(row[2])]
-    } finally {
-      await conn.run('DETACH backup_check')
-    }
+  async #check (file: string, spillBytes: number): Promise<[number, number, number]> {
+    return await this.#analytics.session(spillBytes, async (conn) => {
+      await conn.run(`ATTACH '${file.replaceAll("'", "''")}' AS backup_check`)
+      try {
+        const row = await scalarRow(conn, `SELECT (SELECT count(*) FROM backup_check.entries),
+          (SELECT count(*) FROM backup_check.${RUN_HISTORY}), (SELECT max(version) FROM backup_check.schema_migrations)`)
+        await conn.run('CHECKPOINT backup_check')
+        return [Number(row[0]), Number(row[1]), Number(row[2])]
+      } finally {
+        await conn.run('DETACH backup_check')
+      }
+    })
   }
 
   /** The backups folder, created when missing; a symlink or a file in its place is refused, never followed. */
@@ -147,6 +160,26 @@ export class Backups {
     await mkdir(this.#dir, { recursive: true })
     const stat = await lstat(this.#dir)
     if (!stat.isDirectory()) throw new DomainError('backups_folder_invalid', 'backups/ under the data folder is not a plain folder (a symlink or a file?); backups are not written through it')
+  }
+
+  /**
+   * A page of backups, newest first, within `limit` and `maxBytes` (at least one); the cursor names the
+   * last one's place in that order, so a page resumes there even once that backup is removed.
+   */
+  async page (limit: number, cursor: string | undefined, maxBytes: number): Promise<{ items: BackupInfo[], next_cursor: string | null }> {
+    const after = decodeCursor(cursor)
+    let from: [string, string] | undefined
+    if (after !== undefined) {
+      try { from = JSON.parse(after) as [string, string] } catch {}
+      if (!Array.isArray(from) || typeof from[0] !== 'string' || typeof from[1] !== 'string') throw invalidCursor()
+    }
+    const all = await this.list()
+    const start = from === undefined ? 0 : all.findIndex((b) => newestFirst(b, { created_at: from[0], name: from[1] }) > 0)
+    const page = new PageBudget<BackupInfo>(limit, maxBytes, (b) => Buffer.byteLength(JSON.stringify(b)))
+    let more = false
+    for (const b of start < 0 ? [] : all.slice(start)) if (!page.offer(b)) { more = true; break }
+    const last = page.items[page.items.length - 1]
+    return { items: page.items, next_cursor: more && last !== undefined ? encodeCursor(JSON.stringify([last.created_at, last.name])) : null }
   }
 
   /** Every backup, newest first: plain folders with a readable manifest; anything else in the folder is ignored. */
@@ -160,7 +193,7 @@ export class Backups {
       return []
     }
     const found = await Promise.all(names.map((n) => this.#read(n)))
-    return found.filter((b): b is BackupInfo => b !== null).sort((a, b) => b.created_at.localeCompare(a.created_at) || b.name.localeCompare(a.name))
+    return found.filter((b): b is BackupInfo => b !== null).sort(newestFirst)
   }
 
   async #read (name: string): Promise<BackupInfo | null> {

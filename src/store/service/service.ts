@@ -9,12 +9,15 @@ import { join } from 'node:path'
 import { Journal } from '../buffers/journal.js'
 import { Buffers, type BuffersDeps } from '../buffers/buffers.js'
 import { Database } from '../core/database.js'
+import { DiskReserve } from '../core/disk.js'
 import type { Logger } from '../core/logger.js'
 import { storeFile } from '../core/paths.js'
 import { StoreHandle } from '../core/store-handle.js'
 import { Writer, type RefusedChange } from '../core/writer.js'
+import { Activity } from '../events/activity.js'
 import { EventLog } from '../events/events.js'
 import { Followers } from '../events/subscribers.js'
+import { Analytics } from '../history/analytics.js'
 import { Backups } from '../history/backups.js'
 import { Lane } from '../history/lane.js'
 import { historyRecorder } from '../history/table.js'
@@ -55,6 +58,8 @@ export class Service {
   /** Owns the DuckDB handle and degraded mode: writes are refused through it while the store cannot take them. */
   readonly handle: StoreHandle
   readonly events: EventLog
+  /** Running per pool and finished runs, kept as events happen, for the charts. */
+  readonly activity: Activity
   /** Live followers of the event log (SSE streams), bounded and ended at shutdown. */
   readonly followers: Followers
   readonly workspaces: Workspaces
@@ -73,8 +78,14 @@ export class Service {
   readonly history: {
     /** Stats, exports and backups, one at a time on side connections. */
     lane: Lane
+    /** Event log pages and the charts' first read of the log: side connections, never the writer's. */
+    reads: Lane
     backups: Backups
-    /** Where exports are written before they are streamed; emptied at start-up. */
+    /** The DuckDB instance of exports and backup checks, with its own memory limit. */
+    analytics: Analytics
+    /** Free space kept for the store: exports and backups check it. */
+    reserve: DiskReserve
+    /** Where exports are written before they are streamed, and the store's copies they read; emptied at start-up. */
     exportDir: string
   }
 
@@ -101,6 +112,7 @@ export class Service {
     })
     const events = new EventLog(writer)
     this.events = events
+    this.activity = new Activity(events, settings.eventRetention)
     this.followers = new Followers(events, settings.eventStreamsMax)
     const workspaces = new Workspaces({ writer, events, files: new StatusFiles(settings.dataDir), clock, log })
     this.workspaces = workspaces
@@ -133,7 +145,17 @@ export class Service {
     this.journal = new Journal(settings.limits.journalBytes)
     this.buffers = new Buffers({ dataDir: settings.dataDir, writer, events, journal: this.journal, clock, log, limits: settings.limits, onJournalled: deps.onBufferJournalled })
     const lane = new Lane(() => this.handle.db, writer)
-    this.history = { lane, backups: new Backups({ dataDir: settings.dataDir, keep: settings.backupKeep, lane, clock }), exportDir: join(settings.dataDir, '.core', 'tmp') }
+    const exportDir = join(settings.dataDir, '.core', 'tmp')
+    const analytics = new Analytics({ memoryLimit: settings.analyticsMemoryLimit, spillDir: join(exportDir, 'spill') })
+    const reserve = new DiskReserve(settings.dataDir, settings.diskReserveBytes)
+    this.history = {
+      lane,
+      reads: new Lane(() => this.handle.db, writer, 'event log reads'),
+      backups: new Backups({ dataDir: settings.dataDir, keep: settings.backupKeep, lane, analytics, reserve, clock }),
+      analytics,
+      reserve,
+      exportDir
+    }
     // Every run that ends leaves a history row in the commit of the change that ended it.
     if (settings.historyRetentionDays > 0) workspaces.onRunEnd(historyRecorder(writer, log))
 
@@ -153,7 +175,13 @@ export class Service {
     lifecycle.add({ name: 'store', close: () => this.handle.close() })
     lifecycle.add({ name: 'buffers', close: () => this.buffers.closeAll() })
     // A backup or export in progress finishes before the store closes.
-    lifecycle.add({ name: 'analytics', close: () => this.history.lane.idle() })
+    lifecycle.add({
+      name: 'analytics',
+      close: async () => {
+        await Promise.all([this.history.lane.idle(), this.history.reads.idle()])
+        await this.history.analytics.close()
+      }
+    })
     lifecycle.add({ name: 'sync_flusher', start: () => this.sync.flusher?.start(), stop: () => this.sync.flusher?.stop() })
     lifecycle.every('store_retry', s.storeRetryS * 1000, () => this.#retryStore())
     lifecycle.every('periodic_pass', s.reaperIntervalS * 1000, () => periodicPass(this))

@@ -7,6 +7,10 @@ export interface ServiceSettings {
   dataDir: string
   dbThreads: number
   dbMemoryLimit: string
+  /** DuckDB's memory_limit for the analytics instance (exports, backup checks), apart from the store's. */
+  analyticsMemoryLimit: string
+  /** Bytes that stay free on the volume for the store: backups and exports are refused or stopped before they take them. */
+  diskReserveBytes: number
   leaseS: number
   /** The period of the periodic pass: reaper, expired backoffs, event and run-history retention. */
   reaperIntervalS: number
@@ -27,6 +31,8 @@ export interface ServiceSettings {
   sseQueueMax: number
   /** Event-stream followers at once; one more is 429 `limit_reached`. */
   eventStreamsMax: number
+  /** Bytes of items one list page holds at most (at least one item): past it the page ends with a cursor. */
+  pageMaxBytes: number
   /** Bounds on what clients can create. */
   limits: Limits
   /** Claims that may wait (`wait_s`) at once; one more is 503 `too_many_waiters`. */

@@ -1,6 +1,8 @@
 /**
  * The sync outbox (API §6): queued pushes and dead letters, in order, in memory; every change is staged
- * with its event and answered once committed. Each item is one entry keyed by a zero-padded sequence
+ * with its event and answered once committed. An item is held as its stored JSON and its fields without the
+ * dispatches (the bulk of it), which are parsed back only to deliver or change it: at the outbox's 64 MB
+ * bound a parsed copy beside the JSON doubled what it held. Each item is one entry keyed by a zero-padded sequence
  * number, so the store keeps the queue's order and a restart resumes it; a delivered or dropped item's
  * entry is a tombstone, so an emptied queue leaves no rows. Delivery itself is sync-flusher.ts's job.
  */
@@ -9,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { SyncItem, SyncPush, SyncStatus } from './model.js'
 import { decodeCursor, pageJson } from '../core/cursor.js'
+import { PageBudget } from '../core/page-budget.js'
 import { limitReached, notFound } from '../core/errors.js'
 import { UNLIMITED, type Limits } from '../core/limits.js'
 import type { EventLog } from '../events/events.js'
@@ -28,10 +31,21 @@ const MAX_REMEMBERED_KEYS = 10000
 
 export type SyncAccepted = Pick<SyncItem, 'id' | 'queued_at' | 'attempts'>
 
+/** An item without its dispatches: everything the queue reads of it. */
+type SyncMeta = Omit<SyncItem, 'dispatches'>
+
 interface Held {
   key: string
-  item: SyncItem
+  item: SyncMeta
   json: string
+}
+
+/** The whole item, dispatches included, from its JSON. */
+const whole = (held: Held): SyncItem => JSON.parse(held.json) as SyncItem
+
+function heldOf (key: string, item: SyncItem, json: string): Held {
+  const { dispatches: _, ...meta } = item
+  return { key, item: meta, json }
 }
 
 interface RememberedKey {
@@ -42,7 +56,7 @@ interface RememberedKey {
 
 // Random, not a sequence: upstream deduplicates on the id, so one must never be issued twice, even after the queue emptied.
 const newId = (): string => 'sq_' + randomBytes(12).toString('base64url')
-const accepted = (item: SyncItem): SyncAccepted => ({ id: item.id, queued_at: item.queued_at, attempts: 0 })
+const accepted = (item: Pick<SyncItem, 'id' | 'queued_at'>): SyncAccepted => ({ id: item.id, queued_at: item.queued_at, attempts: 0 })
 
 /** One ordered list of items (the queue, or the dead letters), mirrored to its group. */
 class Lane {
@@ -74,13 +88,14 @@ class Lane {
     return [...this.#held.values()]
   }
 
-  set (key: string, item: SyncItem, at: string, stage = true): Held {
-    const held = { key, item, json: JSON.stringify(item) }
+  /** Puts an item under `key`; `json` is its stored form when it comes from the store (then nothing is staged). */
+  set (key: string, item: SyncItem, at: string, json?: string): Held {
+    const held = heldOf(key, item, json ?? JSON.stringify(item))
     const prev = this.#held.get(key)
     if (prev === undefined) this.#keys.add(key)
     this.#bytes += held.json.length - (prev?.json.length ?? 0)
     this.#held.set(key, held)
-    if (stage) this.#writer.stage(this.group, key, held.json, at)
+    if (json === undefined) this.#writer.stage(this.group, key, held.json, at)
     return held
   }
 
@@ -91,15 +106,14 @@ class Lane {
     this.#writer.stage(this.group, key, null, at)
   }
 
-  page (limit: number, cursor: string | undefined): string {
-    const items: string[] = []
+  page (limit: number, cursor: string | undefined, maxBytes: number): string {
+    const page = new PageBudget(limit, maxBytes)
     let last: string | undefined
     for (const key of this.#keys.after(decodeCursor(cursor))) {
-      if (items.length === limit) return pageJson(items, last)
-      items.push((this.#held.get(key) as Held).json)
+      if (!page.offer((this.#held.get(key) as Held).json)) return pageJson(page.items, last)
       last = key
     }
-    return pageJson(items, undefined)
+    return pageJson(page.items, undefined)
   }
 }
 
@@ -138,7 +152,7 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
     for (const lane of [this.#queue, this.#dead]) {
       for (const e of groups.get(lane.group) ?? []) {
         const item = JSON.parse(e.value as string) as SyncItem
-        lane.set(e.key, item, e.updatedAt, false)
+        lane.set(e.key, item, e.updatedAt, e.value as string)
         this.#index(item, e.key)
         this.#seq = Math.max(this.#seq, Number(e.key))
       }
@@ -157,16 +171,17 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
    * could still lose in a crash, or a client retry would reach upstream under a second id.
    */
   head (): SyncItem | undefined {
-    const item = this.#queue.first()?.item
-    return item === undefined || this.#uncommitted.has(item.id) ? undefined : item
+    const first = this.#queue.first()
+    return first === undefined || this.#uncommitted.has(first.item.id) ? undefined : whole(first)
   }
 
   status (): Omit<SyncStatus, 'upstream_configured'> {
     return { queued: this.#queue.size, dead: this.#dead.size, last_push_at: this.#lastPushAt, last_error: this.#lastError }
   }
 
-  page (which: 'queue' | 'dead', limit: number, cursor: string | undefined): string {
-    return this.#lane(which).page(limit, cursor)
+  /** A page in delivery order within `limit` items and `maxBytes` (at least one item), as a ready JSON body. */
+  page (which: 'queue' | 'dead', limit: number, cursor: string | undefined, maxBytes: number): string {
+    return this.#lane(which).page(limit, cursor, maxBytes)
   }
 
   /** Accepts a push; with an idempotency key already seen, answers the first item instead (`repeat`). */
@@ -210,7 +225,7 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
     const held = this.#find(this.#queue, id)
     if (held === undefined) return
     const at = this.#now()
-    const item: SyncItem = { ...held.item, attempts: held.item.attempts + 1, next_attempt_at: retryAt, last_error: error }
+    const item: SyncItem = { ...whole(held), attempts: held.item.attempts + 1, next_attempt_at: retryAt, last_error: error }
     if (retryAt === null) {
       this.#queue.delete(held.key, at)
       this.#dead.set(held.key, { ...item, dead_at: at }, at)
@@ -243,7 +258,7 @@ export class SyncQueue extends EventEmitter<{ changed: [] }> {
     const held = this.#find(this.#dead, id)
     if (held === undefined) throw notFound(`sync dead letter ${id}`)
     const at = this.#now()
-    const { dead_at: _, ...item } = held.item
+    const { dead_at: _, ...item } = whole(held)
     this.#dead.delete(held.key, at)
     const queued = this.#append({ ...item, attempts: 0, next_attempt_at: null, last_error: null }, at)
     this.#events.record('sync', id, { action: 'replayed', previous_error: held.item.last_error, by }, at)

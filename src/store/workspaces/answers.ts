@@ -30,8 +30,8 @@ export function workspaceOf (workspaces: Workspaces, { org, repo, leaf }: Worksp
 }
 
 /** A page of the queue in drain order; the cursor is the drain position of the page's last item. */
-export function queuePage (queue: Queue, limit: number | undefined, cursor: string | undefined): { items: QueueItem[], next_cursor: string | null } {
-  const { items, more } = queue.page(queue.position(cursor), limit ?? DEFAULT_PAGE)
+export function queuePage (queue: Queue, limit: number | undefined, cursor: string | undefined, maxBytes: number): { items: QueueItem[], next_cursor: string | null } {
+  const { items, more } = queue.page(queue.position(cursor), limit ?? DEFAULT_PAGE, maxBytes)
   return { items, next_cursor: more ? encodeQueueCursor((items[items.length - 1] as QueueItem).workspace) : null }
 }
 

@@ -6,6 +6,7 @@ import type { Tracked, Workspaces } from './workspaces.js'
 import type { CommitResult, Writer } from '../core/writer.js'
 import { toIso } from '../core/time.js'
 import { decodeCursor, encodeCursor, invalidCursor } from '../core/cursor.js'
+import { PageBudget } from '../core/page-budget.js'
 
 export interface QueueItem {
   workspace: Workspace
@@ -71,22 +72,22 @@ export class Queue {
 
   /** Every queued workspace in drain order, with whether it could be claimed now and why not. */
   list (): QueueItem[] {
-    return this.page(undefined, Infinity).items
+    return this.page(undefined, Infinity, Infinity).items
   }
 
   /**
    * Up to `limit` queued workspaces in drain order after `after` (a position, whether or not that workspace
-   * is still queued), with admission for those only: the cost is the page's, not the queue's.
+   * is still queued), within `maxBytes` of JSON (at least one), with admission for those only: the cost is
+   * the page's, not the queue's.
    */
-  page (after: DrainKey | undefined, limit: number): { items: QueueItem[], more: boolean } {
+  page (after: DrainKey | undefined, limit: number, maxBytes: number): { items: QueueItem[], more: boolean } {
     const now = this.#clock()
-    const items: QueueItem[] = []
+    const page = new PageBudget<QueueItem>(limit, maxBytes, (item) => Buffer.byteLength(JSON.stringify(item)))
     for (const workspace of this.#workspaces.queued(after)) {
-      if (items.length === limit) return { items, more: true }
       const reasons = this.#pools.reasons(workspace.pool, workspace.agent, now)
-      items.push({ workspace, admissible: reasons.length === 0, reasons })
+      if (!page.offer({ workspace, admissible: reasons.length === 0, reasons })) return { items: page.items, more: true }
     }
-    return { items, more: false }
+    return { items: page.items, more: false }
   }
 
   /**

@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js'
 import type { PoolSnapshot, Status, Workspace, WorkspaceParams, WorkspaceReport } from './model.js'
 import { STATUSES } from './model.js'
 import { decodeCursor, pageJson } from '../core/cursor.js'
+import { PageBudget } from '../core/page-budget.js'
 import { checkIfMatch, checkIfNoneMatch, etagOf } from '../core/etag.js'
 import { DomainError, illegalTransition, notFound, staleRun } from '../core/errors.js'
 import type { EventLog } from '../events/events.js'
@@ -192,11 +193,12 @@ export class Workspaces {
   }
 
   /**
-   * A page of records in name order, as a ready JSON body. At most SCAN_BUDGET records are examined: a
-   * filtered page may then hold fewer than `limit` (even none) and still have a next cursor.
+   * A page of records in name order, as a ready JSON body, within `limit` records and `maxBytes` (at least
+   * one record). At most SCAN_BUDGET records are examined: a filtered page may then hold fewer than `limit`
+   * (even none) and still have a next cursor.
    */
-  page (filter: WorkspaceFilter, limit: number, cursor: string | undefined): string {
-    const items: string[] = []
+  page (filter: WorkspaceFilter, limit: number, cursor: string | undefined, maxBytes: number): string {
+    const page = new PageBudget(limit, maxBytes)
     // The last record examined and settled (served, or not matching): the next page resumes after it.
     let last: string | undefined
     let more = false
@@ -213,11 +215,10 @@ export class Workspaces {
         last = name
         continue
       }
-      if (items.length === limit) { more = true; break }
-      items.push(t.json)
+      if (!page.offer(t.json)) { more = true; break }
       last = name
     }
-    return pageJson(items, more ? last : undefined)
+    return pageJson(page.items, more ? last : undefined)
   }
 
   /** Workspaces tracked, per status (zeros included): kept as records change, so O(statuses). */
