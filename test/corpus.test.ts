@@ -24,7 +24,9 @@ interface Op { method: string, path: string, id: string, params: Param[], body?:
 interface Case { label: string, method: string, url: string, headers?: Record<string, string | undefined>, payload?: string, expect?: number | string }
 
 // Routes with no input at all; /v1/metrics is not in the document.
-const NO_INPUT = new Set(['/healthz', '/readyz', '/docs', '/openapi.json', '/metrics'])
+const NO_INPUT = new Set(['/healthz', '/readyz', '/docs', '/openapi.json', '/metrics',
+  // JSON-RPC, not REST: its errors are JSON-RPC errors and tool errors (test/mcp-http.test.ts, test/mcp-tools.test.ts).
+  '/mcp'])
 
 /** The document with every `$ref` to a named schema replaced by the schema, so cases can read fields and enums. */
 function inlineRefs (node: unknown, schemas: Record<string, Schema>): any {
