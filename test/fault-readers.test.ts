@@ -16,8 +16,8 @@ import { duckRows } from './duck.js'
 import { call, type Answer } from './faults.js'
 import { residentMiB, shippedHeapOptions, shippedLimitMiB } from './memory-limit.js'
 
-const WRITE = { authorization: 'Bearer w-token' }
-const READ = { authorization: 'Bearer r-token' }
+const WRITE = { authorization: 'Bearer w-token-0123456789' }
+const READ = { authorization: 'Bearer r-token-0123456789' }
 // A cycle of nine 100 kB findings: ~900 kB, just under the default 1 MiB body limit.
 const findings = (i: number) => Array.from({ length: 9 }, (_, j) => ({ kind: 'finding', data: { tool: 'lint', file: `f${i}.go`, line: j, code: 'L1', message: 'm'.repeat(100_000) } }))
 
@@ -74,7 +74,7 @@ async function walk (svc: Service, path: string): Promise<{ ids: Array<string | 
 t.test('read-token clients cannot exhaust the memory of the shipped limit, with the journal and the outbox at their caps', async (t) => {
   const limit = shippedLimitMiB()
   const heap = shippedHeapOptions()
-  const env = { DATA_DIR: t.testdir(), AUTH_TOKENS: 'w-token:write,r-token:read', ...heap }
+  const env = { DATA_DIR: t.testdir(), AUTH_TOKENS: 'w-token-0123456789:write,r-token-0123456789:read', ...heap }
   const svc = await startService(t, env)
   await fillJournal(t, svc)
   const items = await fillOutbox(t, svc)
@@ -125,7 +125,7 @@ async function bigCycle (t: Test, svc: Service, name: string, mb: number): Promi
 
 t.test('exports never run the store out of memory: every dataset and format while writers write', async (t) => {
   const dir = t.testdir()
-  const svc = await startService(t, { DATA_DIR: join(dir, 'data'), AUTH_TOKENS: 'w-token:write,a-token:admin', ...shippedHeapOptions() })
+  const svc = await startService(t, { DATA_DIR: join(dir, 'data'), AUTH_TOKENS: 'w-token-0123456789:write,a-token-0123456789:admin', ...shippedHeapOptions() })
   const task = 't'.repeat(2000)
   let next = 0
   const seed = async () => {
@@ -139,7 +139,7 @@ t.test('exports never run the store out of memory: every dataset and format whil
   for (const dataset of ['workspaces', 'journal', 'events', 'runs']) {
     for (const format of ['ndjson', 'csv', 'parquet']) {
       const started = Date.now()
-      const res = await fetch(`${svc.url}/v1/export/${dataset}?format=${format}`, { headers: { authorization: 'Bearer a-token' } })
+      const res = await fetch(`${svc.url}/v1/export/${dataset}?format=${format}`, { headers: { authorization: 'Bearer a-token-0123456789' } })
       const body = Buffer.from(await res.arrayBuffer())
       t.equal(res.status, 200, `${dataset} as ${format}: ${res.status === 200 ? 'ok' : body.toString().slice(0, 200)}`)
       exported.push([`${dataset}.${format}`, body.length, Date.now() - started])
@@ -157,7 +157,7 @@ t.test('exports never run the store out of memory: every dataset and format whil
   const writes = await load.stop()
   t.ok(writes.length > 0 && writes.every((s) => s === 200 || s === 201), `every write answered 2xx while the exports ran (${writes.length})`)
   t.match((await call(svc.url, 'GET', '/readyz')).body, { store: 'ok' }, 'the store stayed ok')
-  const journal = (await call(svc.url, 'GET', '/v1/export/journal?format=ndjson', undefined, { authorization: 'Bearer a-token' })).body as string
+  const journal = (await call(svc.url, 'GET', '/v1/export/journal?format=ndjson', undefined, { authorization: 'Bearer a-token-0123456789' })).body as string
   const lines = journal.trim().split('\n').map((l) => JSON.parse(l) as { findings: unknown[] })
   t.same(lines.map((l) => l.findings.length), Array(8).fill(70), 'each cycle with its 70 findings')
   t.comment(`exports (bytes, ms): ${exported.map(([n, b, ms]) => `${n} ${b} ${ms}`).join('; ')}; ${writes.length} writes meanwhile; resident ${JSON.stringify(residentMiB(svc.proc.pid as number))} MiB`)

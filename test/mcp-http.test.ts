@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { until } from './helper.js'
-import { call, connect, mcpService, refusal, report, rest, TOKENS } from './mcp.js'
+import { bearer, call, connect, mcpService, refusal, report, rest, TOKENS } from './mcp.js'
 import { startService } from './child.js'
 
 const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'curl', version: '1' } } }
@@ -22,7 +22,6 @@ async function post (url: string, body: unknown, headers: Record<string, string>
   })
 }
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const metricsOf = async (url: string): Promise<string> => await (await fetch(`${url}/metrics`, { headers: bearer('r') })).text()
 
 t.test('no token or an unknown one is a 401 problem before any MCP message', async (t) => {

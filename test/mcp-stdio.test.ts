@@ -9,7 +9,7 @@ import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelco
 import t, { type Test } from 'tap'
 import { startService } from './child.js'
 import { until } from './helper.js'
-import { call, connect, refusal, report, rest, text, TOKENS } from './mcp.js'
+import { bearer, call, connect, refusal, report, rest, SECRETS, text, TOKENS, type Token } from './mcp.js'
 
 async function freePort (): Promise<number> {
   const server = createServer()
@@ -21,7 +21,7 @@ async function freePort (): Promise<number> {
 
 /** `agent-state mcp` driven by hand, as newline-delimited JSON-RPC: initialized, with one tools/call (id 2) sent. */
 function rawBridge (t: Test, url: string, token: string, tool: string) {
-  const bridge = spawn(process.execPath, ['dist/cli/main.js', 'mcp'], { env: { PATH: process.env.PATH ?? '', AGENT_STATE_URL: url, AGENT_STATE_TOKEN: token } })
+  const bridge = spawn(process.execPath, ['dist/cli/main.js', 'mcp'], { env: { PATH: process.env.PATH ?? '', AGENT_STATE_URL: url, AGENT_STATE_TOKEN: SECRETS[token as Token] ?? token } })
   const exited = new Promise<number | string>((resolve) => bridge.on('exit', (code, signal) => resolve(code ?? signal ?? -1)))
   t.teardown(() => { bridge.kill('SIGKILL') })
   let out = ''
@@ -85,7 +85,7 @@ t.test('when its client goes, the bridge ends its session and exits 0', async (t
   const svc = await startService(t, { DATA_DIR: t.testdir(), AUTH_TOKENS: TOKENS })
   const { bridge, exited, answer } = rawBridge(t, svc.url, 'r', 'list_pools')
   t.match(text(await answer()), /^POOL\s+RUNNING/)
-  const metrics = async () => await (await fetch(`${svc.url}/metrics`, { headers: { authorization: 'Bearer r' } })).text()
+  const metrics = async () => await (await fetch(`${svc.url}/metrics`, { headers: bearer('r') })).text()
   t.match(await metrics(), /agent_state_mcp_sessions 1/)
   bridge.stdin.end()
   t.equal(await exited, 0)

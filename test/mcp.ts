@@ -11,8 +11,12 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import type { Test } from 'tap'
 import { startService, type Service } from './child.js'
 
-export const TOKENS = 'r:read,w:write,a:admin'
 export type Token = 'r' | 'w' | 'a'
+/** The token a test names by its scope's letter (AUTH_TOKENS wants at least 16 characters). */
+export const SECRETS: Record<Token, string> = { r: 'mcp-read-token-0001', w: 'mcp-write-token-001', a: 'mcp-admin-token-001' }
+export const TOKENS = `${SECRETS.r}:read,${SECRETS.w}:write,${SECRETS.a}:admin`
+/** The Authorization header for a token named by its letter, or for any other string as it is. */
+export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${SECRETS[token as Token] ?? token}` })
 export type Via = 'http' | 'stdio'
 export const VIAS: Via[] = ['http', 'stdio']
 
@@ -32,11 +36,11 @@ export async function connect (t: Test, via: Via, url: string, token: Token | nu
   const client = new Client({ name: 'agent-state-test', version: '1.0.0' })
   let stderr = ''
   const transport = via === 'http'
-    ? new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: token === null ? {} : { authorization: `Bearer ${token}` } } })
+    ? new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: token === null ? {} : bearer(token) } })
     : new StdioClientTransport({
       command: process.execPath,
       args: ['dist/cli/main.js', 'mcp'],
-      env: { PATH: process.env.PATH ?? '', AGENT_STATE_URL: url, ...(token === null ? {} : { AGENT_STATE_TOKEN: token }) },
+      env: { PATH: process.env.PATH ?? '', AGENT_STATE_URL: url, ...(token === null ? {} : { AGENT_STATE_TOKEN: SECRETS[token] }) },
       stderr: 'pipe'
     })
   if (transport instanceof StdioClientTransport) (transport.stderr as Readable | null)?.on('data', (d: Buffer) => { stderr += d.toString() })
@@ -63,7 +67,7 @@ export function refusal (r: CallToolResult): string {
 export async function rest (url: string, method: string, path: string, token: Token = 'a', body?: unknown): Promise<{ status: number, body: any }> {
   const res = await fetch(url + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { ...bearer(token), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body)
   })
   const raw = await res.text()

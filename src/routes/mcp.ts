@@ -69,8 +69,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   // Sessions hold notification streams that never end by themselves: the lifecycle closes them before the server
-  // waits for its connections (registered last, so stopped first).
-  service.lifecycle.add({ name: 'mcp_sessions', stop: async () => { if (loading !== null) await (await loading).close() } })
+  // waits for its connections. After the claim waits stop, though: a claim_work call still waiting is answered
+  // (nothing claimed) over its session first, or its request would hold the exit until the grace ran out.
+  service.lifecycle.add({ name: 'mcp_sessions', stop: async () => { if (loading !== null) await (await loading).close() } }, { before: 'claim_waits' })
 
   async function handle (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const mcp = await sessions()

@@ -29,9 +29,16 @@ export class Lifecycle {
   /** The names of the registered work, in start order. */
   get names (): string[] { return this.#works.map((w) => w.name) }
 
-  add (work: Work): void {
+  /**
+   * Registers work last, or just `before` the named work (so it starts before it and stops after it), for
+   * work registered outside the composition root that must keep an order with the root's own.
+   */
+  add (work: Work, { before }: { before?: string } = {}): void {
     if (this.#works.some((w) => w.name === work.name)) throw new Error(`background work ${work.name} is registered twice`)
-    this.#works.push(work)
+    if (before === undefined) { this.#works.push(work); return }
+    const at = this.#works.findIndex((w) => w.name === before)
+    if (at < this.#started) throw new Error(`background work ${work.name} cannot go before ${before}: ${at < 0 ? 'no such work' : 'it has started'}`)
+    this.#works.splice(at, 0, work)
   }
 
   /**
