@@ -36,8 +36,13 @@ t.test('npm start serves the build without compiling, and a SIGTERM to npm stops
     })
     void exited.then((code) => reject(new Error(`npm start exited (${code}): ${stderr}`)))
   })
-  // npm announces every script it runs (`> agent-state@x start`): a pre-start build would show up here.
-  t.same(lines.filter((l) => l.startsWith('> ')), ['> agent-state@' + packageInfo.version + ' start', '> exec node dist/boot/server.js'], 'nothing is compiled at start')
+  // npm announces every script it runs (`> agent-state@x start`): the prestart check runs, and a build would show up
+  // here as `build` scripts, with the check's reason on stderr.
+  const v = packageInfo.version
+  t.same(lines.filter((l) => l.startsWith('> ')), [
+    `> agent-state@${v} prestart`, '> node scripts/build-if-stale.mjs', `> agent-state@${v} start`, '> exec node dist/boot/server.js'
+  ], 'nothing is compiled at start')
+  t.notMatch(stderr, /npm run build/, 'the build was found fresh')
   t.equal((await fetch(`${url}/healthz`)).status, 200)
   t.not(servicePid, npm.pid, 'npm runs the service as its child')
 
