@@ -8,8 +8,8 @@ import { join } from 'node:path'
 
 /** What `npm run build` reads: a change to any of them makes dist/ stale. */
 const SOURCES = ['src', 'ui', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']
-/** One output of each build step (server, CLI, dashboard): the oldest says when the last whole build ran. */
-const OUTPUTS = ['dist/boot/server.js', 'dist/cli/main.js', 'dist/ui/index.html']
+/** One output of each build step (server, CLI, dashboard, the client's declarations): the oldest says when the last whole build ran. */
+const OUTPUTS = ['dist/boot/server.js', 'dist/cli/main.js', 'dist/ui/index.html', 'dist/client/index.d.ts']
 
 /** The newest modification time under `path` (0 when it does not exist). */
 function newest (path) {

@@ -42,7 +42,7 @@ t.test('a page of another site cannot drive an open service, a rebound name is r
   t.same(reached, [true, true, true, true, true], 'every request reached the service')
   t.match(await call(s, 'GET', '/v1/workspaces/core/x/ghost'), { status: 'running' }, 'nothing was reaped')
   t.match(await call(s, 'GET', '/v1/workspaces/core/x/waiting'), { status: 'queued' }, 'nothing was claimed')
-  t.same(await call(s, 'GET', '/v1/backups'), { items: [] }, 'no backup was taken')
+  t.same(await call(s, 'GET', '/v1/backups'), { items: [], next_cursor: null }, 'no backup was taken')
   t.match(await call(s, 'GET', '/v1/buffers'), { items: [] }, 'no buffer was opened')
 
   // DNS rebinding: the browser reaches 127.0.0.1 under the other site's name, so the page would be same-origin.
@@ -57,7 +57,7 @@ t.test('a page of another site cannot drive an open service, a rebound name is r
   await page.goto(`${s.url}/ui`)
   await page.getByRole('button', { name: 'Reap now' }).click()
   await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click()
-  await page.locator('.answer').waitFor()
-  t.match((await page.locator('.answer').innerText()).replace(/\s+/g, ' '), /POST \/v1\/reap → HTTP 200/)
+  await page.locator('.toast').waitFor()
+  t.match((await page.locator('.toast').innerText()).replace(/\s+/g, ' '), /POST \/v1\/reap → HTTP 200/)
   t.match(await call(s, 'GET', '/v1/workspaces/core/x/ghost'), { status: 'failed', reaped: { reason: 'pid_dead' } }, 'the dashboard\'s reap did reap')
 })
