@@ -54,7 +54,7 @@ function window (q: { since?: string, until?: string }, now: Date, defaultMs: nu
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { pools, clock } = app.service
-  const database = () => eventStore(app.service.db)
+  const database = async () => eventStore(await app.service.readStore())
 
   app.get('/v1/stats/pools', {
     config: { scope: 'read' },
@@ -78,8 +78,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const untilMs = asked.untilMs
     if ((untilMs - sinceMs) / stepMs > MAX_BUCKETS) throw invalidRange('at most 1,000 buckets: raise `step_s` or shorten the window')
     const current = new Map(pools.names().map((p) => [p, pools.view(p, now).running]))
-    const series = await runningSeries(database(), current, sinceMs, untilMs, stepMs)
-    const [oldest] = await readEventsAfter(database(), 0, 1)
+    const db = await database()
+    const series = await runningSeries(db, current, sinceMs, untilMs, stepMs)
+    const [oldest] = await readEventsAfter(db, 0, 1)
     return {
       since: new Date(sinceMs).toISOString(),
       until: new Date(untilMs).toISOString(),
@@ -102,7 +103,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { sinceMs, untilMs } = window(request.query, clock(), 24 * HOUR_MS)
-    return { items: await finishedPerHour(database(), sinceMs, untilMs) }
+    return { items: await finishedPerHour(await database(), sinceMs, untilMs) }
   })
 }
 

@@ -27,7 +27,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const q = request.query
-    const page = await readEventPage(eventStore(app.service.db), {
+    const page = await readEventPage(eventStore(await app.service.readStore()), {
       types: q.type === undefined ? null : q.type.split(',') as EventType[],
       subject: q.subject ?? null,
       beforeKey: decodeCursor(q.cursor) ?? null,

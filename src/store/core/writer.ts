@@ -1,17 +1,29 @@
 /**
- * Group commit. Writers stage (group, key, value) entries; the writer appends every staged entry to
- * the change log in one plain INSERT, as soon as the previous commit is done, and resolves each caller
- * only when the statement holding its entry has committed. A statement costs about the same whether it
- * carries one row or fifty, so batching is what makes durable writes fast; an append to a table with
- * no index is the cheapest statement there is (an upsert into a keyed table cost 2–4× as much). The
- * log is folded into the snapshot in the background (fold.ts), never on a request's path.
+ * Group commit over the change log. Writers stage (group, key, value) entries and rows for append-only
+ * tables; what one operation stages is a change, sealed by `commit` or `seal`. As soon as the previous
+ * flush is done the writer takes every sealed change, writes them as one record to the log and flushes it
+ * (log/change-log.ts: one `write`, one `fdatasync`), and only then answers the callers: a flush costs about
+ * the same for one change or a thousand, so the batch is what makes durable writes fast, and no DuckDB
+ * statement is on a request's path.
+ *
+ * The fold (fold.ts) moves logged commits into DuckDB in the background, thousands of rows a statement,
+ * and records the last folded commit in the same transaction; then the folded segments are deleted. SQL
+ * readers that must see every acknowledged change wait for `folded()` first. Start-up replays the log past
+ * DuckDB's folded commit (log/replay.ts), so nothing acknowledged depends on a fold having run.
+ *
+ * A log that cannot be written (a full disk, an I/O error) or a fold that cannot be stored puts the
+ * writer in degraded mode: commits are refused (`store_unavailable`) and their changes held, until
+ * `recover` folds and logs them. A change DuckDB refuses at fold time for a value it cannot hold is left
+ * out alone (the `refused` event names it); the rest is folded.
  */
 import { EventEmitter } from 'node:events'
-import { appendStatements, type Append, type AppendRow } from './appends.js'
+import type { Append, AppendRow } from './appends.js'
 import type { Database } from './database.js'
 import { storeUnavailable } from './errors.js'
-import { foldLog } from './fold.js'
-import { entryListParams, type Entry } from './rows.js'
+import { foldCommits, type FoldCommit, type FoldHooks, type Refusal } from './fold.js'
+import type { Entry } from './rows.js'
+import { ChangeLog, type LiveSegment, type LogHooks } from '../log/change-log.js'
+import { encodeChanges, type LoggedChange } from '../log/codec.js'
 
 export type StoreMode = 'ok' | 'degraded'
 
@@ -20,56 +32,127 @@ export interface CommitResult {
   mode: StoreMode
 }
 
-// $1 numbers the commit: a commit holds each key once, so (seq, key) orders every version of a key.
-const APPEND = `INSERT INTO entry_log (seq, grp, key, value, updated_at)
-  SELECT $1, unnest($2), unnest($3), unnest($4), unnest($5)::TIMESTAMPTZ`
+/** How one change ended: stored, or held for a store that cannot write now. */
+type Outcome = 'ok' | 'degraded'
 
-// A fold runs this long after the first unfolded commit, or sooner once this many rows wait: small
-// folds keep each one short, since it shares the one connection with the commits.
+/** Everything one operation staged, and who waits for it. */
+interface Change {
+  /** What made it, for the log when the store refuses it: a workspace, a file, a route. */
+  source: string | undefined
+  entries: Map<string, Entry>
+  appends: Append[]
+  waiters: Array<(outcome: Outcome) => void>
+}
+
+/** A logged change the store refused at fold time, as the `refused` event tells it. */
+export interface RefusedChange {
+  commit: number
+  source: string | undefined
+  /** `group/key` of each entry it staged. */
+  entries: string[]
+  /** The append-only tables it had rows for. */
+  tables: string[]
+  error: Error
+}
+
+export interface WriterOptions {
+  /** The log's folder (`.core/log`). */
+  dir: string
+  /** A segment rolls once it holds this many bytes. */
+  segmentBytes: number
+  /** Test seams for crash tests. */
+  hooks?: LogHooks & FoldHooks
+}
+
+interface Logged extends FoldCommit {
+  rows: number
+}
+
+// A fold runs this long after the first unfolded commit, or sooner once this many rows wait. It is off the
+// request path, so it may be large: each fold costs a few statements whatever it carries.
 const FOLD_DELAY_MS = 1000
-const FOLD_ROWS = 4000
+const FOLD_ROWS = 20_000
 
 /** An entry's identity in a batch: one row per (group, key) per statement. */
 const entryId = (grp: string, key: string): string => grp + '\u0000' + key
 
+const newChange = (): Change => ({ source: undefined, entries: new Map(), appends: [], waiters: [] })
+const rowsOf = (c: Change): number => c.entries.size + c.appends.length
+
 export class Writer extends EventEmitter {
-  #db: Database | null
-  #pending = new Map<string, Entry>()
-  #appends: Append[] = []
-  #waiters: Array<(r: CommitResult) => void> = []
+  #db: Database | null = null
+  readonly #log: ChangeLog
+  readonly #hooks: FoldHooks
+  #logOpen = false
+  /** Sealed changes, in staging order, not yet logged (waiting for the next flush, or for the store). */
+  #held: Change[] = []
+  /** The change being staged. */
+  #open: Change = newChange()
   #flushing: Promise<void> | null = null
   #scheduled = false
-  // Commits are numbered from the start of the process: the store opens with an empty log (it is folded at open).
-  #seq = 0
-  #unfolded = 0
+  /** The number the next commit gets: commits are numbered across restarts (replay continues the count). */
+  #next = 1
+  /** The last commit DuckDB holds. */
+  #folded = 0
+  /** Logged commits DuckDB does not hold yet, oldest first. */
+  #unfolded: Logged[] = []
+  #unfoldedRows = 0
   #foldTimer: NodeJS.Timeout | null = null
   #folding: Promise<void> | null = null
   #error: Error | null = null
-  /** Statements and rows committed, and folds run, since start: the benchmark reads these to show the batching. */
-  readonly stats = { commits: 0, rows: 0, folds: 0 }
+  /** Log records written, rows they carried, folds run and changes refused since start: the benchmark reads these to show the batching. */
+  readonly stats = { commits: 0, rows: 0, folds: 0, refused: 0 }
 
-  constructor (db: Database | null, error: Error | null = null) {
+  constructor (opts: WriterOptions) {
     super()
-    this.#db = db
-    this.#error = db === null ? (error ?? new Error('store not opened')) : null
+    this.#log = new ChangeLog(opts.dir, opts.segmentBytes, opts.hooks)
+    this.#hooks = opts.hooks ?? {}
   }
 
-  get mode (): StoreMode { return this.#error === null ? 'ok' : 'degraded' }
-  get error (): Error | null { return this.#error }
-  get pendingCount (): number { return this.#pending.size + this.#appends.length }
+  get mode (): StoreMode { return this.error === null ? 'ok' : 'degraded' }
+  get error (): Error | null {
+    return this.#error ?? (this.#db === null || !this.#logOpen ? new Error('store not opened') : null)
+  }
 
-  /** Stages an entry; a later stage of the same key in the same batch replaces it (one row per key per statement). */
+  get pendingCount (): number { return [...this.#held, this.#open].reduce((n, c) => n + rowsOf(c), 0) }
+  /** The last commit DuckDB holds, and the last one logged. */
+  get position (): { folded: number, logged: number } { return { folded: this.#folded, logged: this.#next - 1 } }
+
+  /**
+   * Takes over the log after replay: `left` are the segments still in its folder, new ones numbered after
+   * `lastNo`; `lastCommit` (folded into DuckDB by the replay) is the last commit so far. Folded segments go.
+   */
+  async openLog (left: LiveSegment[], lastNo: number, lastCommit: number): Promise<void> {
+    this.#log.start(left, lastNo)
+    this.#next = lastCommit + 1
+    this.#folded = lastCommit
+    this.#logOpen = true
+    await this.#log.retire(lastCommit)
+  }
+
+  /** Stages an entry; a later stage of the same key replaces it (one row per key per statement). */
   stage (grp: string, key: string, value: string | null, updatedAt: string): void {
-    this.#pending.set(entryId(grp, key), { grp, key, value, updatedAt })
+    this.#open.entries.set(entryId(grp, key), { grp, key, value, updatedAt })
   }
 
   /**
-   * Stages a row for an append-only table; it is inserted in the same transaction as the entries of the
-   * same commit, so it is durable exactly when they are. Commits without appends stay one statement.
-   * `replaces` names rows the new one corrects (appends.ts), deleted in that same transaction.
+   * Stages a row for an append-only table; it is logged in the same commit as the entries of the same
+   * change, so it is durable exactly when they are. `replaces` names rows the new one corrects
+   * (appends.ts), deleted when the row is folded in.
    */
   stageAppend (table: string, row: AppendRow, replaces?: AppendRow): void {
-    this.#appends.push(replaces === undefined ? { table, row } : { table, row, replaces })
+    this.#open.appends.push(replaces === undefined ? { table, row } : { table, row, replaces })
+  }
+
+  /**
+   * Ends the change being staged without waiting for it: what is staged next is another change, folded
+   * or refused apart from this one. `source` names the change in the log.
+   */
+  seal (source?: string): void {
+    if (rowsOf(this.#open) === 0 && this.#open.waiters.length === 0) return
+    this.#open.source = source
+    this.#held.push(this.#open)
+    this.#open = newChange()
   }
 
   /**
@@ -78,30 +161,35 @@ export class Writer extends EventEmitter {
    * flight already (the store may be back): they then stay the writer's, to be stored.
    */
   withdraw (keys: ReadonlyArray<readonly [grp: string, key: string]>): boolean {
+    const changes = [...this.#held, this.#open]
     const ids = keys.map(([grp, key]) => entryId(grp, key))
-    if (!ids.every((id) => this.#pending.has(id))) return false
-    for (const id of ids) this.#pending.delete(id)
+    if (!ids.every((id) => changes.some((c) => c.entries.has(id)))) return false
+    for (const c of changes) for (const id of ids) c.entries.delete(id)
     return true
   }
 
   /** Drops everything held, for state its owners rebuild from the store instead (a store that opened late). */
   discardHeld (): void {
-    this.#pending.clear()
-    this.#appends = []
+    this.#held = this.#held.filter((c) => c.waiters.length > 0).map((c) => ({ ...c, entries: new Map(), appends: [] }))
+    this.#open = newChange()
   }
 
   /**
-   * Resolves once everything staged so far is durable. When it could not be stored it rejects with
-   * `store_unavailable`: nothing is acknowledged that is not durable. The staged entries are then held
-   * and stored, all of a batch together, once the store is back.
+   * Ends the change being staged (`source` names it in the log) and resolves once it is durable in the
+   * log, with everything staged before it. When it could not be logged it rejects with `store_unavailable`:
+   * nothing is acknowledged that is not durable; the change is then held and logged once the store is back.
    */
-  async commit (): Promise<CommitResult> {
-    const result = await new Promise<CommitResult>((resolve) => {
-      this.#waiters.push(resolve)
+  async commit (source?: string): Promise<CommitResult> {
+    if (await this.#commit(source) === 'degraded') throw storeUnavailable('the store cannot store writes right now; retry later')
+    return { mode: 'ok' }
+  }
+
+  #commit (source?: string): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      this.#open.waiters.push(resolve)
+      this.seal(source)
       this.#schedule()
     })
-    if (result.mode === 'degraded') throw storeUnavailable('the store cannot store writes right now; retry later')
-    return result
   }
 
   #schedule (): void {
@@ -112,55 +200,52 @@ export class Writer extends EventEmitter {
       this.#scheduled = false
       this.#flushing = this.#flush().finally(() => {
         this.#flushing = null
-        if (this.#waiters.length > 0) this.#schedule()
+        // A change held back by a failed flush has been answered; one with waiters was committed since.
+        if (this.#held.some((c) => c.waiters.length > 0)) this.#schedule()
       })
     })
   }
 
   async #flush (): Promise<void> {
-    const batch = this.#pending
-    const appends = this.#appends
-    const waiters = this.#waiters
-    this.#pending = new Map()
-    this.#appends = []
-    this.#waiters = []
-    let mode: StoreMode = 'ok'
-    if (batch.size > 0 || appends.length > 0) {
-      try {
-        if (this.#db === null || this.#error !== null) throw this.#error ?? new Error('store not opened')
-        const entries = [...batch.values()]
-        const { values, types } = entryListParams(++this.#seq, entries)
-        if (appends.length === 0) {
-          await this.#db.run(APPEND, values, types)
-        } else {
-          const inserts = appendStatements(appends)
-          await this.#db.transaction(async (run) => {
-            if (entries.length > 0) await run(APPEND, values, types)
-            for (const s of inserts) await run(s.sql, s.values, s.types)
-          })
-        }
-        this.stats.commits++
-        this.stats.rows += entries.length + appends.length
-        this.#scheduleFold(entries.length)
-      } catch (err) {
-        // Keep the batch: entries staged since take precedence, the rest are stored when the store is back.
-        for (const [k, e] of batch) if (!this.#pending.has(k)) this.#pending.set(k, e)
-        this.#appends = [...appends, ...this.#appends]
-        if (this.#error === null) {
-          this.#error = err as Error
-          this.emit('degraded', err)
-        }
-        mode = 'degraded'
-      }
-    } else if (this.#error !== null) {
-      mode = 'degraded'
+    // What was staged without a commit goes out with this batch, as its own change.
+    this.seal()
+    const batch = this.#held
+    this.#held = []
+    const changes = batch.filter((c) => rowsOf(c) > 0)
+    if (changes.length === 0) {
+      settle(batch, this.mode === 'ok' ? 'ok' : 'degraded')
+      return
     }
-    for (const w of waiters) w({ mode })
+    try {
+      if (this.error !== null) throw this.error
+      const logged: LoggedChange[] = changes.map((c) => ({ source: c.source, entries: [...c.entries.values()], appends: c.appends }))
+      const commit = this.#next
+      await this.#log.append(commit, encodeChanges(logged))
+      this.#next = commit + 1
+      const rows = changes.reduce((n, c) => n + rowsOf(c), 0)
+      this.#unfolded.push({ commit, changes: logged, rows })
+      this.stats.commits++
+      this.stats.rows += rows
+      this.#scheduleFold(rows)
+    } catch (err) {
+      // Keep what was not logged, in order and ahead of what was staged since; it is logged when the store is back.
+      settle(batch, 'degraded')
+      this.#held = [...changes, ...this.#held]
+      this.#fail(err as Error)
+      return
+    }
+    settle(batch, 'ok')
+  }
+
+  #fail (err: Error): void {
+    if (this.#error !== null) return
+    this.#error = err
+    this.emit('degraded', err)
   }
 
   #scheduleFold (rows: number): void {
-    this.#unfolded += rows
-    if (this.#unfolded >= FOLD_ROWS) {
+    this.#unfoldedRows += rows
+    if (this.#unfoldedRows >= FOLD_ROWS) {
       void this.fold()
       return
     }
@@ -169,42 +254,97 @@ export class Writer extends EventEmitter {
     this.#foldTimer.unref()
   }
 
-  /** Folds the log into the snapshot (one at a time); a failed fold is reported and retried with the next one. */
+  /** Folds what is logged into DuckDB (one fold at a time). A failed fold leaves the writer degraded; it never rejects. */
   fold (): Promise<void> {
     if (this.#foldTimer !== null) clearTimeout(this.#foldTimer)
     this.#foldTimer = null
-    if (this.#folding !== null) return this.#folding
-    const db = this.#db
-    if (db === null || this.#error !== null || this.#unfolded === 0) return Promise.resolve()
-    this.#unfolded = 0
-    this.#folding = foldLog(db)
-      .then(() => { this.stats.folds++ })
-      .catch((err: unknown) => { this.#unfolded++; this.emit('fold-error', err) })
-      .finally(() => { this.#folding = null })
+    this.#folding ??= this.#runFold()
+      .catch((err: unknown) => this.#fail(err as Error))
+      .finally(() => {
+        this.#folding = null
+        if (this.#unfolded.length > 0 && this.#error === null) this.#scheduleFold(0)
+      })
     return this.#folding
   }
 
-  /** Starts writing to a store that opened late; everything staged meanwhile goes out in the next commit. */
+  async #runFold (): Promise<void> {
+    const db = this.#db
+    const commits = this.#unfolded.slice()
+    if (db === null || commits.length === 0) return
+    const folded = await foldCommits(db, commits, (r) => this.#refuse(r), this.#hooks)
+    this.#unfolded = this.#unfolded.filter((c) => c.commit > folded)
+    this.#unfoldedRows = this.#unfolded.reduce((n, c) => n + c.rows, 0)
+    this.#folded = Math.max(this.#folded, folded)
+    this.stats.folds++
+    await this.#log.retire(this.#folded)
+  }
+
+  #refuse ({ commit, change, error }: Refusal): void {
+    this.stats.refused++
+    const refused: RefusedChange = {
+      commit,
+      source: change.source,
+      entries: change.entries.map((e) => `${e.grp}/${e.key}`),
+      tables: [...new Set(change.appends.map((a) => a.table))],
+      error
+    }
+    this.emit('refused', refused)
+  }
+
+  /**
+   * Resolves once DuckDB holds every change acknowledged before the call: SQL readers (history, exports,
+   * backups, stored events) wait for this, so no acknowledged change is missing from what they read.
+   * Rejects with `store_unavailable` while the store cannot fold.
+   */
+  async folded (): Promise<void> {
+    const target = this.#next - 1
+    while (this.#folded < target) {
+      if (this.error !== null) throw storeUnavailable('the store cannot fold the change log right now; retry later')
+      const before = this.#folded
+      await this.fold()
+      if (this.#folded === before && this.#error === null) throw storeUnavailable('the change log could not be folded; retry later')
+    }
+  }
+
+  /** Starts writing to a store that opened late (or again); everything staged or logged meanwhile follows. */
   attach (db: Database): void {
     this.#db = db
     this.#error = null
     // A failure here is the writer's own degraded state; the retry loop sees it.
-    if (this.pendingCount > 0) void this.commit().catch(() => {})
+    if (this.#unfolded.length > 0) void this.fold()
+    if (this.pendingCount > 0) void this.#commit()
   }
 
-  /** Tries the store again after a failure: ok again if the held entries commit, still degraded if not. */
+  /** Tries the store again after a failure: ok again once the unfolded commits fold and the held changes are logged. */
   async recover (): Promise<void> {
     if (this.#db === null || this.#error === null) return
     const error = this.#error
     this.#error = null
-    await this.commit().catch(() => { this.#error ??= error })
+    await this.fold()
+    if (this.#error !== null) return
+    if (await this.#commit() === 'degraded') this.#error ??= error
   }
 
-  /** Waits for in-flight and staged writes, then folds: used on shutdown, so the closed file holds a snapshot and an empty log. */
+  /**
+   * On shutdown: logs what is staged, folds everything and deletes the folded log, so the closed store
+   * holds every change and the log folder is empty. What cannot be folded stays in the log for the next start.
+   */
   async drain (): Promise<void> {
-    if (this.pendingCount > 0 || this.#waiters.length > 0) await this.commit()
-    while (this.#flushing !== null) await this.#flushing
-    await this.#folding
-    await this.fold()
+    try {
+      if (this.pendingCount > 0 || this.#held.length > 0) await this.#commit()
+      while (this.#flushing !== null) await this.#flushing
+      await this.folded()
+      await this.#log.retire(this.#folded, true)
+    } finally {
+      await this.#log.close()
+    }
+  }
+}
+
+/** Answers every waiter of these changes and lets them go. */
+function settle (changes: readonly Change[], outcome: Outcome): void {
+  for (const c of changes) {
+    for (const w of c.waiters) w(outcome)
+    c.waiters = []
   }
 }

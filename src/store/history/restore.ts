@@ -5,6 +5,7 @@
 import { copyFile, lstat, mkdir, open, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { storeFile } from '../core/paths.js'
+import { listSegments, logDir } from '../log/segments.js'
 import { backupFile } from './backups.js'
 
 /** Raised when the restore cannot be done; the message says what to change. */
@@ -15,8 +16,9 @@ const present = (path: string): Promise<boolean> => lstat(path).then(() => true,
 /** Copies backup `name` into place as the store; returns the file it came from. */
 export async function restoreBackup (dataDir: string, name: string): Promise<string> {
   const store = storeFile(dataDir)
-  if (await present(store) || await present(store + '.wal')) {
-    throw new RestoreError(`RESTORE_FROM=${name}: a store already exists at ${store}; it is never overwritten. Move it away to restore, or unset RESTORE_FROM`)
+  // The change log belongs to the store it was written for: replayed over a backup it would mix two stores.
+  if (await present(store) || await present(store + '.wal') || listSegments(logDir(dataDir)).length > 0) {
+    throw new RestoreError(`RESTORE_FROM=${name}: a store already exists at ${store} (or its change log in ${logDir(dataDir)}); it is never overwritten. Move it away to restore, or unset RESTORE_FROM`)
   }
   const source = backupFile(dataDir, name)
   const stat = await lstat(source).catch(() => null)
