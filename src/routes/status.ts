@@ -4,11 +4,8 @@ import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import { PoolSnapshotSchema, STATUSES } from '../store/workspaces/model.js'
+import { BLOCKED_LIST, BLOCKED_SHOWN, statusSummary } from '../store/workspaces/answers.js'
 import type { Table } from '../shared/text-table.js'
-
-/** How many blocked workspaces a summary lists: one answer stays small however many are blocked. */
-export const BLOCKED_SHOWN = 50
-const BLOCKED_LIST = '/v1/workspaces?status=blocked'
 
 export const StatusSummarySchema = Type.Object({
   total: Type.Integer({ description: 'Workspaces tracked.' }),
@@ -24,7 +21,7 @@ export const StatusSummarySchema = Type.Object({
   blocked_list: Type.String({ description: `Where every blocked workspace is listed, paged: \`${BLOCKED_LIST}\`.` })
 })
 
-function statusTable (s: Static<typeof StatusSummarySchema>): Table[] {
+export function statusTable (s: Static<typeof StatusSummarySchema>): Table[] {
   return [
     { columns: ['STATUS', 'COUNT'], rows: [...Object.entries(s.by_status), ['total', s.total]] },
     {
@@ -51,12 +48,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       response: { 200: orTextTable(StatusSummarySchema, 'Counts by status, zeros included, and the blocked workspaces.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
-  }, async () => {
-    const counts = workspaces.counts()
-    const blocked = workspaces.recentlyBlocked(BLOCKED_SHOWN)
-      .map((w) => ({ name: w.name, repo: w.repo, agent: w.agent, question: w.question ?? '', updated_at: w.updated_at }))
-    return { ...counts, blocked, blocked_total: counts.by_status.blocked ?? 0, blocked_list: BLOCKED_LIST }
-  })
+  }, async () => statusSummary(workspaces))
 
   app.get('/v1/concurrency', {
     config: { scope: 'read' },

@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { SCOPES, type Scope } from '../../shared/scopes.js'
+import { grants, type Scope } from '../../shared/scopes.js'
 import { sendProblem } from './errors.js'
 
 declare module 'fastify' {
@@ -58,7 +58,7 @@ async function auth (app: FastifyInstance, { tokens }: AuthOptions): Promise<voi
       reply.header('www-authenticate', 'Bearer error="invalid_token"')
       return sendProblem(reply, 'unauthorized', 'the bearer token is not recognised')
     }
-    if (SCOPES.indexOf(found.scope) < SCOPES.indexOf(needed)) {
+    if (!grants(found.scope, needed)) {
       return sendProblem(reply, 'forbidden', `this route needs the ${needed} scope; the token has ${found.scope}`)
     }
     request.caller = found.caller

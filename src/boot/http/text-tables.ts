@@ -6,6 +6,7 @@
 import type { FastifyInstance, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { renderTables, type Table } from '../../shared/text-table.js'
+import { refuseTextWithoutTable } from './no-text-table.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -43,7 +44,7 @@ async function textTables (app: FastifyInstance): Promise<void> {
   // The hook goes only on the routes that declare a table: the hot write and read routes pay nothing for it.
   app.addHook('onRoute', (route) => {
     const table = route.config?.table
-    if (table === undefined) return
+    if (table === undefined) { refuseTextWithoutTable(route); return }
     const onSend: onSendHookHandler = async (request, reply, payload) => {
       // One URL answers JSON or text depending on Accept, so caches must keep them apart.
       reply.header('vary', 'Accept')
@@ -53,7 +54,9 @@ async function textTables (app: FastifyInstance): Promise<void> {
       reply.type('text/plain; charset=utf-8')
       return renderTables(table(JSON.parse(payload) as never))
     }
-    route.onSend = [...[route.onSend ?? []].flat(), onSend]
+    // First of the route's onSend hooks: @fastify/compress put its own there before (it is registered earlier), and
+    // after it the payload is a compressed stream, no longer the JSON string a table is made from.
+    route.onSend = [onSend, ...[route.onSend ?? []].flat()]
   })
 }
 

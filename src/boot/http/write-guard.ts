@@ -20,7 +20,7 @@ async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS:
 
   // preHandler: after authentication and validation, so a bad or unauthorised request still gets its own answer.
   app.addHook('preHandler', async (request) => {
-    if (!READS.has(request.method)) app.service.handle.assertWritable()
+    if (!READS.has(request.method) && request.routeOptions.config.guardsWrites !== true) app.service.handle.assertWritable()
   })
 
   app.addHook('onSend', async (_request, reply) => {
@@ -32,6 +32,10 @@ async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS:
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route refuses writes itself, per operation: its POSTs carry reads as well (`/mcp`). */
+    guardsWrites?: boolean
+  }
   interface FastifyInstance {
     /** True once the service has begun to close: what arrives or starts after that is answered 503 `shutting_down`. */
     closing: () => boolean

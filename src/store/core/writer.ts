@@ -11,17 +11,24 @@
  * readers that must see every acknowledged change wait for `folded()` first. Start-up replays the log past
  * DuckDB's folded commit (log/replay.ts), so nothing acknowledged depends on a fold having run.
  *
+ * What one operation stages is a change, logged whole or not at all. Before a batch is logged each
+ * change is checked against what the store can hold (`StoreChecks`: times a TIMESTAMPTZ takes, rows their
+ * table's columns take); a change that fails is refused alone (its caller gets `write_refused`, the
+ * `refused` event names it) and the rest of the batch is logged, so no single change can hold every write
+ * back for good. Should DuckDB still refuse a logged change at fold time, the fold leaves that change out
+ * alone and reports it the same way (fold.ts).
+ *
  * A log that cannot be written (a full disk, an I/O error) or a fold that cannot be stored puts the
  * writer in degraded mode: commits are refused (`store_unavailable`) and their changes held, until
- * `recover` folds and logs them. A change DuckDB refuses at fold time for a value it cannot hold is left
- * out alone (the `refused` event names it); the rest is folded.
+ * `recover` folds and logs them.
  */
 import { EventEmitter } from 'node:events'
 import type { Append, AppendRow } from './appends.js'
 import type { Database } from './database.js'
-import { storeUnavailable } from './errors.js'
+import { storeUnavailable, writeRefused } from './errors.js'
 import { foldCommits, type FoldCommit, type FoldHooks, type Refusal } from './fold.js'
 import type { Entry } from './rows.js'
+import { refusalOf, type StoreChecks } from './storable.js'
 import { ChangeLog, type LiveSegment, type LogHooks } from '../log/change-log.js'
 import { encodeChanges, type LoggedChange } from '../log/codec.js'
 
@@ -32,8 +39,8 @@ export interface CommitResult {
   mode: StoreMode
 }
 
-/** How one change ended: stored, or held for a store that cannot write now. */
-type Outcome = 'ok' | 'degraded'
+/** How one change ended: logged, held for a store that cannot write now, or refused for good. */
+type Outcome = 'ok' | 'degraded' | 'refused'
 
 /** Everything one operation staged, and who waits for it. */
 interface Change {
@@ -44,9 +51,10 @@ interface Change {
   waiters: Array<(outcome: Outcome) => void>
 }
 
-/** A logged change the store refused at fold time, as the `refused` event tells it. */
+/** A change the store refused (before the log, or at fold time), as the `refused` event tells it. */
 export interface RefusedChange {
-  commit: number
+  /** The commit that logged it; null when it was refused before the log. */
+  commit: number | null
   source: string | undefined
   /** `group/key` of each entry it staged. */
   entries: string[]
@@ -60,6 +68,8 @@ export interface WriterOptions {
   dir: string
   /** A segment rolls once it holds this many bytes. */
   segmentBytes: number
+  /** What the store's append-only tables can hold, checked before a change is logged. */
+  checks?: StoreChecks
   /** Test seams for crash tests. */
   hooks?: LogHooks & FoldHooks
 }
@@ -83,6 +93,7 @@ export class Writer extends EventEmitter {
   #db: Database | null = null
   readonly #log: ChangeLog
   readonly #hooks: FoldHooks
+  readonly #checks: StoreChecks
   #logOpen = false
   /** Sealed changes, in staging order, not yet logged (waiting for the next flush, or for the store). */
   #held: Change[] = []
@@ -107,6 +118,7 @@ export class Writer extends EventEmitter {
     super()
     this.#log = new ChangeLog(opts.dir, opts.segmentBytes, opts.hooks)
     this.#hooks = opts.hooks ?? {}
+    this.#checks = opts.checks ?? new Map()
   }
 
   get mode (): StoreMode { return this.error === null ? 'ok' : 'degraded' }
@@ -170,7 +182,8 @@ export class Writer extends EventEmitter {
 
   /** Drops everything held, for state its owners rebuild from the store instead (a store that opened late). */
   discardHeld (): void {
-    this.#held = this.#held.filter((c) => c.waiters.length > 0).map((c) => ({ ...c, entries: new Map(), appends: [] }))
+    settle([...this.#held, this.#open], 'degraded')
+    this.#held = []
     this.#open = newChange()
   }
 
@@ -178,9 +191,13 @@ export class Writer extends EventEmitter {
    * Ends the change being staged (`source` names it in the log) and resolves once it is durable in the
    * log, with everything staged before it. When it could not be logged it rejects with `store_unavailable`:
    * nothing is acknowledged that is not durable; the change is then held and logged once the store is back.
+   * When the store could never hold it (a value its columns refuse) it rejects with `write_refused`, and
+   * nothing of it is stored.
    */
   async commit (source?: string): Promise<CommitResult> {
-    if (await this.#commit(source) === 'degraded') throw storeUnavailable('the store cannot store writes right now; retry later')
+    const outcome = await this.#commit(source)
+    if (outcome === 'degraded') throw storeUnavailable('the store cannot store writes right now; retry later')
+    if (outcome === 'refused') throw writeRefused('the store refused this change (a value it cannot hold); nothing of it was stored')
     return { mode: 'ok' }
   }
 
@@ -209,7 +226,7 @@ export class Writer extends EventEmitter {
   async #flush (): Promise<void> {
     // What was staged without a commit goes out with this batch, as its own change.
     this.seal()
-    const batch = this.#held
+    const batch = this.#held.filter((c) => !this.#refusedBeforeLog(c))
     this.#held = []
     const changes = batch.filter((c) => rowsOf(c) > 0)
     if (changes.length === 0) {
@@ -279,7 +296,17 @@ export class Writer extends EventEmitter {
     await this.#log.retire(this.#folded)
   }
 
-  #refuse ({ commit, change, error }: Refusal): void {
+  /** Refuses `c` alone (answering its waiters) when the store could never hold it. */
+  #refusedBeforeLog (c: Change): boolean {
+    const entries = [...c.entries.values()]
+    const why = refusalOf(this.#checks, entries, c.appends)
+    if (why === null) return false
+    this.#refuse({ commit: null, change: { source: c.source, entries, appends: c.appends }, error: new Error(why) })
+    settle([c], 'refused')
+    return true
+  }
+
+  #refuse ({ commit, change, error }: Omit<Refusal, 'commit'> & { commit: number | null }): void {
     this.stats.refused++
     const refused: RefusedChange = {
       commit,

@@ -18,7 +18,7 @@ import { EventLog } from '../events/events.js'
 import { Followers } from '../events/subscribers.js'
 import { Backups } from '../history/backups.js'
 import { Lane } from '../history/lane.js'
-import { historyAppend } from '../history/table.js'
+import { RUN_HISTORY, historyRecorder, runHistoryCheck } from '../history/table.js'
 import type { LogHooks } from '../log/change-log.js'
 import { logDir } from '../log/segments.js'
 import { Pools } from '../pools/pools.js'
@@ -93,9 +93,14 @@ export class Service {
     this.log = log
     this.recovery = new Recovery(clock().toISOString())
 
-    const writer = new Writer({ dir: logDir(settings.dataDir), segmentBytes: settings.logSegmentBytes, hooks: deps.logHooks })
+    const writer = new Writer({
+      dir: logDir(settings.dataDir),
+      segmentBytes: settings.logSegmentBytes,
+      checks: new Map([[RUN_HISTORY, runHistoryCheck]]),
+      hooks: deps.logHooks
+    })
     writer.on('degraded', (err) => log.error({ err }, 'store write failed: serving reads from memory, refusing writes (degraded)'))
-    writer.on('refused', ({ error, ...change }: RefusedChange) => log.error({ ...change, err: error }, 'the store refused a logged change (a value it cannot hold): left out of the fold'))
+    writer.on('refused', ({ error, ...change }: RefusedChange) => log.error({ ...change, err: error }, 'the store refused a change (a value it cannot hold): it was not stored'))
     this.writer = writer
     this.handle = new StoreHandle({
       open: () => openStore(settings),
@@ -139,12 +144,7 @@ export class Service {
     const lane = new Lane(() => this.handle.db, writer)
     this.history = { lane, backups: new Backups({ dataDir: settings.dataDir, keep: settings.backupKeep, lane, clock }), exportDir: join(settings.dataDir, '.core', 'tmp') }
     // Every run that ends leaves a history row in the commit of the change that ended it.
-    if (settings.historyRetentionDays > 0) {
-      workspaces.onRunEnd((end, source) => {
-        const { table, row, replaces } = historyAppend(end, source)
-        writer.stageAppend(table, row, replaces)
-      })
-    }
+    if (settings.historyRetentionDays > 0) workspaces.onRunEnd(historyRecorder(writer, log))
 
     this.lifecycle = this.#backgroundWork()
   }

@@ -114,9 +114,9 @@ export const STARTUP_STEPS: readonly Step[] = [
     run: (s) => {
       const report = s.recovery.report
       const at = s.clock().toISOString()
-      const { records, undated, invalid } = scanStatusFiles(s.settings.dataDir, at)
-      report.hydrated.files_read = records.length
-      report.hydrated.from_files = applyStatusFiles(s.workspaces, records, undated, at)
+      const { files, present, invalid } = scanStatusFiles(s.settings.dataDir, at)
+      report.hydrated.files_read = files.length
+      report.hydrated.from_files = applyStatusFiles(s.workspaces, s.writer, files, present, at)
       report.hydrated.files_invalid = invalid
       for (const f of invalid) s.log.warn({ file: f.path, error: f.error }, 'skipped an unusable status.json')
     }
