@@ -9,7 +9,7 @@
  * anything. The commit is written again, whole, at the start of a new segment; replay knows that a
  * segment's bytes past the first commit of the next one were abandoned (replay.ts).
  */
-import { close, constants, fdatasync, fsync, mkdirSync, open, unlink, write } from 'node:fs'
+import { close, constants, fdatasync, fsync, mkdir, mkdirSync, open, unlink, write } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { sealRecord } from './frame.js'
@@ -21,6 +21,7 @@ const fdatasyncAsync = promisify(fdatasync)
 const fsyncAsync = promisify(fsync)
 const closeAsync = promisify(close)
 const unlinkAsync = promisify(unlink)
+const mkdirAsync = promisify(mkdir)
 
 /** Test seams for crash tests: each runs at one point of the log's work. */
 export interface LogHooks {
@@ -93,6 +94,8 @@ export class ChangeLog {
     this.#active = null
     if (old !== null) await closeAsync(old.fd).catch(() => {})
     const path = join(this.dir, segmentName(this.#nextNo++, commit))
+    // The folder was made at start; should it have gone since, the log goes on in a new one.
+    await mkdirAsync(this.dir, { recursive: true })
     const fd = await openAsync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
     const active: Active = { no: this.#nextNo - 1, path, last: commit - 1, fd, size: 0 }
     this.#segments.push(active)
