@@ -38,7 +38,7 @@ let pending = []
 for (let i = 0; i < COMMITS; i++) {
   const rs = rows(i)
   let t = performance.now()
-  await db.run(`INSERT OR REPLACE INTO entries SELECT unnest($1), unnest($2), unnest($3), unnest($4)::TIMESTAMPTZ`, lists(rs), [T, T, T, T])
+  await db.run('INSERT OR REPLACE INTO entries SELECT unnest($1), unnest($2), unnest($3), unnest($4)::TIMESTAMPTZ', lists(rs), [T, T, T, T])
   statement.push(performance.now() - t)
   t = performance.now()
   const changes = [{ source: undefined, entries: rs, appends: [] }]

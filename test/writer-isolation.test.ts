@@ -13,7 +13,10 @@ import { storeFile } from '../src/store/core/paths.js'
 import type { StoreChecks } from '../src/store/core/storable.js'
 import { Writer, type RefusedChange } from '../src/store/core/writer.js'
 import { RUN_HISTORY, runHistoryCheck } from '../src/store/history/table.js'
+import { ChangeLog } from '../src/store/log/change-log.js'
+import { encodeChanges, type LoggedChange } from '../src/store/log/codec.js'
 import { logDir } from '../src/store/log/segments.js'
+import { build } from './helper.js'
 
 const AT = '2026-11-01T10:00:00.000Z'
 
@@ -143,4 +146,25 @@ t.test('a store that cannot fold is not a refused change: the writer degrades, h
   await writer.folded()
   t.equal(await value(second, 'registry', 'o/r/a'), '"a"', 'the logged change folds into the store that came back')
   t.equal(await value(second, 'registry', 'o/r/b'), '"b"', 'the held change is logged and folded')
+})
+
+t.test('a logged change the store refuses at start-up is left out of the replay alone and named in /v1/recovery', async (t) => {
+  const dataDir = t.testdir()
+  // A log an earlier process left, with no store yet: three commits, the second carrying a row no INTEGER holds.
+  const log = new ChangeLog(logDir(dataDir), 1 << 20)
+  log.start([], 0)
+  const change = (source: string, key: string, appends: LoggedChange['appends'] = []): LoggedChange[] =>
+    [{ source, entries: [{ grp: 'sync_keys', key, value: '"k"', updatedAt: AT }], appends }]
+  await log.append(1, encodeChanges(change('change a', 'a')))
+  await log.append(2, encodeChanges(change('reaper: workspace o/r/w', 'w', [{ table: RUN_HISTORY, row: oversized }])))
+  await log.append(3, encodeChanges(change('change b', 'b')))
+  await log.close()
+
+  const { app } = await build(t, { REAPER_PID_CHECK: 'off' }, { dataDir })
+  const report = (await app.inject({ url: '/v1/recovery' })).json().log
+  t.match(report, { folded_commit: 0, replayed: 3, last_commit: 3, torn: null, damaged: null, refused_total: 1 })
+  t.match(report.refused, [{ commit: 2, source: 'reaper: workspace o/r/w', entries: ['sync_keys/w'], tables: [RUN_HISTORY], error: /Conversion Error/ }])
+  const db = app.service.db as Database
+  t.same(await db.rows("SELECT key FROM entries WHERE grp = 'sync_keys' ORDER BY key"), [['a'], ['b']], 'the changes around it are stored')
+  t.equal(app.service.writer.mode, 'ok')
 })

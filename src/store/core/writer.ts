@@ -306,16 +306,9 @@ export class Writer extends EventEmitter {
     return true
   }
 
-  #refuse ({ commit, change, error }: Omit<Refusal, 'commit'> & { commit: number | null }): void {
+  #refuse (r: Omit<Refusal, 'commit'> & { commit: number | null }): void {
     this.stats.refused++
-    const refused: RefusedChange = {
-      commit,
-      source: change.source,
-      entries: change.entries.map((e) => `${e.grp}/${e.key}`),
-      tables: [...new Set(change.appends.map((a) => a.table))],
-      error
-    }
-    this.emit('refused', refused)
+    this.emit('refused', refusedChange(r))
   }
 
   /**
@@ -365,6 +358,17 @@ export class Writer extends EventEmitter {
     } finally {
       await this.#log.close()
     }
+  }
+}
+
+/** A refusal as the `refused` event and the recovery report name it: its change's entries and tables. */
+export function refusedChange ({ commit, change, error }: Omit<Refusal, 'commit'> & { commit: number | null }): RefusedChange {
+  return {
+    commit,
+    source: change.source,
+    entries: change.entries.map((e) => `${e.grp}/${e.key}`),
+    tables: [...new Set(change.appends.map((a) => a.table))],
+    error
   }
 }
 

@@ -13,6 +13,7 @@ import { Database, StoreLockedError } from '../core/database.js'
 import type { DomainError } from '../core/errors.js'
 import { foldCommits, foldedCommit, type Refusal } from '../core/fold.js'
 import { migrate } from '../core/migrations.js'
+import { refusedChange } from '../core/writer.js'
 import { storeFile } from '../core/paths.js'
 import { REFUSED_REPORTED } from '../log/model.js'
 import { replayLog } from '../log/replay.js'
@@ -196,14 +197,9 @@ export const STARTUP_STEPS: readonly Step[] = [
 /** Replays the log into `db` (log/replay.ts) and hands the log, with its numbering, to the writer. */
 async function replayIntoStore (s: Service, db: Database): Promise<void> {
   const report = s.recovery.report
-  const onRefused = ({ commit, change, error }: Refusal): void => {
-    const refused = {
-      commit,
-      source: change.source ?? null,
-      entries: change.entries.map((e) => `${e.grp}/${e.key}`),
-      tables: [...new Set(change.appends.map((a) => a.table))],
-      error: error.message
-    }
+  const onRefused = (r: Refusal): void => {
+    const { commit, source, entries, tables, error } = refusedChange(r)
+    const refused = { commit: commit as number, source: source ?? null, entries, tables, error: error.message }
     s.log.error(refused, 'the store refused a logged change while replaying (a value it cannot hold): left out')
     if (report.log.refused.length < REFUSED_REPORTED) report.log.refused.push(refused)
     report.log.refused_total++
