@@ -321,8 +321,10 @@ export class Writer extends EventEmitter {
     while (this.#folded < target) {
       if (this.error !== null) throw storeUnavailable('the store cannot fold the change log right now; retry later')
       const before = this.#folded
+      // A fold already running may have started before the last commits: only a fold started here must progress.
+      const joined = this.#folding !== null
       await this.fold()
-      if (this.#folded === before && this.#error === null) throw storeUnavailable('the change log could not be folded; retry later')
+      if (this.#folded === before && !joined && this.#error === null) throw storeUnavailable('the change log could not be folded; retry later')
     }
   }
 
