@@ -204,7 +204,11 @@ t.test('a write abandoned after a failed flush and written again in the next seg
 
   const keys: string[] = []
   const r = await replayLog({
-    dir, dataDir, folded: 0, now: new Date(AT), log: quiet,
+    dir,
+    dataDir,
+    folded: 0,
+    now: new Date(AT),
+    log: quiet,
     apply: async (cs) => { for (const c of cs) for (const ch of c.changes) keys.push(...ch.entries.map((e) => e.key)) }
   })
   t.match(r.report, { replayed: 6, torn: null, damaged: null })
