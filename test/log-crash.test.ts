@@ -160,8 +160,9 @@ t.test('a flipped byte mid-segment stops replay before it: reported, the damaged
   await svc.exited
   const folded = await foldedCommit(dataDir)
   const unfolded = records(dataDir).filter((r) => r.commit > folded && r.keys.length > 0)
-  t.ok(unfolded.length >= 3, `writes past the store's commit ${folded} are in the log only`)
-  const target = unfolded[1] as Record_
+  t.ok(unfolded.length >= 2, `writes past the store's commit ${folded} are in the log only`)
+  // The first of them, with at least one whole record after it: damage in the middle, not a torn tail.
+  const target = unfolded[0] as Record_
   const buf = readFileSync(target.segment)
   buf[target.end - 3]! ^= 0x10
   writeFileSync(target.segment, buf)
