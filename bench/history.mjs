@@ -33,7 +33,7 @@ async function seed (dataDir) {
       ['completed', 'completed', 'failed', 'reaped', 'blocked', 'merged'][i % 6 + 1], CASE WHEN i % 6 = 3 THEN 'lease_expired' END
     FROM (SELECT i, now() - to_seconds(30 * 86400 * (1 - i / ${HISTORY_ROWS})) AS ended, (30 + (i * 7919) % 3600)::DOUBLE AS dur
       FROM range(${HISTORY_ROWS}) t(i))`)
-  await conn.run(`INSERT INTO entry_snapshot SELECT 'registry', name, json_object('name', name, 'org', 'org' || (i % 10), 'repo', 'repo' || (i % 100),
+  await conn.run(`INSERT INTO entries SELECT 'registry', name, json_object('name', name, 'org', 'org' || (i % 10), 'repo', 'repo' || (i % 100),
       'leaf', 'task-' || i, 'status', 'completed', 'agent', 'codex:gpt-5.4', 'pool', 'codex', 'runs', 1,
       'task', 'Port the reaper to the new store and cover PID reuse with a test.', 'priority', 0, 'host', 'remote-host',
       'started_at', strftime(now(), '%Y-%m-%dT%H:%M:%S.000Z'), 'updated_at', strftime(now(), '%Y-%m-%dT%H:%M:%S.000Z'))::VARCHAR, now()

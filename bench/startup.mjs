@@ -68,7 +68,7 @@ export async function seed (dataDir) {
         value.push(JSON.stringify({ name: r.name, org: r.org, repo: r.repo, branch: r.branch, task: r.task, agent: r.agent, pool: r.pool, priority: 0, queued_at: now }))
       }
     }
-    await conn.run('INSERT INTO entry_snapshot SELECT unnest($1), unnest($2), unnest($3), unnest($4)::TIMESTAMPTZ', [listValue(grp), listValue(key), listValue(value), listValue(at)], [LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR)])
+    await conn.run('INSERT INTO entries SELECT unnest($1), unnest($2), unnest($3), unnest($4)::TIMESTAMPTZ', [listValue(grp), listValue(key), listValue(value), listValue(at)], [LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR), LIST(VARCHAR)])
   }
   await conn.run('CHECKPOINT')
   conn.closeSync()

@@ -32,7 +32,7 @@ t.test('a backup taken under concurrent writes opens on its own and holds every 
   t.equal(res.statusCode, 201, res.body)
   const { backup, pruned } = res.json()
   t.same(pruned, [])
-  t.match(backup, { name: 'under-load', schema_version: 3 })
+  t.match(backup, { name: 'under-load', schema_version: 4 })
   t.ok(backup.write_stall_ms >= 0 && backup.duration_ms >= backup.write_stall_ms)
 
   const before = acked.filter((a) => a.at < began).map((a) => a.name)

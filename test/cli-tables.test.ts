@@ -48,8 +48,8 @@ async function seedFleet (t: Test, dataDir: string): Promise<void> {
   const instance = await DuckDBInstance.create(file)
   try {
     const conn = await instance.connect()
-    for (const table of ['entry_snapshot', 'entry_log']) await conn.run(`DELETE FROM ${table} WHERE key LIKE 'core/seed/%'`)
-    await conn.run('INSERT INTO entry_snapshot (grp, key, value, updated_at) SELECT unnest($1), unnest($2), unnest($3), unnest($4)::TIMESTAMPTZ',
+    await conn.run("DELETE FROM entries WHERE key LIKE 'core/seed/%'")
+    await conn.run('INSERT INTO entries (grp, key, value, updated_at) SELECT unnest($1), unnest($2), unnest($3), unnest($4)::TIMESTAMPTZ',
       cols.map((c) => listValue(c)), cols.map(() => LIST(VARCHAR)))
     await conn.run('CHECKPOINT')
     conn.closeSync()

@@ -68,12 +68,14 @@ export async function dump (app: FastifyInstance, dataDir: string): Promise<Reco
     reads[url] = { status: res.statusCode, etag: res.headers.etag ?? null, body: res.body }
   }
   await app.service.writer.commit()
+  await app.service.writer.folded()
   const db = app.service.db
   if (db === null) throw new Error('the store is not open')
   const rows = (await db.rows('SELECT grp, key, value FROM entries WHERE value IS NOT NULL ORDER BY grp, key')).map((r) => r.map(String).join('\t'))
-  // The main store file's size moves with DuckDB's own bookkeeping; its content is `rows`. Every other file counts.
+  // The main store file's size moves with DuckDB's own bookkeeping, the change log's with commits and folds;
+  // their content is `rows`. Every other file counts.
   const files = listFiles(dataDir)
-    .filter((f) => !/^\.core\/db\.duckdb/.test(f))
+    .filter((f) => !/^\.core\/(db\.duckdb|log\/)/.test(f))
     .map((f) => { const s = statSync(join(dataDir, f)); return s.isDirectory() ? `${f}/` : `${f} ${s.size}` })
   return { reads, rows, lastEventId: app.service.events.lastId, files }
 }

@@ -1081,6 +1081,55 @@ export interface components {
                     error: string;
                 }[];
             };
+            /** @description The change log at start-up: the store plus a replay of the log past its last folded commit. */
+            log: {
+                /** @description The last commit the store held before replay. */
+                folded_commit: number;
+                /** @description Log segments read. */
+                segments: number;
+                /** @description Commits replayed into the store (those past `folded_commit`). */
+                replayed: number;
+                /** @description Changes those commits held. */
+                changes: number;
+                /** @description The last commit in the store after replay; new commits follow it. */
+                last_commit: number;
+                torn: {
+                    /** @description The file in `.core/log/`. */
+                    segment: string;
+                    /** @description Where its last whole record ends: the file was cut back to this length. */
+                    offset: number;
+                    /** @description How many bytes were cut. */
+                    bytes: number;
+                    /** @description What was wrong with them: `short_header` or `short_record` (a write a crash cut short), `bad_checksum` or `bad_header` (the last write, not whole). */
+                    reason: string;
+                } | null;
+                damaged: {
+                    /** @description The segment where replay stopped. */
+                    segment: string;
+                    /** @description The byte offset of the first record it could not take. */
+                    offset: number;
+                    /** @description `bad_checksum`, `bad_header`, `short_header`, `short_record`, `out_of_order`, `undecodable`, or `missing_commits` (a gap: the store ends before the log resumes). */
+                    reason: string;
+                    /** @description The last commit replayed: the service continues from it. */
+                    last_commit: number;
+                    /** @description The folder (under the data folder) holding that segment and every later one, unchanged, for an operator. */
+                    moved_to: string;
+                    /** @description The segments moved there. */
+                    segments: string[];
+                } | null;
+                /** @description Logged changes the store refused while replaying (a value it cannot hold), each left out alone; the first 100. */
+                refused: {
+                    commit: number;
+                    /** @description What made the change, when the writer knew. */
+                    source: string | null;
+                    /** @description `group/key` of each entry it held. */
+                    entries: string[];
+                    /** @description The append-only tables it had rows for. */
+                    tables: string[];
+                    error: string;
+                }[];
+                refused_total: number;
+            };
             /** @description Ghosts the start-up pass failed, with evidence (later passes are in the event log). */
             reaped: {
                 name: string;

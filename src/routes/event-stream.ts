@@ -26,8 +26,8 @@ function frameOf (event: ChangeEvent): string {
 export interface EventStreamOptions {
   raw: ServerResponse
   events: EventLog
-  /** Null while the store is unavailable: replay then comes from memory only. */
-  db: Database | null
+  /** The store once it holds every acknowledged event; null while unavailable: replay then comes from memory only. */
+  store: () => Promise<Database | null>
   /** The types the client asked for; null for all. */
   types: ReadonlySet<EventType> | null
   /** Live events the client may fall behind by before it is cut off. */
@@ -94,8 +94,9 @@ export class EventStream {
   }
 
   async #replay (): Promise<void> {
-    const { db, events } = this.#o
+    const { events } = this.#o
     // Memory holds every event above `coversAfter`; older ones come from the store, a page at a time.
+    const db = this.#cursor < events.recent.coversAfter ? await this.#o.store() : null
     if (db !== null) {
       while (this.#cursor < events.recent.coversAfter && !this.#closed) {
         const page = await readEventsAfter(db, this.#cursor, REPLAY_PAGE)

@@ -82,7 +82,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const after = request.headers['last-event-id'] ?? request.query.last_event_id
     const types = request.query.type === undefined ? null : new Set(request.query.type.split(',') as EventType[])
-    const stream = new EventStream({ raw: reply.raw, events, db: app.service.db, types, queueMax: sseQueueMax, log: request.log })
+    const stream = new EventStream({ raw: reply.raw, events, store: () => app.service.readStore(), types, queueMax: sseQueueMax, log: request.log })
     reply.raw.on('close', () => followers.delete(stream))
     reply.sse.keepAlive()
     // Send the headers now, so a client sees the stream open before the first event.

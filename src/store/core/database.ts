@@ -30,6 +30,11 @@ export function isRefusedValue (err: unknown): boolean {
   return err instanceof Error && REFUSED_VALUE.test(err.message)
 }
 
+/** Runs one statement inside a transaction. */
+export type Run = (sql: string, values?: DuckDBValue[], types?: DuckDBType[]) => Promise<void>
+/** Runs one query inside a transaction and returns its rows, as `Database.rows` does. */
+export type Rows = (sql: string, values?: DuckDBValue[]) => Promise<unknown[][]>
+
 // Without parameters DuckDB runs the text as it is; with an empty list it would prepare it first, for nothing.
 const params = (values: DuckDBValue[]): DuckDBValue[] | undefined => values.length > 0 ? values : undefined
 
@@ -96,17 +101,29 @@ export class Database {
     })
   }
 
-  /** Runs fn inside BEGIN … COMMIT on the serial connection; fn must use the executor it is given, never `this`. */
-  async transaction<T> (fn: (run: (sql: string, values?: DuckDBValue[], types?: DuckDBType[]) => Promise<void>) => Promise<T>): Promise<T> {
+  /** Runs fn inside BEGIN … COMMIT on the serial connection; fn must use the executors it is given, never `this`. */
+  async transaction<T> (fn: (run: Run, rows: Rows) => Promise<T>): Promise<T> {
     return this.#serial(async (c) => {
       await c.run('BEGIN TRANSACTION')
       try {
-        const out = await fn(async (sql, values = [], types) => { await c.run(sql, params(values), types) })
+        const out = await fn(runOn(c), rowsOn(c))
         await c.run('COMMIT')
         return out
       } catch (err) {
         await c.run('ROLLBACK').catch(() => {})
         throw err
+      }
+    })
+  }
+
+  /** Runs fn inside BEGIN … ROLLBACK: whether the statements would succeed, leaving the store as it was. */
+  async dryRun (fn: (run: Run) => Promise<void>): Promise<void> {
+    await this.#serial(async (c) => {
+      await c.run('BEGIN TRANSACTION')
+      try {
+        await fn(runOn(c))
+      } finally {
+        await c.run('ROLLBACK').catch(() => {})
       }
     })
   }
@@ -137,3 +154,6 @@ export class Database {
     return this.#closing
   }
 }
+
+const runOn = (c: DuckDBConnection): Run => async (sql, values = [], types) => { await c.run(sql, params(values), types) }
+const rowsOn = (c: DuckDBConnection): Rows => async (sql, values = []) => (await c.runAndReadAll(sql, params(values))).getRowsJS() as unknown[][]

@@ -1,7 +1,7 @@
 /**
  * Bulk reads of one group's stored values. Converting a DuckDB VARCHAR into a JS string costs a few
  * microseconds each, however short: at 100,000 registry rows that was most of start-up. Here DuckDB
- * joins the values of each stretch of the snapshot into one string, and the JS side splits it again.
+ * joins the values of each stretch of the table into one string, and the JS side splits it again.
  */
 import type { Database } from './database.js'
 import { toScalarNumber } from './rows.js'
@@ -15,16 +15,10 @@ const ROWS_PER_STRING = 256
 // the pages back only later. Reading all 100,000 at once held ~60 MB more at the end of start-up.
 const ROWS_PER_STATEMENT = 32768
 
-// What the `entries` view reads for one group (migrations.ts): snapshot rows the log does not override,
-// then the newest logged row of each key, tombstones dropped.
-const SNAPSHOT_VALUES = `SELECT string_agg(value, chr(1)) FROM entry_snapshot s
+// One group's values in `entries`, joined by stretches of row ids.
+const GROUP_VALUES = `SELECT string_agg(value, chr(1)) FROM entries
   WHERE grp = $1 AND value IS NOT NULL AND rowid >= $2 AND rowid < $3
-    AND NOT EXISTS (SELECT 1 FROM entry_log l WHERE l.grp = s.grp AND l.key = s.key)
   GROUP BY rowid // ${ROWS_PER_STRING}`
-// The log is folded when the store opens, so it is short: read row by row.
-const LOGGED_VALUES = `SELECT value FROM (
-    SELECT value FROM entry_log WHERE grp = $1 QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1
-  ) WHERE value IS NOT NULL`
 
 /**
  * Every live value of group `grp` (JSON text), in no particular order. The read is several statements,
@@ -33,12 +27,11 @@ const LOGGED_VALUES = `SELECT value FROM (
  */
 export async function readGroupValues (db: Database, grp: string): Promise<string[]> {
   const values: string[] = []
-  const rows = toScalarNumber(await db.rows('SELECT max(rowid) + 1 FROM entry_snapshot'))
+  const rows = toScalarNumber(await db.rows('SELECT max(rowid) + 1 FROM entries'))
   for (let from = 0; from < rows; from += ROWS_PER_STATEMENT) {
-    for (const joined of await db.column(SNAPSHOT_VALUES, [grp, BigInt(from), BigInt(from + ROWS_PER_STATEMENT)])) {
+    for (const joined of await db.column(GROUP_VALUES, [grp, BigInt(from), BigInt(from + ROWS_PER_STATEMENT)])) {
       values.push(...String(joined).split(SEPARATOR))
     }
   }
-  for (const value of await db.column(LOGGED_VALUES, [grp])) values.push(String(value))
   return values
 }

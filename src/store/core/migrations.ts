@@ -9,8 +9,7 @@ interface Migration {
 }
 
 // The main store mirrors go-store's layout: one key/value space partitioned by group, so a whole
-// group-commit batch (registry, queue, snapshots, events, …) is one statement. A NULL value is a
-// tombstone: deletes ride in the same statement.
+// fold (registry, queue, snapshots, events, …) is one upsert and one delete.
 const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -53,6 +52,27 @@ const MIGRATIONS: Migration[] = [
     version: 3,
     name: 'run_history',
     statements: [RUN_HISTORY_SQL]
+  },
+  {
+    // The durable point leaves DuckDB for a log of our own (log/, core/fold.ts): what version 3's log
+    // table still holds (a killed process never folded it) goes into the snapshot, the newest row of each
+    // key winning, and the snapshot becomes `entries` again, a plain table. `log_state` says which of our
+    // log's commits DuckDB holds; the fold updates it in the transaction that stores them.
+    version: 4,
+    name: 'change log',
+    statements: [
+      `MERGE INTO entry_snapshot AS s
+        USING (SELECT grp, key, value, updated_at FROM entry_log QUALIFY row_number() OVER (PARTITION BY grp, key ORDER BY seq DESC) = 1) AS l
+        ON s.grp = l.grp AND s.key = l.key
+        WHEN MATCHED AND l.value IS NULL THEN DELETE
+        WHEN MATCHED THEN UPDATE SET value = l.value, updated_at = l.updated_at
+        WHEN NOT MATCHED AND l.value IS NOT NULL THEN INSERT (grp, key, value, updated_at) VALUES (l.grp, l.key, l.value, l.updated_at)`,
+      'DROP VIEW entries',
+      'DROP TABLE entry_log',
+      'ALTER TABLE entry_snapshot RENAME TO entries',
+      'CREATE TABLE log_state (folded_commit BIGINT NOT NULL)',
+      'INSERT INTO log_state VALUES (0)'
+    ]
   }
 ]
 

@@ -68,6 +68,17 @@ export class StoreHandle {
     }
   }
 
+  /**
+   * The store opened but cannot be used (its log could not be replayed): released, and the service starts
+   * degraded with `err` as the reason, as if it had not opened. The retry loop opens it again.
+   */
+  async failOpen (err: Error): Promise<void> {
+    this.#openError = err
+    const db = this.#instance
+    this.#instance = null
+    await db?.close({ checkpoint: false }).catch(() => {})
+  }
+
   /** The writer stores into `db` from now on: the service's own start-up writes first, and whatever was held. */
   attach (db: Database): void {
     this.#writer.attach(db)

@@ -14,15 +14,14 @@ export async function readEventsAfter (db: Database, afterId: number, limit: num
 }
 
 /**
- * Keeps the newest `keep` events and deletes the rest, folded or not; returns how many went. Keys are
+ * Keeps the newest `keep` events the store holds and deletes the rest; returns how many went. Keys are
  * zero-padded ids, so key order is id order and the cut-off is the key `keep` places below the newest.
+ * (Events still in the log are newer than any stored one: the caller folds first to count them too.)
  */
 export async function pruneEvents (db: Database, keep: number): Promise<number> {
   const cut = await db.rows('SELECT key FROM entries WHERE grp = $1 ORDER BY key DESC LIMIT 1 OFFSET $2', [EVENT_GROUP, keep])
   if (cut.length === 0) return 0
-  const params = [EVENT_GROUP, String(cut[0]?.[0])]
-  const folded = toScalarNumber(await db.rows('DELETE FROM entry_snapshot WHERE grp = $1 AND key <= $2', params))
-  return folded + toScalarNumber(await db.rows('DELETE FROM entry_log WHERE grp = $1 AND key <= $2', params))
+  return toScalarNumber(await db.rows('DELETE FROM entries WHERE grp = $1 AND key <= $2', [EVENT_GROUP, String(cut[0]?.[0])]))
 }
 
 /** A row of `SELECT value FROM entries WHERE grp = 'event'` as the event it records. */

@@ -35,6 +35,8 @@ export class Lane {
     return this.#limit(async () => {
       const db = this.#store()
       if (db === null || this.#writer.mode !== 'ok') throw storeUnavailable(`the store is unavailable (degraded): ${this.#name} need it`)
+      // Every acknowledged change is in DuckDB before the side connection takes its snapshot.
+      await this.#writer.folded()
       const conn = await db.connect()
       try {
         // Exports print timestamps in the session's zone; UTC whatever the host's TZ.

@@ -7,6 +7,7 @@ import { copyFile, lstat, mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { storeFile } from '../core/paths.js'
 import { folderState } from '../core/volume-folder.js'
+import { listSegments, logDir } from '../log/segments.js'
 import { backupFile, backupsDir } from './backups.js'
 import { UnusableBackupError, verifyBackup, type VerifiedBackup } from './restore-check.js'
 
@@ -18,8 +19,9 @@ const present = (path: string): Promise<boolean> => lstat(path).then(() => true,
 /** Copies backup `name` into place as the store once the copy is verified; returns the file it came from and what it holds. */
 export async function restoreBackup (dataDir: string, name: string): Promise<{ source: string } & VerifiedBackup> {
   const store = storeFile(dataDir)
-  if (await present(store) || await present(store + '.wal')) {
-    throw new RestoreError(`RESTORE_FROM=${name}: a store already exists at ${store}; it is never overwritten. Move it away to restore, or unset RESTORE_FROM`)
+  // The change log belongs to the store it was written for: replayed over a backup it would mix two stores.
+  if (await present(store) || await present(store + '.wal') || listSegments(logDir(dataDir)).length > 0) {
+    throw new RestoreError(`RESTORE_FROM=${name}: a store already exists at ${store} (or its change log in ${logDir(dataDir)}); it is never overwritten. Move it away to restore, or unset RESTORE_FROM`)
   }
   const source = backupFile(dataDir, name)
   // Never through a link: the backup must be the one in this data folder (core/volume-folder.ts).

@@ -1,6 +1,9 @@
 /** The run history table: one row per ended run (store/run-ends.ts decides when a run ends and how). */
-import Compile from 'typebox/compile'
+import { Type } from 'typebox'
+import Compile, { type Validator } from 'typebox/compile'
+import type { AppendRow } from '../core/appends.js'
 import type { Logger } from '../core/logger.js'
+import type { RowCheck } from '../core/storable.js'
 // The times are checked by the service's one `date-time` format, which time.ts registers.
 import '../core/time.js'
 import type { Writer } from '../core/writer.js'
@@ -27,6 +30,20 @@ export const RUN_HISTORY_SQL = `CREATE TABLE ${RUN_HISTORY} (
 )`
 
 const RunEndCheck = Compile(RunEndSchema)
+const ReplacedCheck = Compile(Type.Partial(RunEndSchema, { additionalProperties: false }))
+
+/** The first reason `value` fails `check`, or null. */
+function failure (check: Validator, value: unknown): string | null {
+  if (check.Check(value)) return null
+  const first = [...check.Errors(value)][0]
+  return `${first?.instancePath ?? ''} ${first?.message ?? ''}`.trim()
+}
+
+/** What a run history row must be for its columns to hold it: the writer checks each before the log. */
+export const runHistoryCheck: RowCheck = {
+  row: (row: AppendRow) => failure(RunEndCheck, row),
+  replaced: (row: AppendRow) => failure(ReplacedCheck, row)
+}
 
 /**
  * Stages each ended run as a history row, in the commit of the change that ended it. A run's own outcome
@@ -38,9 +55,9 @@ const RunEndCheck = Compile(RunEndSchema)
 export function historyRecorder (writer: Writer, log: Logger): (end: RunEnd, source: EndSource) => void {
   return (end, source) => {
     const { workspace, runs } = end
-    if (!RunEndCheck.Check(end)) {
-      const first = [...RunEndCheck.Errors(end)][0]
-      log.warn({ workspace, runs, error: `${first?.instancePath ?? ''} ${first?.message ?? ''}`.trim() }, 'run history: an ended run its columns cannot hold was not recorded')
+    const error = failure(RunEndCheck, end)
+    if (error !== null) {
+      log.warn({ workspace, runs, error }, 'run history: an ended run its columns cannot hold was not recorded')
       return
     }
     const replaces = source === 'late_outcome' ? { workspace, runs, started_at: end.started_at, outcome: 'reaped' } : undefined

@@ -16,6 +16,8 @@ export async function periodicPass (s: Service): Promise<void> {
 export async function retention (s: Service): Promise<void> {
   const db = s.db
   if (db === null || s.handle.mode !== 'ok') return
+  // What is logged but not folded counts too: the newest events and runs are kept by number, not by luck.
+  await s.writer.folded()
   const { eventRetention, historyRetentionDays, historyMaxRows } = s.settings
   const events = await pruneEvents(db, eventRetention)
   if (events > 0) s.log.debug({ pruned: events, kept: eventRetention }, 'event log trimmed')

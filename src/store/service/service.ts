@@ -13,6 +13,7 @@ import { DiskReserve } from '../core/disk.js'
 import type { Logger } from '../core/logger.js'
 import { storeFile } from '../core/paths.js'
 import { StoreHandle } from '../core/store-handle.js'
+import type { FoldHooks } from '../core/fold.js'
 import { Writer, type RefusedChange } from '../core/writer.js'
 import { Activity } from '../events/activity.js'
 import { EventLog } from '../events/events.js'
@@ -20,7 +21,9 @@ import { Followers } from '../events/subscribers.js'
 import { Analytics } from '../history/analytics.js'
 import { Backups } from '../history/backups.js'
 import { Lane } from '../history/lane.js'
-import { historyRecorder } from '../history/table.js'
+import { RUN_HISTORY, historyRecorder, runHistoryCheck } from '../history/table.js'
+import type { LogHooks } from '../log/change-log.js'
+import { logDir } from '../log/segments.js'
 import { Pools } from '../pools/pools.js'
 import { Reaper } from '../reaper/reaper.js'
 import { Recovery } from '../startup/report.js'
@@ -46,6 +49,8 @@ export interface ServiceDeps {
   syncBackoffBaseMs?: number
   /** Test seam for crash tests: runs between a buffer's journal commit and the removal of its file. */
   onBufferJournalled?: BuffersDeps['onJournalled']
+  /** Test seams for crash tests: inside a fold's transaction, before a folded log segment is deleted. */
+  logHooks?: LogHooks & FoldHooks
 }
 
 export class Service {
@@ -99,10 +104,14 @@ export class Service {
     this.log = log
     this.recovery = new Recovery(clock().toISOString())
 
-    const writer = new Writer(null)
+    const writer = new Writer({
+      dir: logDir(settings.dataDir),
+      segmentBytes: settings.logSegmentBytes,
+      checks: new Map([[RUN_HISTORY, runHistoryCheck]]),
+      hooks: deps.logHooks
+    })
     writer.on('degraded', (err) => log.error({ err }, 'store write failed: serving reads from memory, refusing writes (degraded)'))
-    writer.on('fold-error', (err) => log.warn({ err }, 'folding the change log failed; the next fold retries'))
-    writer.on('refused', ({ source, entries, tables, error }: RefusedChange) => log.error({ source, entries, tables, err: error }, 'the store refused a change: it was not stored, the rest of its batch was'))
+    writer.on('refused', ({ error, ...change }: RefusedChange) => log.error({ ...change, err: error }, 'the store refused a change (a value it cannot hold): it was not stored'))
     this.writer = writer
     this.handle = new StoreHandle({
       open: () => openStore(settings, (warning) => { this.recovery.warn(warning); log.error({}, warning) }),
@@ -164,6 +173,16 @@ export class Service {
 
   /** The open store, or null while none is open (degraded). */
   get db (): Database | null { return this.handle.db }
+
+  /**
+   * The store for SQL reads that must see every acknowledged change (stored events): it waits until the
+   * log is folded. Null while none is open, or while the log cannot be folded (degraded).
+   */
+  async readStore (): Promise<Database | null> {
+    const db = this.handle.db
+    if (db === null) return null
+    return await this.writer.folded().then(() => db, () => null)
+  }
 
   /**
    * Background work, in start order; shutdown stops it in reverse (lifecycle.ts). The store is first, so it

@@ -21,6 +21,8 @@ export interface ServiceSettings {
   syncMaxAttempts: number
   /** Bound on one delivery to SYNC_URL (connect, send, answer); a timeout counts as a failed attempt. */
   syncTimeoutMs: number
+  /** A segment of the change log rolls once it holds this many bytes. */
+  logSegmentBytes: number
   /** How often a degraded service tries the store again. */
   storeRetryS: number
   /** How many of the newest events the store keeps for `Last-Event-ID` replay; the periodic pass deletes older ones. */

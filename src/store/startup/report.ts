@@ -2,6 +2,7 @@
 
 import { Type, type Static } from 'typebox'
 import { DateTime, Nullable } from '../core/schema.js'
+import { LogRecoverySchema, emptyLogRecovery } from '../log/model.js'
 import { ReapedSchema } from '../workspaces/model.js'
 
 /** A ghost the reaper failed, with its evidence. */
@@ -30,6 +31,7 @@ export const RecoverySchema = Type.Object({
     from_files: Type.Integer({ description: 'Records a status.json added or changed (a file wins only with evidence the store never saw: API §8.1).' }),
     files_invalid: Type.Array(InvalidFileSchema, { description: 'Unreadable or invalid status.json files, skipped.' })
   }),
+  log: LogRecoverySchema,
   reaped: Type.Array(GhostSchema, { description: 'Ghosts the start-up pass failed, with evidence (later passes are in the event log).' }),
   orphans: Type.Object({
     skipped: Nullable(Type.String(), 'Why orphan recovery did not run, if it did not.'),
@@ -49,6 +51,7 @@ export class Recovery {
       finished_at: null,
       store: { mode: 'ok' },
       hydrated: { from_store: 0, from_queue: 0, files_read: 0, from_files: 0, files_invalid: [] },
+      log: emptyLogRecovery(),
       reaped: [],
       orphans: { skipped: null, outcomes: [] },
       warnings: [],

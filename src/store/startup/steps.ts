@@ -11,11 +11,15 @@ import { JOURNAL_GROUP, journalKey, readJournal } from '../buffers/journal.js'
 import { stateDir } from '../buffers/paths.js'
 import { Database, StoreLockedError } from '../core/database.js'
 import type { DomainError } from '../core/errors.js'
-import { foldLog } from '../core/fold.js'
+import { foldCommits, foldedCommit, type Refusal } from '../core/fold.js'
 import { migrate } from '../core/migrations.js'
+import { refusedChange } from '../core/writer.js'
 import { storeFile } from '../core/paths.js'
 import { volumeWarnings } from '../core/volume-folder.js'
 import { walBytes, walShortfall, walShortfallWarning } from '../core/wal-check.js'
+import { REFUSED_REPORTED } from '../log/model.js'
+import { replayLog } from '../log/replay.js'
+import { logDir } from '../log/segments.js'
 import { readAgentsFile } from '../pools/agents-config.js'
 import { pruneHistory } from '../history/retention.js'
 import type { Service } from '../service/service.js'
@@ -42,7 +46,7 @@ interface Step {
 }
 
 /**
- * Opens and migrates the store file, and folds what a killed process committed but never folded. A WAL
+ * Opens and migrates the store file (the log is replayed into it by the next step). A WAL
  * DuckDB did not replay whole is reported through `warn`.
  */
 export async function openStore (settings: ServiceSettings, warn: (message: string) => void): Promise<Database> {
@@ -59,8 +63,6 @@ export async function openStore (settings: ServiceSettings, warn: (message: stri
     const dropped = await walShortfall(db, path, walBefore, new Date())
     if (dropped !== null) warn(walShortfallWarning(dropped))
     await migrate(db)
-    // The writer numbers its commits from an empty log.
-    await foldLog(db)
   } catch (err) {
     await db.close()
     throw err
@@ -79,6 +81,23 @@ export const STARTUP_STEPS: readonly Step[] = [
         // A second writer is never right: refuse to start. Any other failure leaves the service degraded.
         if (err instanceof StoreLockedError) throw err
         s.log.error({ err, path: storeFile(s.settings.dataDir) }, 'store unavailable: serving reads from memory, refusing writes (degraded)')
+      }
+    }
+  },
+  {
+    // DuckDB's snapshot plus the log past its last folded commit: what was acknowledged and not yet folded
+    // goes into the store before anything reads it. A log that cannot be replayed leaves the store unused
+    // (a degraded start, retried like a store that did not open).
+    name: 'log_replay',
+    needsStore: true,
+    run: async (s, ctx) => {
+      try {
+        await replayIntoStore(s, ctx.db as Database)
+      } catch (err) {
+        if (ctx.late) throw err
+        s.log.error({ err, dir: logDir(s.settings.dataDir) }, 'the change log could not be replayed: serving reads from memory, refusing writes (degraded)')
+        await s.handle.failOpen(err as Error)
+        ctx.db = null
       }
     }
   },
@@ -141,7 +160,13 @@ export const STARTUP_STEPS: readonly Step[] = [
       s.recovery.report.reaped = await s.reaper.run().catch(() => [])
     }
   },
-  { name: 'commit', run: (s) => s.handle.commitOrHold() },
+  {
+    // What the steps staged, logged; and folded, so the steps after this one read it from the store.
+    name: 'commit',
+    run: async (s) => {
+      if (await s.handle.commitOrHold()) await s.writer.folded().catch(() => {})
+    }
+  },
   {
     name: 'hydrate_journal',
     needsStore: true,
@@ -185,6 +210,30 @@ export const STARTUP_STEPS: readonly Step[] = [
     }
   }
 ]
+
+/** Replays the log into `db` (log/replay.ts) and hands the log, with its numbering, to the writer. */
+async function replayIntoStore (s: Service, db: Database): Promise<void> {
+  const report = s.recovery.report
+  const onRefused = (r: Refusal): void => {
+    const { commit, source, entries, tables, error } = refusedChange(r)
+    const refused = { commit: commit as number, source: source ?? null, entries, tables, error: error.message }
+    s.log.error(refused, 'the store refused a logged change while replaying (a value it cannot hold): left out')
+    if (report.log.refused.length < REFUSED_REPORTED) report.log.refused.push(refused)
+    report.log.refused_total++
+  }
+  const { dataDir } = s.settings
+  const replayed = await replayLog({
+    dir: logDir(dataDir),
+    dataDir,
+    folded: await foldedCommit(db),
+    now: s.clock(),
+    log: s.log,
+    apply: async (commits) => { if (commits.length > 0) await foldCommits(db, commits, onRefused) }
+  })
+  report.log = { ...replayed.report, refused: report.log.refused, refused_total: report.log.refused_total }
+  await s.writer.openLog(replayed.left, replayed.lastNo, replayed.report.last_commit)
+  if (replayed.report.replayed > 0) s.log.info({ replayed: replayed.report.replayed, changes: replayed.report.changes, last_commit: replayed.report.last_commit }, 'change log replayed into the store')
+}
 
 /**
  * A store that opens late finds memory holding only what the status.json files and agents.yaml said,
