@@ -1,8 +1,7 @@
 /** The run history: one row for each way a run ends, recorded in the commit of the change that ends it. */
 import t from 'tap'
 import { duckRows } from './duck.js'
-import { build, json, put, report } from './helper.js'
-import { execFileSync } from 'node:child_process'
+import { build, deadPid, json, put, report } from './helper.js'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -79,11 +78,6 @@ t.test('each other way a run ends: failed, blocked, requeued, superseded, delete
   ])
   t.ok(rows.every((r) => r.model === 'opus' && r.pool === 'claude' && r.host === ''))
 })
-
-/** The PID of a process that has already exited. */
-function deadPid (): number {
-  return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString())
-}
 
 t.test('a restart in the middle of a run: one reaped at start-up, one a status.json finished while the service was down, one the agent finishes afterwards', async (t) => {
   const c = clockAt('2026-11-30T10:00:00.000Z')

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { until } from './helper.js'
 import { bearer, call, connect, mcpService, refusal, report, rest, TOKENS } from './mcp.js'
-import { startService } from './child.js'
+import { startService, type Service } from './child.js'
 
 const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'curl', version: '1' } } }
 const LIST_TOOLS = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }
@@ -24,8 +24,13 @@ async function post (url: string, body: unknown, headers: Record<string, string>
 
 const metricsOf = async (url: string): Promise<string> => await (await fetch(`${url}/metrics`, { headers: bearer('r') })).text()
 
+// The tests that need only the three tokens share one service (a start is seconds of CPU): each leaves no session
+// open behind it, which is what the next one counts.
+let plain: Promise<Service> | undefined
+const plainService = async (): Promise<Service> => await (plain ??= mcpService(t))
+
 t.test('no token or an unknown one is a 401 problem before any MCP message', async (t) => {
-  const svc = await mcpService(t)
+  const svc = await plainService()
   for (const headers of [{}, bearer('nope')]) {
     const res = await post(svc.url, INITIALIZE, headers)
     t.equal(res.status, 401)
@@ -39,7 +44,7 @@ t.test('no token or an unknown one is a 401 problem before any MCP message', asy
 })
 
 t.test('a session is bound to its token; requests outside one, or to one that ended, are refused', async (t) => {
-  const svc = await mcpService(t)
+  const svc = await plainService()
   const outside = await post(svc.url, LIST_TOOLS, bearer('w'))
   t.equal(outside.status, 400)
   t.match(await outside.json(), { code: 'bad_request', detail: /starts with an initialize request/ })
@@ -93,7 +98,7 @@ t.test('while the store cannot take writes, read tools answer and write tools ar
 })
 
 t.test('/mcp is in the metrics like any route, and in the OpenAPI document as one operation', async (t) => {
-  const svc = await mcpService(t)
+  const svc = await plainService()
   const w = await connect(t, 'http', svc.url, 'w')
   await call(w, 'get_status')
   const metrics = await metricsOf(svc.url)

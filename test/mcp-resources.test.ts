@@ -9,6 +9,9 @@ import { connect, mcpService, report, rest, VIAS } from './mcp.js'
 
 const uri = (name: string) => `agent-state://workspaces/${name}`
 
+// Each transport has a service of its own and shares nothing with the other: the two run side by side.
+t.jobs = VIAS.length
+
 for (const via of VIAS) {
   t.test(`over ${via}`, async (t) => {
     const svc = await mcpService(t, { MCP_SUBSCRIPTIONS_MAX: '2' })

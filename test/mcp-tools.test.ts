@@ -8,6 +8,9 @@ import { call, connect, mcpService, refusal, report, rest, VIAS } from './mcp.js
 
 const TOOLS = ['get_status', 'list_workspaces', 'get_workspace', 'report_workspace', 'heartbeat', 'claim_work', 'list_pools', 'list_queue', 'clear_backoff', 'run_stats']
 
+// Each transport has a service of its own and shares nothing with the other: the two run side by side.
+t.jobs = VIAS.length
+
 for (const via of VIAS) {
   t.test(`over ${via}`, async (t) => {
     const svc = await mcpService(t)
