@@ -13,7 +13,6 @@ import metrics from './http/metrics.js'
 import service, { type ServiceOptions } from './service.js'
 import writeGuard from './http/write-guard.js'
 import bufferRoutes from '../routes/buffers.js'
-import textTables from './http/text-tables.js'
 import backupRoutes from '../routes/backups.js'
 import eventRoutes from '../routes/events.js'
 import exportRoutes from '../routes/export.js'
@@ -34,6 +33,7 @@ import whoamiRoutes from '../routes/whoami.js'
 import problemRoutes from '../routes/problems.js'
 import httpConventions from './http/http-conventions.js'
 import { requestId } from './http/request-id.js'
+import { requestLogger } from './http/request-log.js'
 
 /** Test seams of the composition root: a clock, a faster sync backoff, a crash point in buffer commits. */
 export type AppOptions = Omit<ServiceOptions, 'config'>
@@ -51,6 +51,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     },
     // Agents report every few seconds; a line per request would drown the log. Errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // The request's own logger is made only when the request logs something (request-log.ts).
+    childLoggerFactory: requestLogger,
     bodyLimit: config.bodyLimit,
     // Requests that arrive while closing get a problem+json 503 from the write guard instead of Fastify's own body.
     return503OnClosing: false,
@@ -95,9 +97,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(errors)
   await app.register(httpConventions, { config })
   await app.register(openapi)
-  await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
-  await app.register(writeGuard, { retryAfterS: config.storeRetryS })
+  await app.register(writeGuard)
   await app.register(service, { config, ...opts })
   // Before the routes: its onResponse hook times every one of them.
   await app.register(metrics)

@@ -40,6 +40,7 @@ const ConcurrencySchema = Type.Record(Type.String(), PoolSnapshotSchema, { descr
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { workspaces } = app.service
+  let answered = { version: -1, json: '' }
 
   app.get('/v1/status', {
     config: { scope: 'read', table: statusTable },
@@ -51,11 +52,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       response: { 200: orTextTable(StatusSummarySchema, 'Counts by status, zeros included, and the blocked workspaces.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
-  }, async () => {
-    const counts = workspaces.counts()
-    const blocked = workspaces.recentlyBlocked(BLOCKED_SHOWN)
-      .map((w) => ({ name: w.name, repo: w.repo, agent: w.agent, question: w.question ?? '', updated_at: w.updated_at }))
-    return { ...counts, blocked, blocked_total: counts.by_status.blocked ?? 0, blocked_list: BLOCKED_LIST }
+  }, async (_request, reply) => {
+    // Built once per change of the workspaces (heartbeats change nothing here), then answered as it is.
+    if (answered.version !== workspaces.version) {
+      const counts = workspaces.counts()
+      const blocked = workspaces.recentlyBlocked(BLOCKED_SHOWN)
+        .map((w) => ({ name: w.name, repo: w.repo, agent: w.agent, question: w.question ?? '', updated_at: w.updated_at }))
+      const summary: Static<typeof StatusSummarySchema> = { ...counts, blocked, blocked_total: counts.by_status.blocked ?? 0, blocked_list: BLOCKED_LIST }
+      answered = { version: workspaces.version, json: JSON.stringify(summary) }
+    }
+    return reply.type('application/json').send(answered.json)
   })
 
   app.get('/v1/concurrency', {

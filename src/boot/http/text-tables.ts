@@ -1,10 +1,10 @@
 /**
  * Text tables by content negotiation (API §1): a route that sets `config.table` answers `Accept: text/plain`
- * or `?format=text` with its JSON turned into aligned columns. An onSend hook added to every such route does it,
- * so a new list or snapshot route only adds its `table` function (and `format` to its querystring).
+ * or `?format=text` with its JSON turned into aligned columns. The one onSend hook (http-conventions.ts)
+ * calls `textTable` for such routes only, so a new list or snapshot route only adds its `table` function
+ * (and `format` to its querystring), and the hot write and read routes pay nothing for it.
  */
-import type { FastifyInstance, onSendHookHandler } from 'fastify'
-import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { renderTables, type Table } from '../../shared/text-table.js'
 
 declare module 'fastify' {
@@ -39,22 +39,13 @@ export function wantsText (format: string | undefined, accept: string | undefine
   return accept !== undefined && quality(accept, 'text/plain') > quality(accept, 'application/json')
 }
 
-async function textTables (app: FastifyInstance): Promise<void> {
-  // The hook goes only on the routes that declare a table: the hot write and read routes pay nothing for it.
-  app.addHook('onRoute', (route) => {
-    const table = route.config?.table
-    if (table === undefined) return
-    const onSend: onSendHookHandler = async (request, reply, payload) => {
-      // One URL answers JSON or text depending on Accept, so caches must keep them apart.
-      reply.header('vary', 'Accept')
-      // Errors stay problem+json; only the JSON body of a success becomes a table.
-      if (reply.statusCode !== 200 || typeof payload !== 'string') return payload
-      if (!wantsText((request.query as { format?: string }).format, request.headers.accept)) return payload
-      reply.type('text/plain; charset=utf-8')
-      return renderTables(table(JSON.parse(payload) as never))
-    }
-    route.onSend = [...[route.onSend ?? []].flat(), onSend]
-  })
+/** The answer of a route that offers a text table: the table when the caller asks for one, else `payload` as it is. */
+export function textTable (table: (body: never) => Table[], request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown {
+  // One URL answers JSON or text depending on Accept, so caches must keep them apart.
+  reply.header('vary', 'Accept')
+  // Errors stay problem+json; only the JSON body of a success becomes a table.
+  if (reply.statusCode !== 200 || typeof payload !== 'string') return payload
+  if (!wantsText((request.query as { format?: string }).format, request.headers.accept)) return payload
+  reply.type('text/plain; charset=utf-8')
+  return renderTables(table(JSON.parse(payload) as never))
 }
-
-export default fp(textTables, { name: 'text-tables' })

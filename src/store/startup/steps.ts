@@ -96,7 +96,8 @@ export const STARTUP_STEPS: readonly Step[] = [
     run: (s) => {
       const report = s.recovery.report
       const at = s.clock().toISOString()
-      const { records, undated, invalid } = scanStatusFiles(s.settings.dataDir, at)
+      const { folders, records, undated, invalid } = scanStatusFiles(s.settings.dataDir, at)
+      s.files.knowFolders(folders)
       report.hydrated.files_read = records.length
       report.hydrated.from_files = applyStatusFiles(s.workspaces, records, undated, at)
       report.hydrated.files_invalid = invalid

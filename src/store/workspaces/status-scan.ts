@@ -88,7 +88,24 @@ function subdirs (dir: string): string[] {
   }
 }
 
+/**
+ * Every workspace folder on the volume, as [org, repo, leaf]: real directories with valid names three levels
+ * under the root, nothing else followed. Synchronous: a readdir per org and repo, not per workspace.
+ */
+export function workspaceFolders (dataDir: string): Array<{ name: string, org: string, repo: string, leaf: string }> {
+  const root = workspaceRoot(dataDir)
+  const folders: Array<{ name: string, org: string, repo: string, leaf: string }> = []
+  for (const org of subdirs(root)) {
+    for (const repo of subdirs(join(root, org))) {
+      for (const leaf of subdirs(join(root, org, repo))) folders.push({ name: `${org}/${repo}/${leaf}`, org, repo, leaf })
+    }
+  }
+  return folders
+}
+
 export interface ScanResult {
+  /** The name of every workspace folder found, with a status.json or not. */
+  folders: string[]
   records: Workspace[]
   /** Names whose file has no `updated_at`: its time is then start-up's, which proves nothing about its age. */
   undated: Set<string>
@@ -130,10 +147,7 @@ export function scanStatusFiles (dataDir: string, now: string): ScanResult {
     records.push(record)
     if (parsed.updated_at === undefined) undated.add(record.name)
   }
-  for (const org of subdirs(root)) {
-    for (const repo of subdirs(join(root, org))) {
-      for (const leaf of subdirs(join(root, org, repo))) read(org, repo, leaf)
-    }
-  }
-  return { records, undated, invalid }
+  const folders = workspaceFolders(dataDir)
+  for (const { org, repo, leaf } of folders) read(org, repo, leaf)
+  return { folders: folders.map((f) => f.name), records, undated, invalid }
 }
