@@ -1,13 +1,13 @@
 # agent-state: Fastify + DuckDB (@duckdb/node-api ships glibc native binaries, so a Debian base, not Alpine).
 
-# ---- build: full install (which compiles TypeScript), then drop dev dependencies ----
+# ---- build: full install, the build, then drop dev dependencies ----
 FROM node:22.21.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY ui ./ui
-# --ignore-scripts: the bench's better-sqlite3 (a dev dependency) would need a compiler; nothing the
-# service runs has an install script. The build is then run explicitly, and dev dependencies dropped.
+# --ignore-scripts: nothing the image needs has an install script (esbuild's only checks its binary), and
+# `npm ci` builds nothing; the build is run explicitly, and dev dependencies dropped.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm run build \
  && npm prune --omit=dev --no-audit --no-fund

@@ -1,17 +1,20 @@
 /**
  * The service as a real child process (for crash, lock and signal tests). By default it runs the compiled
- * `dist/boot/server.js` exactly as `npm start` does (`npm test` builds first): starting from source through
- * the TS loader took three times as long. A `.ts` entry (a test fixture) runs through tap's TS loader.
+ * `dist/boot/server.js` exactly as `npm start` does (`npm test` builds first). A `.ts` entry (a test fixture)
+ * runs through the tests' own TS loader (test/loader). Either way tap's process tracking, which the child
+ * inherits, records its coverage when it exits (not after a SIGKILL).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import type { Test } from 'tap'
 
 const SERVER = 'dist/boot/server.js'
-// How tap itself loads TypeScript; transpile-only, since `npm test` type-checks first.
-const TS_LOADER = '--import=' + pathToFileURL('node_modules/@tapjs/typescript/dist/esm/import.mjs').href
+// How the tests themselves load TypeScript (.taprc): transpile-only, `npm test` type-checks beside the run.
+const TS_LOADER = '--import=' + pathToFileURL('test/loader/register.mjs').href
 
 export interface Service {
   /** `http://127.0.0.1:<port>` once it listens. */
@@ -28,13 +31,31 @@ export interface Service {
   kill: (signal?: NodeJS.Signals) => Promise<void>
 }
 
+/** Who the service runs as: another user than the test's (root), as a service that is not the agents' user does. */
+export interface RunAs {
+  uid: number
+  gid: number
+}
+
+/**
+ * tap's process-info hook rides into every child and, at exit, writes under `<cwd>/.tap/`, which is the
+ * test's (root's): a child running as another user would fail there and exit 1. It gets a folder of its own.
+ */
+function tapFolderOf (t: Test, runAs: RunAs): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-state-tap-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  chownSync(dir, runAs.uid, runAs.gid)
+  return { _TAPJS_PROCESSINFO_CWD_: dir }
+}
+
 /** Spawns the service without waiting: `listening` resolves with its URL, or rejects if it exits first. */
-export function spawnService (t: Test, env: Record<string, string>, entry = SERVER): Service & { listening: Promise<string> } {
+export function spawnService (t: Test, env: Record<string, string>, entry = SERVER, runAs?: RunAs): Service & { listening: Promise<string> } {
   const ts = entry.endsWith('.ts')
   if (!ts && !existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm test does)`)
   const proc = spawn(process.execPath, ts ? [TS_LOADER, entry] : [entry], {
-    env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...(runAs === undefined ? {} : tapFolderOf(t, runAs)), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...runAs
   })
   const lines: string[] = []
   const logs: Array<Record<string, unknown>> = []
@@ -58,9 +79,9 @@ export function spawnService (t: Test, env: Record<string, string>, entry = SERV
   return { url: '', proc, lines, logs, exited, listening, kill, get stderr () { return stderr } }
 }
 
-/** Starts the service (or a `.ts` fixture entry) and waits until it listens. */
-export async function startService (t: Test, env: Record<string, string>, entry?: string): Promise<Service> {
-  const s = spawnService(t, env, entry)
+/** Starts the service (or a `.ts` fixture entry), as `runAs` when given, and waits until it listens. */
+export async function startService (t: Test, env: Record<string, string>, entry?: string, runAs?: RunAs): Promise<Service> {
+  const s = spawnService(t, env, entry, runAs)
   s.url = await s.listening
   return s
 }

@@ -41,7 +41,7 @@ t.test('--help on every command', async (t) => {
   const top = await cliDone(t, url, ['--help'])
   t.equal(top.code, 0)
   const commands = [...top.stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1] as string)
-  t.same(commands, ['run', 'status', 'workspaces', 'pools', 'queue', 'backoff', 'sync', 'reap', 'events'])
+  t.same(commands, ['run', 'status', 'workspaces', 'pools', 'queue', 'backoff', 'sync', 'reap', 'events', 'mcp'])
   const helps = await Promise.all(commands.map((command) => cliDone(t, url, [command, '--help'])))
   commands.forEach((command, i) => {
     t.equal(helps[i]?.code, 0, `${command} --help`)

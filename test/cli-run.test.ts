@@ -1,7 +1,6 @@
 /** `agent-state run` against the real service as a child process: reports with the real PID, heartbeats, exit codes, signals. */
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { startService } from './child.js'
 import { AGENT, beating, child, cli, completes, FAST, go, pidOf, record, until } from './cli.js'
@@ -39,8 +38,14 @@ t.test('heartbeats keep a run alive past several leases', async (t) => {
   const svc = await startService(t, { DATA_DIR: `${dir}/data`, ...FAST })
   const runner = cli(t, svc.url, ['run', 'core/r/long', ...AGENT, '--', ...child(dir, 'a')])
   await pidOf(dir, 'a')
-  await sleep(6500)
-  t.match(await record(svc.url, 'core/r/long'), { status: 'running' }, 'still running after three leases')
+  const first = await beating(svc.url, 'core/r/long')
+  // Polled until a heartbeat lands three leases after the first one; a reap shows as soon as it happens.
+  const threeLeases = 3 * Number(FAST.LEASE_S) * 1000
+  const later = await until('a heartbeat three leases on', async () => {
+    const r = await record(svc.url, 'core/r/long')
+    return r?.status !== 'running' || Date.parse(r.heartbeat_at) - Date.parse(first.heartbeat_at) > threeLeases ? r : undefined
+  })
+  t.match(later, { status: 'running' }, 'still running after three leases')
   await completes(t, runner, dir, svc.url, 'core/r/long')
 })
 

@@ -15,6 +15,10 @@ t.test('intervals that would overflow a timer, a memory limit too small to open 
     ['DB_MEMORY_LIMIT', '512KB'],
     ['BUFFERS_MAX_OPEN', '0'],
     ['SYNC_QUEUE_MAX_BYTES', '10'],
+    ['MCP_SESSIONS_MAX', '0'],
+    ['MCP_SESSION_IDLE_S', '0'],
+    ['MCP_SESSION_IDLE_S', '99999999'],
+    ['MCP_SUBSCRIPTIONS_MAX', '0'],
     ['AUTH_TOKENS', 'two words:read'],
     ['AUTH_TOKENS', 'tab\there:write']
   ] as const) {
@@ -23,6 +27,7 @@ t.test('intervals that would overflow a timer, a memory limit too small to open 
   t.equal(loadConfig({ DB_MEMORY_LIMIT: '1GB' }).dbMemoryLimit, '1GB')
   t.equal(loadConfig({ AUTH_TOKENS: 'abc-DEF_1.2~x+y/z==:admin' }).tokens.get('abc-DEF_1.2~x+y/z=='), 'admin')
   t.match(loadConfig({}).limits, { buffersOpen: 64, syncItems: 10000 })
+  t.match(loadConfig({}), { mcpSessionsMax: 256, mcpSessionIdleS: 900, mcpSubscriptionsMax: 1000 })
 })
 
 t.test('a data folder that is a file stops start-up with one line naming it', async (t) => {

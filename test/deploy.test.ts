@@ -59,6 +59,20 @@ t.test('compose.yaml is valid Compose and stops within a grace longer than the c
   t.notOk(validate({ ...compose, services: { x: { image: 'a', stop_grace_perod: '1s' } } }))
 })
 
+t.test('one image tag everywhere: the package version, in compose.yaml, Kubernetes, the README and the docs', async (t) => {
+  const tag = `agent-state:${(JSON.parse(read('package.json')) as { version: string }).version}`
+  const compose = parse(read('compose.yaml')) as { services: Record<string, { image?: string }> }
+  t.equal(compose.services['agent-state']?.image, tag, 'compose.yaml')
+  const k8s = parseAllDocuments(read(join(K8S_DIR, 'statefulset.yaml'))).map((d) => d.toJS() as { kind: string, spec?: { template: { spec: { containers: Array<{ image: string }> } } } })
+  t.same(k8s.find((d) => d.kind === 'StatefulSet')?.spec?.template.spec.containers.map((c) => c.image), [tag], 'the StatefulSet')
+  // Every docker build/run line and every image name written in the README and docs.
+  for (const file of ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))]) {
+    const text = read(file)
+    for (const [line] of text.matchAll(/^.*docker (build|run)\b.*$/gm)) t.match(line, ` ${tag}`, `${file}: ${line}`)
+    for (const [name] of text.matchAll(/\bagent-state:(?!\/\/)[0-9][\w.-]*|\bagent-state:(local|latest)\b/g)) t.equal(name, tag, `${file} names ${name}`)
+  }
+})
+
 t.test('the Kubernetes manifests match the API schemas and fit the service', async (t) => {
   const models: Record<string, (doc: Record<string, unknown>) => { validate: () => void }> = {
     'apps/v1/StatefulSet': (doc) => new StatefulSet(doc as unknown as ConstructorParameters<typeof StatefulSet>[0]),

@@ -61,6 +61,14 @@ t.test('workspaces and events as CSV, read back by a CSV parser', async (t) => {
     ['core/go-io/t3', 'queued', 'codex:gpt-5.4', '1', '5']
   ])
   t.equal(rows[0]?.task, 'fix "the" tests, all of them\nnow', 'quotes, commas and newlines survive')
+  // Times are RFC 3339, exactly as the API writes them; a time a record lacks is an empty cell.
+  const api = new Map(((await get('/v1/workspaces')).json().items as Array<Record<string, unknown>>).map((w) => [w.name, w]))
+  for (const row of rows) {
+    for (const field of ['started_at', 'queued_at', 'updated_at', 'heartbeat_at']) {
+      t.equal(row[field], api.get(row.name)?.[field] ?? '', `${row.name as string} ${field}`)
+    }
+  }
+  t.match(rows[0]?.updated_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
 
   const events = parse((await get('/v1/export/events?format=csv')).body, { columns: true }) as Array<Record<string, string>>
   const workspaceEvents = events.filter((e) => e.type === 'workspace')
@@ -75,6 +83,7 @@ t.test('the journal as NDJSON (the default format)', async (t) => {
   t.equal(res.headers['content-type'], 'application/x-ndjson')
   const lines = res.body.trim().split('\n').map((l) => JSON.parse(l))
   t.match(lines, [{ id: 1, measurement: 'qa-1', workspace: 'core/go-io/t1', aggregate: { finding: 1 }, findings: [{ tool: 'gosec', code: 'G101' }] }])
+  t.equal(lines[0].committed_at, '2026-11-30T12:00:00.000Z', 'times are RFC 3339, as the API writes them')
 })
 
 t.test('refusals: scope, dataset, format, range', async (t) => {

@@ -1,9 +1,10 @@
 /** Helpers of the fault suite: a small disk of its own, and a client over real HTTP. */
 import { execFileSync } from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmdirSync, writeSync } from 'node:fs'
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, rmdirSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
+import type { RunAs } from './child.js'
 
 /**
  * Mounts a tmpfs of `sizeMb` for the test (unmounted at teardown); returns its path, or the reason it
@@ -45,6 +46,36 @@ export function fillDisk (dir: string): string {
     closeSync(fd)
   }
   return path
+}
+
+/**
+ * The user the service runs as in the permission cases: `nobody`, another user than the agents' (root
+ * here), so a folder an agent made is one the service can read but not write, as in the realistic
+ * deployment (`could not rewrite status.json EACCES`). Only root can start a process as another user.
+ */
+export function serviceUser (): { runAs: RunAs } | { skip: string } {
+  if (process.getuid?.() !== 0) return { skip: 'running the service as another user than the agents needs root' }
+  return { runAs: { uid: 65534, gid: 65534 } }
+}
+
+/** A data folder `user` owns, as the service's own volume is. */
+export function dataDirOf (t: Test, user: RunAs): string {
+  const dir = t.testdir()
+  chownSync(dir, user.uid, user.gid)
+  return dir
+}
+
+/**
+ * A workspace folder (with its parents): `user`'s (the service's, so it writes status.json there), or,
+ * with null, root's with mode 0755: an agent's folder the service can read and not write.
+ */
+export function workspaceFolder (dataDir: string, name: string, user: RunAs | null): string {
+  const dir = join(dataDir, 'workspace', ...name.split('/'))
+  mkdirSync(dir, { recursive: true, mode: 0o755 })
+  if (user === null) chownSync(dir, 0, 0)
+  else chownSync(dir, user.uid, user.gid)
+  chmodSync(dir, 0o755)
+  return dir
 }
 
 export interface Answer {

@@ -37,11 +37,11 @@ t.test('a workspace deleted through the API stays deleted after restarts, though
   }
 
   // The agent starts a new run there: that file is provably newer than the deletion.
-  writeStatus(dataDir, 'core/a/gone', { status: 'running', agent: 'codex', runs: 2, updated_at: new Date(Date.now() + 1000).toISOString() })
+  writeStatus(dataDir, 'core/a/gone', { status: 'running', agent: 'codex', runs: 2, updated_at: new Date().toISOString() })
   const back = await build(t, {}, { dataDir })
   t.match((await back.app.inject({ url: '/v1/workspaces/core/a/gone' })).json(), { status: 'running', runs: 2 })
   await back.app.close()
-  t.equal(await rowCount(dataDir, 'deleted'), 0, 'the deletion record went once the workspace lived again')
+  t.equal(await rowCount(dataDir, 'stamp'), 0, 'the stamp went once the record carried a higher runs and a later time')
 })
 
 t.test('a status.json the service failed to rewrite never brings an older state back', async (t) => {
@@ -78,10 +78,10 @@ t.test('deletion records are kept only while a status.json could bring the works
     await app.inject({ method: 'DELETE', url: `/v1/workspaces/${name}` })
   }
   await app.close()
-  t.equal(await rowCount(dataDir, 'deleted'), 2)
+  t.equal(await rowCount(dataDir, 'stamp'), 2)
   const again = await build(t, {}, { dataDir })
   await again.app.close()
-  t.equal(await rowCount(dataDir, 'deleted'), 1, 'the one without a file is forgotten at start-up')
+  t.equal(await rowCount(dataDir, 'stamp'), 1, 'the one without a file is forgotten at start-up')
 })
 
 t.test('a leap second is a valid time, in a status.json and in a body', async (t) => {

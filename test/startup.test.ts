@@ -129,12 +129,12 @@ t.test('REAPER_PID_CHECK=off leaves dead local PIDs to the lease', async (t) => 
   t.same((await app.inject({ method: 'POST', url: '/v1/reap' })).json().reaped, [])
 })
 
-t.test('a provably newer file wins over the store, a file from an earlier run never; bad files are counted, never fatal', async (t) => {
+t.test('a file written after the stored change wins over the store, a file from an earlier run never; bad files are counted, never fatal', async (t) => {
   const { app, dataDir } = await build(t)
   await put(app, 'core/a/newer-file', report({ status: 'completed', runs: 2 }))
   await put(app, 'core/a/older-file', report({ status: 'completed', runs: 3 }))
   await app.close()
-  writeStatus(dataDir, 'core/a/newer-file', { status: 'merged', agent: 'codex', runs: 2, pr_url: 'https://forge/pr/1', updated_at: new Date(Date.now() + 60000).toISOString() })
+  writeStatus(dataDir, 'core/a/newer-file', { status: 'merged', agent: 'codex', runs: 2, pr_url: 'https://forge/pr/1', updated_at: new Date().toISOString() })
   writeStatus(dataDir, 'core/a/older-file', { status: 'failed', agent: 'codex', runs: 2 })
   writeStatus(dataDir, 'core/a/queued-file', { status: 'queued', agent: 'claude:opus', runs: 0, updated_at: '2026-11-20T08:00:00Z' })
   writeStatus(dataDir, 'core/a/broken', '{"status": "running", ')

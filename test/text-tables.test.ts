@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { wantsText } from '../src/boot/http/text-tables.js'
@@ -108,4 +109,49 @@ t.test('the renderer pads by code points and marks empty cells and tables', asyn
     { title: 'none here:', columns: ['X'], rows: [] }
   ])
   t.equal(text, 'A   B\n🚀🚀  1\n-   yes\n-   no\n\nnone here:\nX\n(none)\n')
+})
+
+t.test('a table stays a table when the answer is compressed', async (t) => {
+  const { app } = await build(t)
+  // Enough rows for answers above the compression threshold.
+  for (let i = 0; i < 60; i++) {
+    await put(app, `core/big/q-${i}`, report({ status: 'queued', runs: 0, task: 'a task long enough to fill a row of the table' }))
+    await put(app, `core/big/b-${i}`, report({ status: 'blocked', question: 'a question long enough to fill a row of the table' }))
+  }
+  for (const url of ['/v1/workspaces', '/v1/queue', '/v1/status']) {
+    const plain = await app.inject({ url: `${url}?format=text` })
+    for (const encoding of ['br', 'gzip', 'deflate']) {
+      const packed = await app.inject({ url: `${url}?format=text`, headers: { 'accept-encoding': encoding } })
+      t.equal(packed.headers['content-encoding'], encoding, `${url} is compressed with ${encoding}`)
+      t.equal(packed.headers['content-type'], 'text/plain; charset=utf-8', `${url} ${encoding}: still text`)
+      const body = encoding === 'br' ? brotliDecompressSync(packed.rawPayload) : encoding === 'gzip' ? gunzipSync(packed.rawPayload) : inflateSync(packed.rawPayload)
+      t.equal(body.toString(), plain.body, `${url} ${encoding}: the same table`)
+    }
+  }
+})
+
+t.test('backoff, journal, buffers and dead letters have tables; the other API reads refuse format=text', async (t) => {
+  const { app } = await build(t)
+  await seed(t, app)
+  const post = (url: string, body?: unknown) => app.inject({ method: 'POST', url, ...(body === undefined ? {} : json(body)) })
+  t.equal((await post('/v1/buffers', { name: 'qa-a', workspace: 'core/go-io/task-1' })).statusCode, 201)
+  t.equal((await post('/v1/buffers/qa-a/entries', [{ kind: 'finding', data: { tool: 'gosec', file: 'a.go', line: 1, code: 'G101' } }, { kind: 'test', data: {} }])).statusCode, 201)
+  t.equal((await post('/v1/buffers/qa-a/commit')).statusCode, 200)
+  t.equal((await post('/v1/buffers', { name: 'qa-b' })).statusCode, 201)
+  const text = async (url: string) => {
+    const res = await app.inject({ url })
+    t.equal(res.headers['content-type'], 'text/plain; charset=utf-8', url)
+    return res.body
+  }
+  t.match(await text('/v1/backoff?format=text'), /^POOL +BACKOFF_UNTIL +FAIL_COUNT\ncodex +\S+Z +0$/m)
+  t.match(await text('/v1/journal?format=text'), /^ID +WORKSPACE +MEASUREMENT +FINDINGS +AGGREGATE +COMMITTED_AT\n1 +core\/go-io\/task-1 +qa-a +1 +finding=1 test=1 +\S+Z$/m)
+  t.match(await text('/v1/buffers?format=text'), /^NAME +WORKSPACE +COUNT +CREATED_AT\nqa-b +qa-b +0 +\S+Z$/m)
+  t.match(await text('/v1/sync/dead?format=text'), /^ID +AGENT +DISPATCHES +QUEUED_AT +ATTEMPTS +NEXT_ATTEMPT_AT +LAST_ERROR\n\(none\)$/m)
+
+  for (const url of ['/v1/concurrency', '/v1/events/log', '/v1/recovery', '/v1/workspaces/core/go-io/task-1', '/v1/journal/diff?workspace=core/go-io/task-1', '/v1/sync/status']) {
+    const res = await app.inject({ url: `${url}${url.includes('?') ? '&' : '?'}format=text` })
+    t.equal(res.statusCode, 400, url)
+    t.match(res.json(), { code: 'validation_failed', detail: /has no text table/, errors: [{ field: 'query.format' }] }, url)
+  }
+  t.equal((await app.inject({ url: '/v1/export/workspaces?format=csv' })).statusCode, 200, 'a route with a format of its own keeps it')
 })

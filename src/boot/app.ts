@@ -4,6 +4,7 @@ import AjvCompiler from '@fastify/ajv-compiler'
 import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
+import { isTime } from '../store/core/time.js'
 import auth from './http/auth.js'
 import errors, { sendProblem } from './http/errors.js'
 import { parseJsonBody } from './http/json-body.js'
@@ -14,6 +15,7 @@ import service, { type ServiceOptions } from './service.js'
 import writeGuard from './http/write-guard.js'
 import bufferRoutes from '../routes/buffers.js'
 import backupRoutes from '../routes/backups.js'
+import mcpRoutes from '../routes/mcp.js'
 import eventRoutes from '../routes/events.js'
 import exportRoutes from '../routes/export.js'
 import healthRoutes from '../routes/health.js'
@@ -72,7 +74,9 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     ajv: {
       // Unknown fields are refused, not dropped, and every bad field is listed (API §1). strictNumbers: a
       // query value like `limit=1e400` coerces to Infinity, which plain Ajv counts as an integer within any maximum.
-      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, strictNumbers: true }
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, strictNumbers: true },
+      // One `date-time` for bodies, queries and files (store/core/time.ts): a time the store can hold.
+      onCreate: (ajv) => { ajv.addFormat('date-time', isTime) }
     },
     schemaController: {
       compilersFactory: {
@@ -122,5 +126,6 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(statsRoutes)
   await app.register(exportRoutes)
   await app.register(backupRoutes)
+  await app.register(mcpRoutes)
   return app
 }

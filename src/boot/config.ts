@@ -43,6 +43,9 @@ const EnvSchema = Type.Object({
   SYNC_QUEUE_MAX_ITEMS: Type.Integer({ minimum: 1, default: 10_000 }),
   SYNC_QUEUE_MAX_BYTES: Type.Integer({ minimum: MIB, default: 64 * MIB }),
   CLAIM_WAITERS_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000 }),
+  MCP_SESSIONS_MAX: Type.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
+  MCP_SESSION_IDLE_S: Type.Integer({ minimum: 1, maximum: 7 * DAY_S, default: 900 }),
+  MCP_SUBSCRIPTIONS_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
   HISTORY_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 90 }),
   HISTORY_MAX_ROWS: Type.Integer({ minimum: 1, default: 10000000 }),
   BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
@@ -62,6 +65,12 @@ export interface Config extends ServiceSettings {
   allowOpen: boolean
   bodyLimit: number
   closeGraceMs: number
+  /** MCP sessions open at once (`/mcp`); one more initialize is 429 `limit_reached`. */
+  mcpSessionsMax: number
+  /** An MCP session with no request in flight and no notification stream open for this long is closed. */
+  mcpSessionIdleS: number
+  /** Workspaces one MCP session may subscribe to. */
+  mcpSubscriptionsMax: number
   /** A backup name to start from when there is no store yet (history/restore.ts). */
   restoreFrom: string | undefined
   /** Origins (`https://host[:port]`) whose pages may call the API from a browser; empty: CORS is off. */
@@ -138,6 +147,9 @@ export function loadConfig (data: Record<string, string | undefined> = process.e
       syncBytes: env.SYNC_QUEUE_MAX_BYTES
     }),
     claimWaitersMax: env.CLAIM_WAITERS_MAX,
+    mcpSessionsMax: env.MCP_SESSIONS_MAX,
+    mcpSessionIdleS: env.MCP_SESSION_IDLE_S,
+    mcpSubscriptionsMax: env.MCP_SUBSCRIPTIONS_MAX,
     historyRetentionDays: env.HISTORY_RETENTION_DAYS,
     historyMaxRows: env.HISTORY_MAX_ROWS,
     backupKeep: env.BACKUP_KEEP,

@@ -5,6 +5,7 @@ import { checkDataDir, checkExposure, ConfigError, loadConfig } from './config.j
 import { RestoreError, restoreBackup } from '../store/history/restore.js'
 import { StoreLockedError } from '../store/core/database.js'
 import { assertPortFree, portInUse, PortInUseError } from './port-check.js'
+import { closeOnStopSignals, STOP_SIGNALS } from './signals.js'
 
 async function main (): Promise<void> {
   const config = loadConfig()
@@ -15,12 +16,13 @@ async function main (): Promise<void> {
   const app = await buildApp(config)
   if (restored !== null) app.log.warn({ from: restored }, 'store restored from a backup (RESTORE_FROM)')
 
-  closeWithGrace({ delay: config.closeGraceMs }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: config.closeGraceMs, skip: [...STOP_SIGNALS] }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after an error')
     else app.log.info({ signal }, 'closing: finishing requests, flushing and checkpointing the store')
     await app.close()
     app.log.info('closed: every write is stored and the store checkpointed')
   })
+  closeOnStopSignals(grace.close, app.log)
 
   if (config.tokens.size === 0) app.log.warn('AUTH_TOKENS is empty: every route is open to whoever can reach this address')
   // Fastify's own listen line is the first after start-up, so it carries where the data is and the store mode.

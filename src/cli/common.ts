@@ -1,7 +1,7 @@
 /** What every command shares: connection options, argument parsing, exit codes, errors and how answers are printed. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { createAgentStateClient, isProblem, problemLine, type AgentStateClient, type Problem } from '../client/index.js'
-import { renderTables, type Cell } from '../shared/text-table.js'
+import { fieldRows, renderTables } from '../shared/text-table.js'
 
 /** Exit codes scripts can rely on. `run` exits with its child's status once the child has started. */
 export const EXIT = {
@@ -47,6 +47,8 @@ Exit codes: 0 ok, 1 the service answered an error, 2 usage, 3 the service is unr
 
 export interface Connection {
   url: string
+  /** The bearer token, for what the typed client does not cover (the MCP bridge). */
+  token: string | undefined
   client: AgentStateClient
   json: boolean
 }
@@ -67,7 +69,7 @@ export function connect (values: { url?: string, token?: string, json?: boolean 
   const url = values.url ?? env.AGENT_STATE_URL ?? 'http://127.0.0.1:3000'
   if (!/^https?:\/\/[^\s]+$/.test(url)) throw new UsageError(`not an http(s) URL: ${url}`)
   const token = values.token ?? env.AGENT_STATE_TOKEN
-  return { url, client: createAgentStateClient({ url, token }), json: values.json === true }
+  return { url, token, client: createAgentStateClient({ url, token }), json: values.json === true }
 }
 
 interface Answer { data?: unknown, error?: unknown, response: Response }
@@ -101,8 +103,7 @@ export function print (conn: Connection, data: unknown, table: () => string): vo
 
 /** One JSON object as a two-column table. */
 export function fieldsTable (fields: object | undefined): string {
-  const rows = Object.entries(fields ?? {}).map(([k, v]): Cell[] => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v as Cell])
-  return renderTables([{ columns: ['FIELD', 'VALUE'], rows }])
+  return renderTables([fieldRows(fields)])
 }
 
 export { renderTables }

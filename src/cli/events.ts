@@ -10,8 +10,19 @@ function line (conn: Connection, e: StreamEvent): string {
   return conn.json ? JSON.stringify(e) : `${e.at}  ${e.type}  ${e.subject}  ${JSON.stringify(e.data)}`
 }
 
+/**
+ * The stream's position now: the newest stored event's id (0 when there is none). Following from there instead of
+ * "from the next change" lets a reconnection replay what happened while the connection was down, even when no event
+ * had come through it yet. An event still being committed is not listed, but the stream opened after it replays it.
+ */
+async function position (conn: Connection): Promise<string> {
+  const { data } = await ok(conn.client.GET('/v1/events/log', { params: { query: { limit: 1 } } }), conn.url)
+  return String(data?.items[0]?.id ?? 0)
+}
+
 /** Reads one connection's events until it ends; returns how many are still wanted. */
 async function follow (conn: Connection, query: { type?: string }, after: { id?: string }, left: number): Promise<number> {
+  after.id ??= await position(conn)
   const headers = after.id === undefined ? {} : { 'last-event-id': Number(after.id) }
   const { data } = await ok(conn.client.GET('/v1/events', { params: { query, header: headers }, parseAs: 'stream' }), conn.url)
   if (data === undefined || data === null) return left

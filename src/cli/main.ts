@@ -2,10 +2,11 @@
 /** The `agent-state` command: one subcommand per job, each with its own --help. */
 import { CONNECTION_HELP, EXIT, ProblemError, UnreachableError, UsageError } from './common.js'
 import { events } from './events.js'
+import { mcp } from './mcp.js'
 import { OPERATOR_COMMANDS, type Command } from './operator.js'
 import { run } from './run.js'
 
-const COMMANDS: Record<string, Command> = { run, ...OPERATOR_COMMANDS, events }
+const COMMANDS: Record<string, Command> = { run, ...OPERATOR_COMMANDS, events, mcp }
 
 function overview (): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length))

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { constants, hostname } from 'node:os'
 import { problemLine, type Workspace, type WorkspaceReport } from '../client/index.js'
+import { MAX_CLAIM_WAIT_S } from '../shared/claims.js'
 import { processStartMs } from '../shared/process-start.js'
 import { attempt, REQUEST_TIMEOUT_MS } from './attempt.js'
 import { backoffMs, pause } from './backoff.js'
@@ -30,7 +31,6 @@ const FIRST_BEAT_MS = 1000
 // Passed on to the command's whole group; SIGHUP too, since the command has no terminal of its own to hang up.
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 // The longest single claim wait the service accepts.
-const MAX_CLAIM_WAIT_S = 60
 
 const say = (message: string): void => { process.stderr.write(`agent-state: ${message}\n`) }
 

@@ -857,6 +857,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The MCP endpoint (Streamable HTTP): the agents' tools and the workspaces as resources
+         * @description The Model Context Protocol endpoint for agents, on the Streamable HTTP transport of the official TypeScript SDK. A client opens a session with an `initialize` request (POST); the answer carries an `Mcp-Session-Id` header, which every later request repeats. POST carries JSON-RPC messages (answered as `application/json` or as a `text/event-stream`), GET opens the session's notification stream (`notifications/resources/updated` for subscribed workspaces), DELETE ends the session. The tools mirror REST operations and need their scopes: get_status, list_workspaces, get_workspace, list_pools, list_queue and run_stats (read), report_workspace, heartbeat and claim_work (write), clear_backoff (admin); a call without the scope is a tool error (`isError`, the problem code in its text) and changes nothing. Each workspace is the resource `agent-state://workspaces/{org}/{repo}/{leaf}`. Refusals at the door are problem+json: 401 without a valid token, 404 for a session that ended or expired (initialize anew), 429 when `MCP_SESSIONS_MAX` sessions are open. Errors inside the protocol are JSON-RPC errors. A session with nothing in flight and no stream open ends after `MCP_SESSION_IDLE_S`.
+         */
+        post: operations["mcp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1053,7 +1073,7 @@ export interface components {
                 from_queue: number;
                 /** @description Valid status.json files found on the volume. */
                 files_read: number;
-                /** @description Records a status.json added or changed (files win, unless from an earlier run). */
+                /** @description Records a status.json added or changed (a file wins only with evidence the store never saw: API §8.1). */
                 from_files: number;
                 /** @description Unreadable or invalid status.json files, skipped. */
                 files_invalid: {
@@ -2312,18 +2332,23 @@ export interface operations {
     };
     getBackoff: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too. */
+                format?: "json" | "text";
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Backoff deadlines and fast-failure counts, by pool. */
             200: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2335,6 +2360,18 @@ export interface operations {
                             [key: string]: number;
                         };
                     };
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid `format`. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or unknown bearer token. */
@@ -3197,6 +3234,8 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string;
+                /** @description `text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too. */
+                format?: "json" | "text";
             };
             header?: never;
             path?: never;
@@ -3209,13 +3248,16 @@ export interface operations {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SyncItemPage"];
+                    "text/plain": string;
                 };
             };
-            /** @description Invalid `limit` or cursor. */
+            /** @description Invalid `limit`, cursor or `format`. */
             400: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -3317,6 +3359,8 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string;
+                /** @description `text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too. */
+                format?: "json" | "text";
             };
             header?: never;
             path?: never;
@@ -3329,13 +3373,16 @@ export interface operations {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BufferPage"];
+                    "text/plain": string;
                 };
             };
-            /** @description Invalid cursor or limit. */
+            /** @description Invalid cursor, limit or format. */
             400: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -3895,6 +3942,8 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string;
+                /** @description `text`: an aligned text table instead of JSON, as `Accept: text/plain` asks too. */
+                format?: "json" | "text";
             };
             header?: never;
             path?: never;
@@ -3907,13 +3956,16 @@ export interface operations {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    /** @description `Accept`: the answer is JSON or a text table, by the `Accept` header. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JournalPage"];
+                    "text/plain": string;
                 };
             };
-            /** @description Invalid filter, limit or cursor. */
+            /** @description Invalid filter, limit, cursor or format. */
             400: {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
@@ -4959,6 +5011,89 @@ export interface operations {
                 headers: {
                     /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    mcp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A JSON-RPC 2.0 message of the Model Context Protocol. */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never> | Record<string, never>[];
+            };
+        };
+        responses: {
+            /** @description The answer to a JSON-RPC request, as JSON or as an event stream that carries it; the answer to `initialize` carries the `Mcp-Session-Id` header. */
+            200: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/event-stream": string;
+                };
+            };
+            /** @description A notification or a response from the client, accepted. */
+            202: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A request outside any session (`bad_request`: start with `initialize`), or a body that is not JSON. */
+            400: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: the `Mcp-Session-Id` names no open session of this token; it ended or expired. */
+            404: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `limit_reached`: `MCP_SESSIONS_MAX` sessions are open. */
+            429: {
+                headers: {
+                    /** @description This request's id: the caller's own `X-Request-Id` when it sent a usable one, else one the service made. The log lines of the request carry it as `reqId`. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

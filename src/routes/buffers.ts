@@ -1,9 +1,10 @@
 /** /v1/buffers: a QA cycle collects its findings in a buffer, then commits it to the journal or discards it (API §7). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DateTime } from '../store/core/schema.js'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { notFound } from '../store/core/errors.js'
-import { AUTH_RESPONSES, IfMatchHeaders, ListQuery, Page, STORE_NOTE, problem } from './schemas.js'
+import { AUTH_RESPONSES, FormatQuery, IfMatchHeaders, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
+import { nextPageNote, type Table } from '../shared/text-table.js'
 import { AggregateSchema, BUFFER_NAME_PATTERN, BufferSchema, WORKSPACE_TAG_PATTERN } from '../store/buffers/model.js'
 
 /** At most this many entries per request: one statement each, bounded in time and memory. */
@@ -12,6 +13,16 @@ export const MAX_ENTRIES = 10000
 const BufferName = Type.String({ pattern: BUFFER_NAME_PATTERN, description: 'Buffer name, also its file name: `qa-` + the workspace name with every other character turned into `-`, as the Go agent names it.' })
 
 const BufferParams = Type.Object({ name: BufferName })
+
+const BufferPage = Page(BufferSchema)
+
+function bufferTable (page: Static<typeof BufferPage>): Table[] {
+  return [{
+    columns: ['NAME', 'WORKSPACE', 'COUNT', 'CREATED_AT'],
+    rows: page.items.map((b) => [b.name, b.workspace, b.count, b.created_at]),
+    note: nextPageNote(page.next_cursor)
+  }]
+}
 
 const CreateBody = Type.Object({
   name: BufferName,
@@ -63,15 +74,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/buffers', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: bufferTable },
     schema: {
       operationId: 'listBuffers',
       tags: ['buffers'],
       summary: 'List the open buffers in name order',
-      querystring: Type.Object(ListQuery, { additionalProperties: false }),
+      querystring: Type.Object({ ...ListQuery, ...FormatQuery }, { additionalProperties: false }),
       response: {
-        200: { ...Page(BufferSchema), description: 'A page of open buffers.' },
-        400: problem('Invalid cursor or limit.'),
+        200: orTextTable(BufferPage, 'A page of open buffers.'),
+        400: problem('Invalid cursor, limit or format.'),
         ...AUTH_RESPONSES
       }
     }

@@ -1,27 +1,43 @@
 /** /v1/journal: the committed QA cycles, newest first, and the diff of the latest cycle against the ones before (API §7). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
-import { AUTH_RESPONSES, ListQuery, Page, problem } from './schemas.js'
+import { Type, type Static } from 'typebox'
+import { AUTH_RESPONSES, FormatQuery, ListQuery, Page, orTextTable, problem } from './schemas.js'
+import { nextPageNote, type Table } from '../shared/text-table.js'
 import { JournalDiffSchema, JournalRowSchema, WORKSPACE_TAG_PATTERN } from '../store/buffers/model.js'
 
 const Workspace = (description: string) => Type.String({ pattern: WORKSPACE_TAG_PATTERN, description })
+
+const JournalPage = Page(JournalRowSchema)
+
+/** Entries per kind as `finding=3 test=1`, in kind order. */
+const aggregateText = (aggregate: Record<string, number>): string =>
+  Object.keys(aggregate).sort().map((k) => `${k}=${aggregate[k] as number}`).join(' ')
+
+function journalTable (page: Static<typeof JournalPage>): Table[] {
+  return [{
+    columns: ['ID', 'WORKSPACE', 'MEASUREMENT', 'FINDINGS', 'AGGREGATE', 'COMMITTED_AT'],
+    rows: page.items.map((r) => [r.id, r.tags.workspace, r.measurement, r.fields.findings.length, aggregateText(r.fields.aggregate), r.committed_at]),
+    note: nextPageNote(page.next_cursor)
+  }]
+}
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { journal } = app.service
 
   app.get('/v1/journal', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: journalTable },
     schema: {
       operationId: 'listJournal',
       tags: ['buffers'],
       summary: 'Committed QA cycles, newest first',
       querystring: Type.Object({
         workspace: Type.Optional(Workspace('Only the cycles of this workspace.')),
-        ...ListQuery
+        ...ListQuery,
+        ...FormatQuery
       }, { additionalProperties: false }),
       response: {
-        200: { ...Page(JournalRowSchema), description: 'A page of journal rows.' },
-        400: problem('Invalid filter, limit or cursor.'),
+        200: orTextTable(JournalPage, 'A page of journal rows.'),
+        400: problem('Invalid filter, limit, cursor or format.'),
         ...AUTH_RESPONSES
       }
     }

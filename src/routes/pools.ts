@@ -7,13 +7,14 @@ import { DomainError, notFound } from '../store/core/errors.js'
 import { ConfigStateSchema, PoolViewSchema, type PoolView } from '../store/pools/model.js'
 import { POOL_PATTERN } from '../store/workspaces/model.js'
 import { parseTime } from '../store/core/time.js'
+import { poolList } from '../store/pools/answers.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import type { Table } from '../shared/text-table.js'
 
-const PoolParams = Type.Object({ pool: Type.String({ pattern: POOL_PATTERN, description: 'Pool (agent base), e.g. `codex`.' }) })
+export const PoolParams = Type.Object({ pool: Type.String({ pattern: POOL_PATTERN, description: 'Pool (agent base), e.g. `codex`.' }) })
 export const PoolList = Type.Object({ items: Type.Array(PoolViewSchema) })
 
-function poolTable (list: Static<typeof PoolList>): Table[] {
+export function poolTable (list: Static<typeof PoolList>): Table[] {
   return [{
     columns: ['POOL', 'RUNNING', 'LIMIT', 'TRACKED', 'DAILY', 'BACKOFF_UNTIL', 'ADMISSIBLE', 'REASONS'],
     rows: list.items.map((p) => [
@@ -22,6 +23,14 @@ function poolTable (list: Static<typeof PoolList>): Table[] {
       p.backoff_until, p.admissible, p.reasons.join(',')
     ])
   }]
+}
+
+const BackoffState = Type.Object({ backoff: Type.Record(Type.String(), DateTime()), fail_count: Type.Record(Type.String(), Type.Integer()) })
+
+/** One row per pool that is backed off or has fast failures counted, in name order. */
+function backoffTable (state: Static<typeof BackoffState>): Table[] {
+  const names = [...new Set([...Object.keys(state.backoff), ...Object.keys(state.fail_count)])].sort()
+  return [{ columns: ['POOL', 'BACKOFF_UNTIL', 'FAIL_COUNT'], rows: names.map((p) => [p, state.backoff[p], state.fail_count[p] ?? 0]) }]
 }
 
 const BackoffBody = Type.Object({
@@ -48,8 +57,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (_request, reply) => {
     // The views are kept until something changes (Pools.views): so is their JSON.
-    const views = pools.views(clock())
-    if (views !== answered.views) answered = { views, json: JSON.stringify({ items: views }) }
+    const list = poolList(pools, clock())
+    if (list.items !== answered.views) answered = { views: list.items, json: JSON.stringify(list) }
     return reply.type('application/json').send(answered.json)
   })
 
@@ -69,13 +78,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/backoff', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: backoffTable },
     schema: {
       operationId: 'getBackoff',
       tags: ['pools'],
       summary: 'Active backoff deadlines and fail counts per pool',
+      querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       response: {
-        200: Type.Object({ backoff: Type.Record(Type.String(), DateTime()), fail_count: Type.Record(Type.String(), Type.Integer()) }),
+        200: orTextTable(BackoffState, 'Backoff deadlines and fast-failure counts, by pool.'),
+        400: problem('Invalid `format`.'),
         ...AUTH_RESPONSES
       }
     }

@@ -2,7 +2,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
-import { encodeQueueCursor } from '../store/workspaces/queue.js'
+import { MAX_CLAIM_WAIT_S } from '../shared/claims.js'
+import { claimWork } from '../store/workspaces/claim-waits.js'
+import { queuePage } from '../store/workspaces/answers.js'
 import { AUTH_RESPONSES, FormatQuery, ListQuery, orTextTable, problem } from './schemas.js'
 import { ReasonsSchema } from '../store/pools/model.js'
 import { POOL_PATTERN, WorkspaceSchema } from '../store/workspaces/model.js'
@@ -16,7 +18,7 @@ export const QueueItemSchema = Type.Object({
 
 export const QueuePage = Type.Object({ items: Type.Array(QueueItemSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) })
 
-function queueTable (page: Static<typeof QueuePage>): Table[] {
+export function queueTable (page: Static<typeof QueuePage>): Table[] {
   return [{
     columns: ['NAME', 'AGENT', 'PRIORITY', 'QUEUED_AT', 'ADMISSIBLE', 'REASONS'],
     rows: page.items.map(({ workspace: w, admissible, reasons }) => [w.name, w.agent, w.priority, w.queued_at, admissible, reasons.join(',')]),
@@ -24,14 +26,12 @@ function queueTable (page: Static<typeof QueuePage>): Table[] {
   }]
 }
 
-const MAX_WAIT_S = 60
-
-const ClaimBody = Type.Object({
+export const ClaimBody = Type.Object({
   pool: Type.Optional(Type.String({ pattern: POOL_PATTERN, description: 'Only claim from this pool.' })),
   host: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Where the agent will run.' })),
   pid: Type.Optional(Type.Integer({ minimum: -1, maximum: 2147483647 })),
   pid_started_at: Type.Optional(DateTime()),
-  wait_s: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_S, description: `Long poll: when nothing is admissible, wait up to this many seconds (max ${MAX_WAIT_S}) and answer the moment something is. 0 or absent: answer at once.` }))
+  wait_s: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_CLAIM_WAIT_S, description: `Long poll: when nothing is admissible, wait up to this many seconds (max ${MAX_CLAIM_WAIT_S}) and answer the moment something is. 0 or absent: answer at once.` }))
 }, { additionalProperties: false })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -50,10 +50,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...AUTH_RESPONSES
       }
     }
-  }, async (request) => {
-    const { items, more } = queue.page(queue.position(request.query.cursor), request.query.limit ?? 100)
-    return { items, next_cursor: more ? encodeQueueCursor((items[items.length - 1] as typeof items[number]).workspace) : null }
-  })
+  }, async (request) => queuePage(queue, request.query.limit, request.query.cursor))
 
   app.post('/v1/queue/claim', {
     config: { scope: 'write' },
@@ -74,11 +71,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const { wait_s: waitS = 0, ...claim } = request.body
     const left = new AbortController()
     reply.raw.on('close', () => { if (!reply.raw.writableFinished) left.abort() })
     if (request.raw.socket.destroyed) left.abort()
-    const claimed = await claims.claim(claim, waitS * 1000, left.signal)
+    const claimed = await claimWork(claims, request.body, left.signal)
     if (claimed === null) return reply.code(204).send(null)
     return reply.header('etag', claimed.tracked.etag).header('x-store', claimed.store.mode).type('application/json').send(claimed.tracked.json)
   })

@@ -2,27 +2,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
-import { RunStatsSchema, STATS_GROUPINGS } from '../store/history/model.js'
-import { runStats } from '../store/history/stats.js'
-import { parseRange } from '../store/history/time-range.js'
-import { DomainError } from '../store/core/errors.js'
+import { RunStatsAnswerSchema, STATS_GROUPINGS } from '../store/history/model.js'
+import { statsAnswer } from '../store/history/stats-answer.js'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import { AGENT_PATTERN, NAME_PATTERN } from '../store/workspaces/model.js'
 import type { Table } from '../shared/text-table.js'
 
-const DAY_MS = 86_400_000
-
-const StatsSchema = Type.Object({
-  since: DateTime(),
-  until: DateTime(),
-  by: Type.Union([Type.Enum(STATS_GROUPINGS), Type.Null()]),
-  groups: Type.Array(RunStatsSchema, { description: 'One per group with at least one run in the range, in key order (hours and days without runs are absent).' })
-})
-type Stats = Static<typeof StatsSchema>
+type Stats = Static<typeof RunStatsAnswerSchema>
 
 const fixed = (n: number): string => n.toFixed(1)
 
-function statsTable (s: Stats): Table[] {
+export function statsTable (s: Stats): Table[] {
   return [{
     columns: [(s.by ?? 'all').toUpperCase(), 'COUNT', 'COMPLETED', 'FAILED', 'REAPED', 'OTHER', 'SUCCESS', 'P50_S', 'P95_S', 'MAX_S'],
     rows: s.groups.map((g) => [g.key, g.count, g.completed, g.failed, g.reaped, g.other, `${(g.success_rate * 100).toFixed(1)}%`, fixed(g.p50_s), fixed(g.p95_s), fixed(g.max_s)]),
@@ -31,6 +21,19 @@ function statsTable (s: Stats): Table[] {
 }
 
 const Filter = (pattern: string, description: string) => Type.Optional(Type.String({ pattern, description }))
+
+export const StatsQuery = Type.Object({
+  since: Type.Optional(DateTime('Runs that ended at or after this time. Default: 7 days before `until`.')),
+  until: Type.Optional(DateTime('Runs that ended before this time. Default: now.')),
+  by: Type.Optional(Type.Enum(STATS_GROUPINGS, { description: 'Group by this; without it, one group `all`.' })),
+  pool: Filter(NAME_PATTERN, 'Only this pool.'),
+  agent: Filter(AGENT_PATTERN, 'Only this agent string, e.g. `codex:gpt-5.4`.'),
+  model: Filter(NAME_PATTERN, 'Only this model (the part of the agent after `:`).'),
+  org: Filter(NAME_PATTERN, 'Only this organisation.'),
+  repo: Filter(NAME_PATTERN, 'Only this repository (with `org` to tell same-named repositories apart).'),
+  host: Filter('^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$', 'Only runs on this host (a host name or address).'),
+  ...FormatQuery
+}, { additionalProperties: false })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { lane } = app.service.history
@@ -43,33 +46,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['history'],
       summary: 'Run statistics: counts by outcome, success rate and duration percentiles, per group',
       description: 'Computed by DuckDB over the run history: every run that ended (left `running`) in `[since, until)`. Example: success rate and median duration per model over the last 7 days is `?by=model`.',
-      querystring: Type.Object({
-        since: Type.Optional(DateTime('Runs that ended at or after this time. Default: 7 days before `until`.')),
-        until: Type.Optional(DateTime('Runs that ended before this time. Default: now.')),
-        by: Type.Optional(Type.Enum(STATS_GROUPINGS, { description: 'Group by this; without it, one group `all`.' })),
-        pool: Filter(NAME_PATTERN, 'Only this pool.'),
-        agent: Filter(AGENT_PATTERN, 'Only this agent string, e.g. `codex:gpt-5.4`.'),
-        model: Filter(NAME_PATTERN, 'Only this model (the part of the agent after `:`).'),
-        org: Filter(NAME_PATTERN, 'Only this organisation.'),
-        repo: Filter(NAME_PATTERN, 'Only this repository (with `org` to tell same-named repositories apart).'),
-        host: Filter('^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$', 'Only runs on this host (a host name or address).'),
-        ...FormatQuery
-      }, { additionalProperties: false }),
+      querystring: StatsQuery,
       response: {
-        200: orTextTable(StatsSchema, 'Statistics per group.'),
+        200: orTextTable(RunStatsAnswerSchema, 'Statistics per group.'),
         400: problem('Invalid parameter, or `since` not before `until`.'),
         503: problem('The store is unavailable, or too many analytics calls are waiting.'),
         ...AUTH_RESPONSES
       }
     }
   }, async (request) => {
-    const { since: sinceText, until: untilText, by, format: _format, ...filters } = request.query
-    const range = parseRange(sinceText, untilText)
-    const until = range.until ?? clock()
-    const since = range.since ?? new Date(until.getTime() - 7 * DAY_MS)
-    if (since >= until) throw new DomainError('invalid_range', '`since` must be before `until`')
-    const groups = await lane.run((conn) => runStats(conn, { since, until, by, filters }))
-    return { since: since.toISOString(), until: until.toISOString(), by: by ?? null, groups }
+    const { format: _format, ...query } = request.query
+    return await statsAnswer(lane, clock, query)
   })
 }
 

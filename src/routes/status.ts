@@ -4,11 +4,8 @@ import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
 import { AUTH_RESPONSES, FormatQuery, orTextTable, problem } from './schemas.js'
 import { PoolSnapshotSchema, STATUSES } from '../store/workspaces/model.js'
+import { BLOCKED_LIST, BLOCKED_SHOWN, statusSummary } from '../store/workspaces/answers.js'
 import type { Table } from '../shared/text-table.js'
-
-/** How many blocked workspaces a summary lists: one answer stays small however many are blocked. */
-export const BLOCKED_SHOWN = 50
-const BLOCKED_LIST = '/v1/workspaces?status=blocked'
 
 export const StatusSummarySchema = Type.Object({
   total: Type.Integer({ description: 'Workspaces tracked.' }),
@@ -24,7 +21,7 @@ export const StatusSummarySchema = Type.Object({
   blocked_list: Type.String({ description: `Where every blocked workspace is listed, paged: \`${BLOCKED_LIST}\`.` })
 })
 
-function statusTable (s: Static<typeof StatusSummarySchema>): Table[] {
+export function statusTable (s: Static<typeof StatusSummarySchema>): Table[] {
   return [
     { columns: ['STATUS', 'COUNT'], rows: [...Object.entries(s.by_status), ['total', s.total]] },
     {
@@ -54,13 +51,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (_request, reply) => {
     // Built once per change of the workspaces (heartbeats change nothing here), then answered as it is.
-    if (answered.version !== workspaces.version) {
-      const counts = workspaces.counts()
-      const blocked = workspaces.recentlyBlocked(BLOCKED_SHOWN)
-        .map((w) => ({ name: w.name, repo: w.repo, agent: w.agent, question: w.question ?? '', updated_at: w.updated_at }))
-      const summary: Static<typeof StatusSummarySchema> = { ...counts, blocked, blocked_total: counts.by_status.blocked ?? 0, blocked_list: BLOCKED_LIST }
-      answered = { version: workspaces.version, json: JSON.stringify(summary) }
-    }
+    if (answered.version !== workspaces.version) answered = { version: workspaces.version, json: JSON.stringify(statusSummary(workspaces)) }
     return reply.type('application/json').send(answered.json)
   })
 

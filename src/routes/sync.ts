@@ -15,11 +15,11 @@ const EnqueueHeaders = Type.Object({
   }))
 })
 
-const ListSyncQuery = Type.Object(ListQuery, { additionalProperties: false })
-const ListSyncQueueQuery = Type.Object({ ...ListQuery, ...FormatQuery }, { additionalProperties: false })
+const ListSyncQuery = Type.Object({ ...ListQuery, ...FormatQuery }, { additionalProperties: false })
 const SyncPage = Page(SyncItemSchema)
 
-function syncQueueTable (page: Static<typeof SyncPage>): Table[] {
+/** The queue and the dead letters alike: an item, its attempts and its last error. */
+function syncTable (page: Static<typeof SyncPage>): Table[] {
   return [{
     columns: ['ID', 'AGENT', 'DISPATCHES', 'QUEUED_AT', 'ATTEMPTS', 'NEXT_ATTEMPT_AT', 'LAST_ERROR'],
     rows: page.items.map((i) => [i.id, i.agent_id, i.dispatches.length, i.queued_at, i.attempts, i.next_attempt_at, i.last_error]),
@@ -55,12 +55,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/sync/queue', {
-    config: { scope: 'read', table: syncQueueTable },
+    config: { scope: 'read', table: syncTable },
     schema: {
       operationId: 'listSyncQueue',
       tags: ['sync'],
       summary: 'List queued items in delivery order',
-      querystring: ListSyncQueueQuery,
+      querystring: ListSyncQuery,
       response: {
         200: orTextTable(SyncPage, 'A page of items, the head first.'),
         400: problem('Invalid `limit` or cursor.'),
@@ -137,7 +137,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/sync/dead', {
-    config: { scope: 'read' },
+    config: { scope: 'read', table: syncTable },
     schema: {
       operationId: 'listSyncDead',
       tags: ['sync'],
@@ -145,8 +145,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Items upstream refused (a 4xx other than 408 and 429, or a 3xx) or that failed `SYNC_MAX_ATTEMPTS` times, oldest first, each with its last error. They are kept until replayed or dropped.',
       querystring: ListSyncQuery,
       response: {
-        200: { ...Page(SyncItemSchema), description: 'A page of dead letters.' },
-        400: problem('Invalid `limit` or cursor.'),
+        200: orTextTable(SyncPage, 'A page of dead letters.'),
+        400: problem('Invalid `limit`, cursor or `format`.'),
         ...AUTH_RESPONSES
       }
     }

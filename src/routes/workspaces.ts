@@ -1,14 +1,14 @@
 /** /v1/workspaces: agents and dispatchers report status; dashboards read it (API §3). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { DateTime } from '../store/core/schema.js'
+import { DateTime, Nullable } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
-import { notFound } from '../store/core/errors.js'
 import { AUTH_RESPONSES, FormatQuery, IfMatchHeaders, ListQuery, Page, STORE_NOTE, orTextTable, problem } from './schemas.js'
 import { AGENT_PATTERN, NAME_PATTERN, POOL_PATTERN, StatusSchema, WorkspaceParamsSchema, WorkspaceReportSchema, WorkspaceSchema } from '../store/workspaces/model.js'
 import { nextPageNote, type Table } from '../shared/text-table.js'
 import { SCAN_BUDGET } from '../store/workspaces/workspaces.js'
+import { DEFAULT_PAGE, heartbeat, workspaceOf } from '../store/workspaces/answers.js'
 
-const ListWorkspacesQuery = Type.Object({
+export const ListWorkspacesQuery = Type.Object({
   status: Type.Optional(StatusSchema),
   pool: Type.Optional(Type.String({ pattern: POOL_PATTERN, description: 'Agent pool (base), e.g. `codex`.' })),
   agent: Type.Optional(Type.String({ pattern: AGENT_PATTERN, description: 'Exact agent string, e.g. `codex:gpt-5.4`.' })),
@@ -18,7 +18,7 @@ const ListWorkspacesQuery = Type.Object({
   ...FormatQuery
 }, { additionalProperties: false })
 
-const WorkspacePage = Page(WorkspaceSchema)
+export const WorkspacePage = Page(WorkspaceSchema)
 
 // `*`, or a list of entity tags (RFC 9110): anything else is a 400 rather than a condition that never holds.
 const ENTITY_TAGS = '^\\s*(\\*|(W/)?"[^"]*"(\\s*,\\s*(W/)?"[^"]*")*)\\s*$'
@@ -32,13 +32,25 @@ const ReportHeaders = Type.Object({
   }))
 })
 
-function workspaceTable (page: Static<typeof WorkspacePage>): Table[] {
+export function workspaceTable (page: Static<typeof WorkspacePage>): Table[] {
   return [{
     columns: ['NAME', 'STATUS', 'AGENT', 'RUNS', 'PRIORITY', 'UPDATED_AT', 'TASK'],
     rows: page.items.map((w) => [w.name, w.status, w.agent, w.runs, w.priority, w.updated_at, w.task]),
     note: nextPageNote(page.next_cursor)
   }]
 }
+
+export const HeartbeatBody = Type.Object({
+  runs: Type.Optional(Type.Integer({ minimum: 0, description: 'The run the agent belongs to.' }))
+}, { additionalProperties: false, description: 'Optional; an empty or absent body is fine.' })
+
+export const HeartbeatAnswer = Type.Object({
+  name: Type.String(),
+  status: Type.Literal('running'),
+  runs: Type.Integer(),
+  heartbeat_at: DateTime(),
+  lease_expires_at: Nullable(DateTime(), 'When the reaper fails it without another heartbeat; null when leases are off.')
+}, { description: 'Alive.' })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { workspaces } = app.service
@@ -83,9 +95,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const { org, repo, leaf } = request.params
-    const tracked = workspaces.get(`${org}/${repo}/${leaf}`)
-    if (tracked === undefined) throw notFound(`workspace ${org}/${repo}/${leaf}`)
+    const tracked = workspaceOf(workspaces, request.params)
     return reply.header('etag', tracked.etag).type('application/json').send(tracked.json)
   })
 
@@ -105,7 +115,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { limit, cursor, ...filter } = request.query
-    return reply.type('application/json').send(workspaces.page(filter, limit ?? 100, cursor))
+    return reply.type('application/json').send(workspaces.page(filter, limit ?? DEFAULT_PAGE, cursor))
   })
 
   app.post('/v1/workspaces/:org/:repo/:leaf/heartbeat', {
@@ -122,17 +132,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Keep a running workspace alive',
       description: 'Renews the lease of a running workspace. 409 `not_running` tells an agent it was reaped or has finished; with `runs`, a heartbeat from another run is 409 `stale_run`. The lease lives in memory: a restarted service starts every lease afresh, so a heartbeat is answered without waiting for the disk, and `X-Store` only says whether the store is `ok` or `degraded`.',
       params: WorkspaceParamsSchema,
-      body: Type.Object({
-        runs: Type.Optional(Type.Integer({ minimum: 0, description: 'The run the agent belongs to.' }))
-      }, { additionalProperties: false, description: 'Optional; an empty or absent body is fine.' }),
+      body: HeartbeatBody,
       response: {
-        200: Type.Object({
-          name: Type.String(),
-          status: Type.Literal('running'),
-          runs: Type.Integer(),
-          heartbeat_at: DateTime(),
-          lease_expires_at: Type.Union([DateTime(), Type.Null()], { description: 'When the reaper fails it without another heartbeat; null when leases are off.' })
-        }, { description: 'Alive.' }),
+        200: HeartbeatAnswer,
         400: problem('Invalid name or body.'),
         ...AUTH_RESPONSES,
         404: problem('Unknown workspace.'),
@@ -140,17 +142,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const { tracked, store } = workspaces.heartbeat(request.params, request.body.runs)
-    const { name, runs, heartbeat_at: at } = tracked.record
-    const leaseS = app.service.reaper.leaseS
+    const { answer, store } = heartbeat(workspaces, app.service.reaper.leaseS, request.params, request.body.runs)
     reply.header('x-store', store.mode)
-    return {
-      name,
-      status: 'running' as const,
-      runs,
-      heartbeat_at: at as string,
-      lease_expires_at: leaseS > 0 ? new Date(Date.parse(at as string) + leaseS * 1000).toISOString() : null
-    }
+    return answer
   })
 
   app.delete('/v1/workspaces/:org/:repo/:leaf', {

@@ -47,3 +47,10 @@ export function renderTables (tables: readonly Table[]): string {
 export function nextPageNote (cursor: string | null): string | undefined {
   return cursor === null ? undefined : `more: add cursor=${cursor}`
 }
+
+/** One object as a two-column table, a row per field that has a value; objects and arrays as JSON. */
+export function fieldRows (fields: object | undefined): Table {
+  const rows = Object.entries(fields ?? {}).filter(([, v]) => v !== undefined)
+    .map(([k, v]): Cell[] => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v as Cell])
+  return { columns: ['FIELD', 'VALUE'], rows }
+}

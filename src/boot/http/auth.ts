@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { SCOPES, type Scope } from '../../shared/scopes.js'
+import { grants, type Scope } from '../../shared/scopes.js'
 import { sendProblem } from './errors.js'
 
 declare module 'fastify' {
@@ -61,7 +61,7 @@ async function auth (app: FastifyInstance, { tokens }: AuthOptions): Promise<voi
       sendProblem(reply, 'unauthorized', 'the bearer token is not recognised')
       return
     }
-    if (SCOPES.indexOf(found.scope) < SCOPES.indexOf(needed)) {
+    if (!grants(found.scope, needed)) {
       sendProblem(reply, 'forbidden', `this route needs the ${needed} scope; the token has ${found.scope}`)
       return
     }

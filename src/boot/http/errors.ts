@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { DomainError, PROBLEMS, type FieldError, type ProblemCode } from '../../store/core/errors.js'
 import { problemType } from '../../store/core/problem-types.js'
+import { fieldErrors, type AjvIssue } from '../../store/core/field-errors.js'
 
 export const ProblemSchema = Type.Object({
   type: Type.String({ description: 'The problem type: `/problems/<code>`, a page this service serves explaining the code.' }),
@@ -37,30 +38,6 @@ export function sendProblem (reply: FastifyReply, code: ProblemCode, detail: str
   const body: Problem = { type: problemType(code), title, status, detail, code, request_id: reply.request.id }
   if (errors !== undefined && errors.length > 0) body.errors = errors
   return reply.code(status).type('application/problem+json').send(body)
-}
-
-interface AjvIssue {
-  instancePath: string
-  keyword: string
-  message?: string
-  params: Record<string, unknown>
-}
-
-/** One entry per bad field (alternatives of a union merged into one message); unknown and missing properties name the property itself. */
-function fieldErrors (context: string, issues: AjvIssue[]): FieldError[] {
-  const byField = new Map<string, string[]>()
-  for (const i of issues) {
-    const path = i.instancePath.split('/').filter(Boolean).join('.')
-    const extra = i.keyword === 'additionalProperties'
-      ? String(i.params.additionalProperty)
-      : i.keyword === 'required' ? String(i.params.missingProperty) : ''
-    const field = [context, path, extra].filter(Boolean).join('.')
-    const message = i.keyword === 'additionalProperties' ? 'unknown field' : (i.message ?? 'is invalid')
-    const messages = byField.get(field) ?? []
-    if (!messages.includes(message)) messages.push(message)
-    byField.set(field, messages)
-  }
-  return [...byField].map(([field, messages]) => ({ field, message: messages.join(' or ') }))
 }
 
 // Fastify's own 4xx errors (bad JSON, wrong content type, oversized body, …) keep their status and get a stable code.

@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { noneMatch } from '../../store/core/etag.js'
+import { refuseTextWithoutTable } from './no-text-table.js'
 import { textTable } from './text-tables.js'
 
 // Below this a compressed answer and its headers cost more than the bytes saved (a workspace record is ~400 B).
@@ -90,6 +91,7 @@ async function httpConventions (app: FastifyInstance, opts: { config: Config }):
   app.addHook('onRoute', (route) => {
     // A catch-all (CORS preflight's `*`) is no path of its own.
     if (!route.url.includes('*')) routes.add(route.url, ([] as string[]).concat(route.method))
+    if (route.config?.table === undefined) refuseTextWithoutTable(route)
   })
   app.decorate('allowedMethods', (request: FastifyRequest) => routes.allowed(request.url.split('?')[0] ?? '/'))
 

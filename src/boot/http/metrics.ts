@@ -120,6 +120,11 @@ async function metrics (app: FastifyInstance): Promise<void> {
     collect () { this.set(service.sync.queue.status().dead) }
   })
   gauge({
+    name: `${PREFIX}claim_waiters`,
+    help: 'Claims waiting for work now (wait_s, REST and MCP alike; at most CLAIM_WAITERS_MAX).',
+    collect () { this.set(service.claims.waiting) }
+  })
+  gauge({
     name: `${PREFIX}store_up`,
     help: '1 while the DuckDB store takes writes, 0 while degraded (serving from memory).',
     collect () { this.set(service.handle.mode === 'ok' ? 1 : 0) }

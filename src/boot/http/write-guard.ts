@@ -22,7 +22,7 @@ async function writeGuard (app: FastifyInstance): Promise<void> {
   })
 
   // preHandler: after authentication and validation, so a bad or unauthorised request still gets its own answer.
-  // Only write routes get it, ahead of their own preHandlers.
+  // Only write routes get it, ahead of their own preHandlers; a route that guards its writes itself does not.
   const writable: preHandlerHookHandler = (_request, _reply, done) => {
     try {
       app.service.handle.assertWritable()
@@ -33,12 +33,16 @@ async function writeGuard (app: FastifyInstance): Promise<void> {
     done()
   }
   app.addHook('onRoute', (route) => {
-    if (([] as string[]).concat(route.method).every((m) => READS.has(m))) return
+    if (route.config?.guardsWrites === true || ([] as string[]).concat(route.method).every((m) => READS.has(m))) return
     route.preHandler = [writable, ...[route.preHandler ?? []].flat()]
   })
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route refuses writes itself, per operation: its POSTs carry reads as well (`/mcp`). */
+    guardsWrites?: boolean
+  }
   interface FastifyInstance {
     /** True once the service has begun to close: what arrives or starts after that is answered 503 `shutting_down`. */
     closing: () => boolean

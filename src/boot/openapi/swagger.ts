@@ -12,6 +12,7 @@ export const TAGS = [
   { name: 'sync', description: 'The outbox of finished dispatch reports, delivered to the upstream API (SYNC_URL).' },
   { name: 'buffers', description: 'QA buffers (one DuckDB file per cycle) and the journal of committed cycles.' },
   { name: 'history', description: 'Run history and its statistics, exports, and online backups of the store.' },
+  { name: 'mcp', description: 'The Model Context Protocol endpoint: the same operations as tools for agents that speak MCP.' },
   { name: 'operations', description: 'Health, readiness, the event stream, the start-up report and the API description.' }
 ]
 

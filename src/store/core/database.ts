@@ -20,6 +20,16 @@ export class StoreLockedError extends Error {
   }
 }
 
+// DuckDB names the class of every error first (`Conversion Error: …`). These classes refuse the data of
+// one statement (a value a column cannot take, a constraint it breaks) and leave the store as it was;
+// every other class (IO, FATAL, Out of Memory, …) says the store itself cannot write.
+const REFUSED_VALUE = /^(Conversion|Constraint|Out of Range|Invalid Input|Mismatch Type|Invalid Type) Error:/
+
+/** True when DuckDB refused a statement for the values it carried, not because the store cannot write. */
+export function isRefusedValue (err: unknown): boolean {
+  return err instanceof Error && REFUSED_VALUE.test(err.message)
+}
+
 // Without parameters DuckDB runs the text as it is; with an empty list it would prepare it first, for nothing.
 const params = (values: DuckDBValue[]): DuckDBValue[] | undefined => values.length > 0 ? values : undefined
 

@@ -39,6 +39,8 @@ export const PROBLEMS = {
   /** A bound on what clients may create is reached (open buffers, the outbox, event streams): retry once some is freed. */
   limit_reached: { status: 429, title: 'Too Many Requests' },
   internal: { status: 500, title: 'Internal Server Error' },
+  /** The store refused the change for a value it cannot hold: a gap in validation, never stored, not worth a retry. */
+  write_refused: { status: 500, title: 'Internal Server Error' },
   store_unavailable: { status: 503, title: 'Service Unavailable' },
   shutting_down: { status: 503, title: 'Service Unavailable' },
   /** CLAIM_WAITERS_MAX claims are already waiting (long poll). */
@@ -71,6 +73,7 @@ export const preconditionFailed = (detail: string) => new DomainError('precondit
 export const exists = (detail: string) => new DomainError('exists', detail)
 export const invalidName = (detail: string) => new DomainError('invalid_name', detail)
 export const storeUnavailable = (detail: string) => new DomainError('store_unavailable', detail)
+export const writeRefused = (detail: string) => new DomainError('write_refused', detail)
 export const limitReached = (detail: string) => new DomainError('limit_reached', detail)
 export const tooLarge = (detail: string) => new DomainError('too_large', detail)
 export const shuttingDown = () => new DomainError('shutting_down', 'the service is shutting down; retry against its successor')

@@ -38,7 +38,8 @@ export const PROBLEM_EXPLANATIONS = {
   unauthorized: 'No bearer token, or one the service does not know.',
   unsupported_media_type: 'Bodies are JSON: send `Content-Type: application/json`.',
   upstream_not_configured: 'SYNC_URL is not set, so there is nothing to flush to; items wait in the queue.',
-  validation_failed: 'The body, query or a header does not match the schema; `errors` lists each bad field.'
+  validation_failed: 'The body, query or a header does not match the schema; `errors` lists each bad field.',
+  write_refused: "The store refused this change for a value it cannot hold; nothing of it was stored, and the log names it. Sending it again fails the same way: it is a gap in the service's validation, worth reporting."
 } satisfies Record<ProblemCode, string>
 
 export const problemType = (code: string): string => `/problems/${code}`

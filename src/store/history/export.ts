@@ -11,10 +11,17 @@ import { RUN_HISTORY } from './table.js'
 export const EXPORT_DATASETS = ['runs', 'events', 'journal', 'workspaces'] as const
 export type ExportDataset = typeof EXPORT_DATASETS[number]
 
+/**
+ * Times in text formats as RFC 3339 in UTC, the way the API writes them (`2026-12-02T18:52:43.678Z`), not DuckDB's
+ * `2026-12-02 18:52:43.678+00`. The literal Z holds because the analytics lane runs every export in TimeZone UTC;
+ * stored times have millisecond precision (JavaScript dates).
+ */
+const RFC3339 = "TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%gZ'"
+
 export const EXPORT_FORMATS = {
   parquet: { ext: 'parquet', contentType: 'application/vnd.apache.parquet', options: 'FORMAT parquet, COMPRESSION zstd' },
-  csv: { ext: 'csv', contentType: 'text/csv; charset=utf-8', options: 'FORMAT csv, HEADER true' },
-  ndjson: { ext: 'ndjson', contentType: 'application/x-ndjson', options: 'FORMAT json' }
+  csv: { ext: 'csv', contentType: 'text/csv; charset=utf-8', options: `FORMAT csv, HEADER true, ${RFC3339}` },
+  ndjson: { ext: 'ndjson', contentType: 'application/x-ndjson', options: `FORMAT json, ${RFC3339}` }
 } as const
 export type ExportFormat = keyof typeof EXPORT_FORMATS
 

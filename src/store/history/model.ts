@@ -19,6 +19,14 @@ export const RunStatsSchema = Type.Object({
 })
 export type RunStats = Static<typeof RunStatsSchema>
 
+/** `GET /v1/stats/runs`: the range the statistics cover, the grouping, and a group each. */
+export const RunStatsAnswerSchema = Type.Object({
+  since: DateTime(),
+  until: DateTime(),
+  by: Type.Union([Type.Enum(STATS_GROUPINGS), Type.Null()]),
+  groups: Type.Array(RunStatsSchema, { description: 'One per group with at least one run in the range, in key order (hours and days without runs are absent).' })
+})
+
 export const BackupSchema = Type.Object({
   name: Type.String(),
   created_at: DateTime('When the backup was asked for: it holds every write acknowledged before then.'),

@@ -1,6 +1,10 @@
 /** The run history table: one row per ended run (store/run-ends.ts decides when a run ends and how). */
-import type { Append } from '../core/appends.js'
-import type { EndSource, RunEnd } from '../workspaces/run-ends.js'
+import Compile from 'typebox/compile'
+import type { Logger } from '../core/logger.js'
+// The times are checked by the service's one `date-time` format, which time.ts registers.
+import '../core/time.js'
+import type { Writer } from '../core/writer.js'
+import { RunEndSchema, type EndSource, type RunEnd } from '../workspaces/run-ends.js'
 
 export const RUN_HISTORY = 'run_history'
 
@@ -22,12 +26,24 @@ export const RUN_HISTORY_SQL = `CREATE TABLE ${RUN_HISTORY} (
   reap_reason VARCHAR
 )`
 
+const RunEndCheck = Compile(RunEndSchema)
+
 /**
- * The history row of an ended run. A run's own outcome that overrules its reap replaces the reap's row
- * (the same run: workspace, runs and start) in the same commit, so the history counts the outcome, once.
+ * Stages each ended run as a history row, in the commit of the change that ended it. A run's own outcome
+ * that overrules its reap replaces the reap's row (the same run: workspace, runs and start) in the same
+ * commit, so the history counts the outcome, once. A row its columns cannot hold (a record stored before
+ * reports were bounded, say with a `runs` past INTEGER) is left out and logged: staged, it would fail the
+ * whole commit, and the change itself is still worth storing.
  */
-export function historyAppend (end: RunEnd, source: EndSource): Append {
-  const row = { ...end }
-  if (source !== 'late_outcome') return { table: RUN_HISTORY, row }
-  return { table: RUN_HISTORY, row, replaces: { workspace: end.workspace, runs: end.runs, started_at: end.started_at, outcome: 'reaped' } }
+export function historyRecorder (writer: Writer, log: Logger): (end: RunEnd, source: EndSource) => void {
+  return (end, source) => {
+    const { workspace, runs } = end
+    if (!RunEndCheck.Check(end)) {
+      const first = [...RunEndCheck.Errors(end)][0]
+      log.warn({ workspace, runs, error: `${first?.instancePath ?? ''} ${first?.message ?? ''}`.trim() }, 'run history: an ended run its columns cannot hold was not recorded')
+      return
+    }
+    const replaces = source === 'late_outcome' ? { workspace, runs, started_at: end.started_at, outcome: 'reaped' } : undefined
+    writer.stageAppend(RUN_HISTORY, { ...end }, replaces)
+  }
 }

@@ -54,7 +54,7 @@ export class Pools {
   // Grows with every change of the configuration, backoffs, failure rows and daily counts; with the
   // workspaces' version and the clock it says whether the cached views still hold.
   #version = 0
-  #views: { pools: number, workspaces: number, from: number, until: number, views: readonly PoolView[] } | null = null
+  #views: { pools: number, workspaces: number, from: number, until: number, views: PoolView[] } | null = null
   readonly #workspaces: Workspaces
   readonly #writer: Writer
   readonly #events: EventLog
@@ -149,9 +149,10 @@ export class Pools {
 
   /**
    * The view of every pool (names() order) at `now`. Kept until pool state or the workspaces change, a
-   * backoff ends or a budget day turns, so repeated reads (dashboards, /metrics) build nothing.
+   * backoff ends or a budget day turns, so repeated reads (dashboards, /metrics) build nothing. The array is
+   * shared between callers, which must not change it.
    */
-  views (now: Date): readonly PoolView[] {
+  views (now: Date): PoolView[] {
     const t = now.getTime()
     const c = this.#views
     if (c !== null && c.pools === this.#version && c.workspaces === this.#workspaces.version && t >= c.from && t < c.until) return c.views

@@ -2,6 +2,7 @@
  * Ghost reaping (API §8.2): a `running` workspace whose local process is gone or was replaced, or that
  * has not reported within its lease, becomes `failed` with the evidence.
  */
+import type { DomainError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
 import type { Workspace } from '../workspaces/model.js'
 import { checkPid } from './liveness.js'
@@ -85,6 +86,8 @@ export class Reaper {
     // Before the lease clock starts, this is the start-up pass: what it finds ended while the service was down.
     const startup = this.#startedAt === Number.POSITIVE_INFINITY ? { at_startup: true as const } : {}
     const ghosts: ReapedGhost[] = []
+    // One change per ghost: should the store refuse one, the others are still stored.
+    const commits: Array<Promise<unknown>> = []
     for (const record of this.#workspaces.running()) {
       const verdict = this.judge(record, now.getTime())
       if (verdict === null) continue
@@ -97,11 +100,16 @@ export class Reaper {
         heartbeat_at: undefined
       }, { action: 'reaped', reason: verdict.reason, ...startup })
       ghosts.push({ name: record.name, ...verdict, at })
+      commits.push(this.#writer.commit(`reaper: workspace ${record.name}`))
     }
     if (ghosts.length === 0) return ghosts
-    await this.#writer.commit()
-    await Promise.all(ghosts.map((g) => this.#workspaces.syncFile(g.name)))
-    for (const g of ghosts) this.#log.warn({ workspace: g.name, reason: g.reason, evidence: g.evidence }, 'reaped a ghost workspace')
-    return ghosts
+    const outcomes = await Promise.allSettled(commits)
+    // A store that cannot write fails the pass (the verdicts are held for it); a refused ghost was logged by the writer.
+    const failure = outcomes.find((o) => o.status === 'rejected' && (o.reason as DomainError).code !== 'write_refused')
+    if (failure !== undefined) throw (failure as PromiseRejectedResult).reason
+    const stored = ghosts.filter((_, i) => outcomes[i]?.status === 'fulfilled')
+    await Promise.all(stored.map((g) => this.#workspaces.syncFile(g.name)))
+    for (const g of stored) this.#log.warn({ workspace: g.name, reason: g.reason, evidence: g.evidence }, 'reaped a ghost workspace')
+    return stored
   }
 }

@@ -12,12 +12,12 @@ import { Database } from '../core/database.js'
 import type { Logger } from '../core/logger.js'
 import { storeFile } from '../core/paths.js'
 import { StoreHandle } from '../core/store-handle.js'
-import { Writer } from '../core/writer.js'
+import { Writer, type RefusedChange } from '../core/writer.js'
 import { EventLog } from '../events/events.js'
 import { Followers } from '../events/subscribers.js'
 import { Backups } from '../history/backups.js'
 import { Lane } from '../history/lane.js'
-import { historyAppend } from '../history/table.js'
+import { historyRecorder } from '../history/table.js'
 import { Pools } from '../pools/pools.js'
 import { Reaper } from '../reaper/reaper.js'
 import { Recovery } from '../startup/report.js'
@@ -93,6 +93,7 @@ export class Service {
     const writer = new Writer(null)
     writer.on('degraded', (err) => log.error({ err }, 'store write failed: serving reads from memory, refusing writes (degraded)'))
     writer.on('fold-error', (err) => log.warn({ err }, 'folding the change log failed; the next fold retries'))
+    writer.on('refused', ({ source, entries, tables, error }: RefusedChange) => log.error({ source, entries, tables, err: error }, 'the store refused a change: it was not stored, the rest of its batch was'))
     this.writer = writer
     this.handle = new StoreHandle({
       open: () => openStore(settings),
@@ -137,12 +138,7 @@ export class Service {
     const lane = new Lane(() => this.handle.db, writer)
     this.history = { lane, backups: new Backups({ dataDir: settings.dataDir, keep: settings.backupKeep, lane, clock }), exportDir: join(settings.dataDir, '.core', 'tmp') }
     // Every run that ends leaves a history row in the commit of the change that ended it.
-    if (settings.historyRetentionDays > 0) {
-      workspaces.onRunEnd((end, source) => {
-        const { table, row, replaces } = historyAppend(end, source)
-        writer.stageAppend(table, row, replaces)
-      })
-    }
+    if (settings.historyRetentionDays > 0) workspaces.onRunEnd(historyRecorder(writer, log))
 
     this.lifecycle = this.#backgroundWork()
   }

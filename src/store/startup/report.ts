@@ -27,7 +27,7 @@ export const RecoverySchema = Type.Object({
     from_store: Type.Integer({ description: 'Registry records loaded from the store.' }),
     from_queue: Type.Integer({ description: 'Queued workspaces rebuilt from queue entries the registry lacked.' }),
     files_read: Type.Integer({ description: 'Valid status.json files found on the volume.' }),
-    from_files: Type.Integer({ description: 'Records a status.json added or changed (files win, unless from an earlier run).' }),
+    from_files: Type.Integer({ description: 'Records a status.json added or changed (a file wins only with evidence the store never saw: API §8.1).' }),
     files_invalid: Type.Array(InvalidFileSchema, { description: 'Unreadable or invalid status.json files, skipped.' })
   }),
   reaped: Type.Array(GhostSchema, { description: 'Ghosts the start-up pass failed, with evidence (later passes are in the event log).' }),

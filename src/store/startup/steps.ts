@@ -96,10 +96,10 @@ export const STARTUP_STEPS: readonly Step[] = [
     run: (s) => {
       const report = s.recovery.report
       const at = s.clock().toISOString()
-      const { folders, records, undated, invalid } = scanStatusFiles(s.settings.dataDir, at)
+      const { folders, files, present, invalid } = scanStatusFiles(s.settings.dataDir, at)
       s.files.knowFolders(folders)
-      report.hydrated.files_read = records.length
-      report.hydrated.from_files = applyStatusFiles(s.workspaces, records, undated, at)
+      report.hydrated.files_read = files.length
+      report.hydrated.from_files = applyStatusFiles(s.workspaces, s.writer, files, present, at)
       report.hydrated.files_invalid = invalid
       for (const f of invalid) s.log.warn({ file: f.path, error: f.error }, 'skipped an unusable status.json')
     }

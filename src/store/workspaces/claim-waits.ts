@@ -149,3 +149,8 @@ export class ClaimWaits {
     return Math.min(...ends.map((t) => t === null ? Infinity : Date.parse(t)))
   }
 }
+
+/** A claim as a client asks for it (`wait_s` in seconds, at most MAX_CLAIM_WAIT_S): claimed now, after a wait, or null. */
+export async function claimWork (waits: ClaimWaits, { wait_s: waitS = 0, ...req }: ClaimRequest & { wait_s?: number }, signal: AbortSignal): Promise<Claimed> {
+  return await waits.claim(req, waitS * 1000, signal)
+}

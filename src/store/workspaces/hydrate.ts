@@ -5,8 +5,10 @@ import { EVENT_GROUP } from '../events/events.js'
 import { POOL_GROUPS } from '../pools/pools.js'
 import { readGroupValues } from '../core/group-values.js'
 import { toEntry, toScalarNumber, type Entry } from '../core/rows.js'
-import { DELETED_GROUP } from './deletions.js'
+import { LEGACY_DELETED_GROUP, STAMP_GROUP } from './stamps.js'
+import type { ScannedFile } from './status-scan.js'
 import { QUEUE_GROUP, REGISTRY_GROUP, Tracked, type QueueEntry, type Workspaces } from './workspaces.js'
+import type { Writer } from '../core/writer.js'
 
 function byGroup (rows: unknown[][]): Map<string, Entry[]> {
   const groups = new Map<string, Entry[]>()
@@ -27,7 +29,7 @@ function byGroup (rows: unknown[][]): Map<string, Entry[]> {
  */
 export async function readEntries (db: Database): Promise<{ registry: Tracked[], groups: Map<string, Entry[]>, lastEventId: number }> {
   const registry = (await readGroupValues(db, REGISTRY_GROUP)).map((json) => Tracked.stored(json))
-  const groups = await readGroups(db, [DELETED_GROUP, ...POOL_GROUPS])
+  const groups = await readGroups(db, [STAMP_GROUP, LEGACY_DELETED_GROUP, ...POOL_GROUPS])
   // Only the queue entries whose record the registry lacks are of use (hydrateWorkspaces): the others
   // are as many rows as there are queued workspaces, read for nothing.
   groups.set(QUEUE_GROUP, byGroup(await db.rows(`SELECT grp, key, value, updated_at FROM entries q
@@ -80,42 +82,37 @@ export function hydrateWorkspaces (workspaces: Workspaces, registry: Tracked[], 
     queueOnly++
   }
   workspaces.load(records.values())
-  workspaces.deletions.load(groups.get(DELETED_GROUP) ?? [])
+  workspaces.stamps.load(groups.get(STAMP_GROUP) ?? [], groups.get(LEGACY_DELETED_GROUP) ?? [])
   return { registry: records.size - queueOnly, queueOnly }
 }
 
-/** What start-up knew of a workspace before reading its file: its stored record, or its deletion. */
-interface Known {
-  runs: number
-  at: string
-}
-
 /**
- * A status.json adds a workspace the store does not know, and replaces what it knows (a record or a
- * deletion) only when provably newer: a higher `runs`, or the same `runs` with a later `updated_at`.
- * A file without `updated_at` proves nothing by its date. Returns how many records the files changed or added.
+ * A status.json adds a workspace the store does not know, and otherwise replaces what the store knows
+ * only with evidence the store has never seen (API §8.1): a `runs` higher than any it acknowledged for
+ * the name, or a date later than any acknowledged change to the name (its record, or its stamp across
+ * deletions and re-creations: stamps.ts). A file without `updated_at`, or dated later than start-up's
+ * clock, proves nothing by its date. A file that wins must also pass the fences a report would (a run
+ * that was reaped stays reaped). Each file is a change of its own, named by its path should the store
+ * refuse it. Returns how many records the files changed or added.
  */
-export function applyStatusFiles (workspaces: Workspaces, records: Workspace[], undated: ReadonlySet<string>, at: string): number {
+export function applyStatusFiles (workspaces: Workspaces, writer: Writer, files: readonly ScannedFile[], present: ReadonlySet<string>, now: string): number {
   let applied = 0
-  for (const record of records) {
+  for (const { record, path, claimed } of files) {
     const tracked = workspaces.get(record.name)
     // A file that says what the store says changes nothing (the state after a clean stop): compared as
     // text first, so the stored record need not be parsed.
     if (tracked !== undefined && JSON.stringify(record) === tracked.json) continue
     const stored = tracked?.record
-    const deleted = workspaces.deletions.get(record.name)
-    const known: Known | undefined = stored !== undefined
-      ? { runs: stored.runs, at: stored.updated_at }
-      : deleted === undefined ? undefined : { runs: deleted.runs, at: deleted.deleted_at }
-    if (known !== undefined && !provablyNewer(record, undated.has(record.name), known)) continue
-    workspaces.put(record, null)
-    applied++
+    const dated = claimed !== undefined && claimed <= now
+    if (claimed !== undefined && !dated) workspaces.stamps.raise(record.name, stored, claimed, now)
+    const known = workspaces.stamps.known(record.name, stored)
+    const news = known === undefined || record.runs > known.runs || (dated && Date.parse(record.updated_at) > Date.parse(known.at))
+    if (news && (stored === undefined || !workspaces.fences(stored, record))) {
+      workspaces.put(record, null)
+      applied++
+    }
+    writer.seal(`file ${path}`)
   }
-  workspaces.deletions.keepOnly(new Set(records.map((r) => r.name)), at)
+  workspaces.stamps.keepOnly(present, now)
   return applied
-}
-
-function provablyNewer (file: Workspace, undated: boolean, known: Known): boolean {
-  if (file.runs !== known.runs) return file.runs > known.runs
-  return !undated && Date.parse(file.updated_at) > Date.parse(known.at)
 }

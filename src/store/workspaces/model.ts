@@ -47,14 +47,35 @@ const reportFields = {
   started_at: Type.Optional(DateTime('When the dispatch started (or was queued). Defaults to the stored value for the same run, else now.'))
 }
 
+const Runs = Type.Integer({ minimum: 0, maximum: 1000000000, description: 'How often the workspace was spawned; fences late writers from earlier runs.' })
+const Agent = Type.String({ pattern: AGENT_PATTERN, description: 'Agent string `base[:model]`, e.g. `codex:gpt-5.4`.' })
+
 export const WorkspaceReportSchema = Type.Object({
   status: StatusSchema,
-  agent: Type.String({ pattern: AGENT_PATTERN, description: 'Agent string `base[:model]`, e.g. `codex:gpt-5.4`.' }),
-  runs: Type.Integer({ minimum: 0, maximum: 1000000000, description: 'How often the workspace was spawned; fences late writers from earlier runs.' }),
+  agent: Agent,
+  runs: Runs,
   ...reportFields,
   ended_at: Type.Optional(DateTime('When the run ended, by the agent\'s clock: only with a status other than `running`. Dates the run in the run history, and lets the run\'s own outcome overrule a reap of the same run (API §3). At most a minute ahead of the service\'s clock and not before the run started (with the same minute of skew); not stored in the record.'))
 }, { additionalProperties: false, description: 'A full status report for one workspace.' })
 export type WorkspaceReport = Static<typeof WorkspaceReportSchema>
+
+/**
+ * What a status.json on the volume must hold to be read (API §8.1): the Go agent's WorkspaceStatus or our
+ * own record. Every field a report carries has the report's bounds (a file is a report that arrived by
+ * the volume); `runs` may be absent (Go's files before it had one), and the times and verdict a record
+ * carries are checked as times. Other fields are allowed: other programs write these files too.
+ */
+export const StatusFileSchema = Type.Object({
+  status: StatusSchema,
+  agent: Agent,
+  runs: Type.Optional(Runs),
+  ...reportFields,
+  queued_at: Type.Optional(DateTime('When it entered `queued`.')),
+  updated_at: Type.Optional(DateTime('When the file was written; absent, it proves nothing by its date.')),
+  heartbeat_at: Type.Optional(DateTime('Last report or heartbeat while running.')),
+  reaped: Type.Optional(ReapedSchema)
+})
+export type StatusFile = Static<typeof StatusFileSchema>
 
 export const WorkspaceSchema = Type.Object({
   name: Type.String({ description: '`{org}/{repo}/{leaf}`.' }),

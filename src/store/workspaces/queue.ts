@@ -113,7 +113,7 @@ export class Queue {
       heartbeat_at: at,
       reaped: undefined
     }, { action: 'claimed' })
-    const store = await this.#writer.commit()
+    const store = await this.#writer.commit(`claim: workspace ${next.name}`)
     await this.#workspaces.syncFile(next.name)
     return { tracked, store }
   }

@@ -18,7 +18,9 @@
  * `late_outcome`, API §3). A reap is an inference, the outcome is evidence: the run ends again with that
  * outcome, and whoever recorded the reap replaces it.
  */
+import { Type, type Static } from 'typebox'
 import { DomainError } from '../core/errors.js'
+import { DateTime } from '../core/schema.js'
 import { parseTime } from '../core/time.js'
 import type { Workspace, WorkspaceReport } from './model.js'
 
@@ -38,23 +40,29 @@ export interface Change {
 /** How far an agent's clock may run ahead of (or its end precede the start by) before `ended_at` is refused. */
 export const CLOCK_SKEW_MS = 60_000
 
-export interface RunEnd {
-  workspace: string
-  org: string
-  repo: string
-  pool: string
-  agent: string
+/**
+ * An ended run, as the run history stores it (history/table.ts): the bounds are its columns' (`runs` is
+ * an INTEGER, the times TIMESTAMPTZ, the duration a finite DOUBLE), so a row that passes is one the
+ * store takes.
+ */
+export const RunEndSchema = Type.Object({
+  workspace: Type.String(),
+  org: Type.String(),
+  repo: Type.String(),
+  pool: Type.String(),
+  agent: Type.String(),
   /** The part of the agent after `:`, '' when the agent names no model. */
-  model: string
-  runs: number
+  model: Type.String(),
+  runs: Type.Integer({ minimum: -2147483648, maximum: 2147483647 }),
   /** '' when the agent reported no host (this service's host). */
-  host: string
-  started_at: string
-  ended_at: string
-  duration_s: number
-  outcome: string
-  reap_reason: string | null
-}
+  host: Type.String(),
+  started_at: DateTime(),
+  ended_at: DateTime(),
+  duration_s: Type.Number(),
+  outcome: Type.String(),
+  reap_reason: Type.Union([Type.String(), Type.Null()])
+})
+export type RunEnd = Static<typeof RunEndSchema>
 
 function outcomeOf (prev: Workspace, next: Workspace | undefined): string | null {
   if (next === undefined) return 'deleted'

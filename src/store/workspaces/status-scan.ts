@@ -1,10 +1,8 @@
 /** Reads every `workspace/{org}/{repo}/{leaf}/status.json` on the volume into records (API §8.1). */
 import { readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { DateTime } from '../core/schema.js'
-import { Type, type Static } from 'typebox'
 import Compile from 'typebox/compile'
-import { AGENT_PATTERN, StatusSchema, type Workspace } from './model.js'
+import { StatusFileSchema, type StatusFile, type Workspace } from './model.js'
 import { isSegment } from './model.js'
 import { workspaceRoot } from './paths.js'
 import type { InvalidFile } from '../startup/report.js'
@@ -12,43 +10,15 @@ import { poolOf } from './workspaces.js'
 import { toIso } from '../core/time.js'
 import { readVolumeFile, UnusableFileError, VOLUME_FILE_MAX_BYTES } from '../core/volume-file.js'
 
-// What a status.json must hold to be trusted: the Go agent's WorkspaceStatus, or our own record (a superset).
-// Extra fields are allowed: files are written by other programs too.
-const StatusFileSchema = Type.Object({
-  status: StatusSchema,
-  agent: Type.String({ pattern: AGENT_PATTERN }),
-  runs: Type.Optional(Type.Integer({ minimum: 0 })),
-  task: Type.Optional(Type.String()),
-  branch: Type.Optional(Type.String()),
-  issue: Type.Optional(Type.Integer({ minimum: 0 })),
-  pid: Type.Optional(Type.Integer({ minimum: -1 })),
-  pid_started_at: Type.Optional(DateTime()),
-  host: Type.Optional(Type.String({ minLength: 1 })),
-  process_id: Type.Optional(Type.String()),
-  question: Type.Optional(Type.String()),
-  priority: Type.Optional(Type.Integer()),
-  pr_url: Type.Optional(Type.String()),
-  note: Type.Optional(Type.String()),
-  runtime: Type.Optional(Type.String()),
-  started_at: Type.Optional(DateTime()),
-  queued_at: Type.Optional(DateTime()),
-  updated_at: Type.Optional(DateTime()),
-  heartbeat_at: Type.Optional(DateTime()),
-  reaped: Type.Optional(Type.Object({
-    reason: Type.Enum(['pid_dead', 'pid_reused', 'lease_expired']),
-    evidence: Type.String(),
-    at: DateTime()
-  }))
-})
-const StatusFile = Compile(StatusFileSchema)
-type StatusFileData = Static<typeof StatusFileSchema>
+const StatusFileCheck = Compile(StatusFileSchema)
 
 const iso = toIso
 // Go writes `pid: 0` and empty strings for "none"; a record holds absent fields instead.
 const text = (s: string | undefined): string | undefined => s === undefined || s === '' ? undefined : s
 
-function toRecord (org: string, repo: string, leaf: string, f: StatusFileData, now: string): Workspace {
-  const updated = iso(f.updated_at) ?? now
+function toRecord (org: string, repo: string, leaf: string, f: StatusFile, claimed: string | undefined, now: string): Workspace {
+  // A date later than start-up's clock is not taken as the record's: it would hold off the lease for as long.
+  const updated = claimed === undefined || claimed > now ? now : claimed
   return {
     name: `${org}/${repo}/${leaf}`,
     org,
@@ -89,8 +59,8 @@ function subdirs (dir: string): string[] {
 }
 
 /**
- * Every workspace folder on the volume, as [org, repo, leaf]: real directories with valid names three levels
- * under the root, nothing else followed. Synchronous: a readdir per org and repo, not per workspace.
+ * Every workspace folder on the volume: real directories with valid names three levels under the root,
+ * nothing else followed. Synchronous: a readdir per org and repo, not per workspace.
  */
 export function workspaceFolders (dataDir: string): Array<{ name: string, org: string, repo: string, leaf: string }> {
   const root = workspaceRoot(dataDir)
@@ -103,12 +73,21 @@ export function workspaceFolders (dataDir: string): Array<{ name: string, org: s
   return folders
 }
 
+/** A valid status.json as a record, with what start-up needs to judge it against the store (hydrate.ts). */
+export interface ScannedFile {
+  record: Workspace
+  /** Its path under the data folder: the file's name in the log. */
+  path: string
+  /** The file's own `updated_at`, canonical; undefined when it has none (the record's time is then start-up's). */
+  claimed: string | undefined
+}
+
 export interface ScanResult {
   /** The name of every workspace folder found, with a status.json or not. */
   folders: string[]
-  records: Workspace[]
-  /** Names whose file has no `updated_at`: its time is then start-up's, which proves nothing about its age. */
-  undated: Set<string>
+  files: ScannedFile[]
+  /** Every name with a status.json on the volume, valid or not: the names a file could ever speak for. */
+  present: Set<string>
   invalid: InvalidFile[]
 }
 
@@ -118,36 +97,39 @@ export interface ScanResult {
  */
 export function scanStatusFiles (dataDir: string, now: string): ScanResult {
   const root = workspaceRoot(dataDir)
-  const records: Workspace[] = []
-  const undated = new Set<string>()
+  const files: ScannedFile[] = []
+  const present = new Set<string>()
   const invalid: InvalidFile[] = []
   const read = (org: string, repo: string, leaf: string): void => {
     const path = join(root, org, repo, leaf, 'status.json')
+    const rel = relative(dataDir, path)
     let raw: string
     try {
       raw = readVolumeFile(root, path, VOLUME_FILE_MAX_BYTES)
     } catch (err) {
       if (!(err instanceof UnusableFileError)) throw err
-      if (err.code !== 'missing') invalid.push({ path: relative(dataDir, path), error: err.message })
+      if (err.code === 'missing') return
+      present.add(`${org}/${repo}/${leaf}`)
+      invalid.push({ path: rel, error: err.message })
       return
     }
+    present.add(`${org}/${repo}/${leaf}`)
     let parsed: unknown
     try {
       parsed = JSON.parse(raw)
     } catch {
-      invalid.push({ path: relative(dataDir, path), error: 'not valid JSON' })
+      invalid.push({ path: rel, error: 'not valid JSON' })
       return
     }
-    if (!StatusFile.Check(parsed)) {
-      const first = [...StatusFile.Errors(parsed)][0]
-      invalid.push({ path: relative(dataDir, path), error: `invalid: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim() })
+    if (!StatusFileCheck.Check(parsed)) {
+      const first = [...StatusFileCheck.Errors(parsed)][0]
+      invalid.push({ path: rel, error: `invalid: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim() })
       return
     }
-    const record = toRecord(org, repo, leaf, parsed, now)
-    records.push(record)
-    if (parsed.updated_at === undefined) undated.add(record.name)
+    const claimed = iso(parsed.updated_at)
+    files.push({ record: toRecord(org, repo, leaf, parsed, claimed, now), path: rel, claimed })
   }
   const folders = workspaceFolders(dataDir)
   for (const { org, repo, leaf } of folders) read(org, repo, leaf)
-  return { folders: folders.map((f) => f.name), records, undated, invalid }
+  return { folders: folders.map((f) => f.name), files, present, invalid }
 }

@@ -15,7 +15,7 @@ import { SortedKeys } from '../core/sorted-keys.js'
 import { byCodeUnits, SortedList } from '../core/sorted-list.js'
 import { drainOrder, type DrainKey } from './queue.js'
 import { toIso } from '../core/time.js'
-import { Deletions } from './deletions.js'
+import { Stamps } from './stamps.js'
 import type { StatusFiles } from './status-files.js'
 import type { CommitResult, Writer } from '../core/writer.js'
 
@@ -153,8 +153,8 @@ export class Workspaces {
   readonly #files: StatusFiles
   readonly #clock: () => Date
   readonly #log: Logger
-  /** Deletions acknowledged through the API, kept so that no file on the volume undoes them at start-up. */
-  readonly deletions: Deletions
+  /** What the store acknowledged for each name beyond its record (deletions, lower re-creations), so no file undoes it. */
+  readonly stamps: Stamps
 
   constructor (deps: { writer: Writer, events: EventLog, files: StatusFiles, clock: () => Date, log: Logger }) {
     this.#writer = deps.writer
@@ -162,7 +162,7 @@ export class Workspaces {
     this.#files = deps.files
     this.#clock = deps.clock
     this.#log = deps.log
-    this.deletions = new Deletions(deps.writer)
+    this.stamps = new Stamps(deps.writer)
   }
 
   get size (): number { return this.#items.size }
@@ -201,7 +201,7 @@ export class Workspaces {
   /** Forgets every record without staging anything, before memory is rebuilt from the store (a store that opened late). */
   forgetAll (): void {
     for (const name of [...this.#items.keys()]) this.#apply(name, undefined, false)
-    this.deletions.forgetAll()
+    this.stamps.forgetAll()
   }
 
   /**
@@ -348,7 +348,7 @@ export class Workspaces {
     // The reap stays in the workspace's events; this one says which verdict the outcome overruled.
     const overrules = late ? { overrules: old?.reaped } : {}
     this.#events.record('workspace', name, { action: prev === undefined ? 'created' : 'updated', status: record.status, runs: record.runs, agent: record.agent, ...overrules }, now)
-    const store = await this.#writer.commit()
+    const store = await this.#writer.commit(`report: workspace ${name}`)
     await this.syncFile(name)
     return { tracked, created: prev === undefined, store }
   }
@@ -364,9 +364,8 @@ export class Workspaces {
     if (ifMatch !== undefined) checkIfMatch(prev.etag, ifMatch, 'the workspace')
     const now = this.#clock().toISOString()
     this.#apply(name, undefined, true, { source: 'delete' })
-    this.deletions.record(name, prev.record.runs, now)
     this.#events.record('workspace', name, { action: 'deleted', status: prev.record.status }, now)
-    return { removed: true, store: await this.#writer.commit() }
+    return { removed: true, store: await this.#writer.commit(`delete: workspace ${name}`) }
   }
 
   /**
@@ -422,6 +421,17 @@ export class Workspaces {
     }
   }
 
+  /** Whether the fences refuse `next` over the record `old`, as they would a report of it: a status.json is held to them too. */
+  fences (old: Workspace, next: WorkspaceReport): boolean {
+    try {
+      this.#fence(old, next)
+    } catch (err) {
+      if (err instanceof DomainError) return true
+      throw err
+    }
+    return false
+  }
+
   /**
    * Refuses a report that would undo a later one; true when it is the reaped run's own outcome, with the
    * time the run ended: evidence that overrules the reaper's inference (no newer run has started, or `runs`
@@ -462,7 +472,7 @@ export class Workspaces {
     const prev = old?.record
     const rec = next?.record
     const at = rec?.updated_at ?? this.#clock().toISOString()
-    if (next !== undefined) this.deletions.clear(name, at)
+    this.stamps.follow(name, prev, rec, at)
     const end = runEnd(prev, rec, at, change)
     if (end !== null) for (const l of this.#runEndListeners) l(end, change.source)
     this.#writer.stage(REGISTRY_GROUP, name, next?.json ?? null, at)
