@@ -214,6 +214,8 @@ export async function runRound ({ round, seconds, warmupSeconds, log }) {
     if (r === undefined) continue
     const ratioTo = (id) => results[id]?.reqPerSec > 0 ? r.reqPerSec / results[id].reqPerSec : null
     if (s.baseline !== undefined) r.ratio = ratioTo(s.baseline)
+    // Issue 23: a tail within twice the ceiling's own in the same round (the machine's noise hits both).
+    if (s.baseline !== undefined && results[s.baseline]?.p99 > 0) r.p99Ratio = r.p99 / results[s.baseline].p99
     if (s.peers !== undefined) r.peerRatios = Object.fromEntries(s.peers.map((id) => [id, ratioTo(id)]))
   }
   return { results, problems, notes, info }
@@ -312,7 +314,7 @@ export function goals (summary) {
   const ratio = (sid, target) => check(sid, target, (s) => s.ratio)
   const peer = (sid, id, target) => ({ ...check(sid, target, (s) => s.peerRatio?.[id]), versus: id })
   return [
-    { goal: 'durable PUT ≥ 1.0× the SQLite NORMAL peer and ≥ 3× the FULL peer, p99 ≤ 10 ms', checks: [peer('put', 'sqlite-normal', 1), peer('put', 'sqlite-full', 3), check('put', 10, (s) => s.p99, true)] },
+    { goal: 'durable PUT ≥ 1.0× the SQLite NORMAL peer and ≥ 3× the FULL peer, p99 ≤ 2× the bare POST\'s p99 in the same round', checks: [peer('put', 'sqlite-normal', 1), peer('put', 'sqlite-full', 3), { ...check('put', 2, (s) => s.p99Ratio, true), what: 'p99 ÷ bare-post p99' }] },
     { goal: 'heartbeats ≥ 80% of the bare POST ceiling', checks: [ratio('heartbeat', 0.8)] },
     { goal: 'reads ≥ 80% of a bare server answering the same bytes: status, one workspace, pools, a list of 10', checks: [ratio('status', 0.8), ratio('one', 0.8), ratio('pools', 0.8), ratio('list-10', 0.8)] }
   ]

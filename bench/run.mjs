@@ -91,6 +91,7 @@ for (const suite of SUITES) {
     const s = { label: sc.label, baseline: sc.baseline ?? null, problemCount: problems.length, problems }
     for (const c of suite.columns) s[c.key] = spread(rows.map((m) => m?.[c.key]))
     if (sc.baseline !== undefined) s.ratio = spread(rows.map((m) => m?.ratio))
+    if (sc.baseline !== undefined) s.p99Ratio = spread(rows.map((m) => m?.p99Ratio))
     if (sc.peers !== undefined) s.peerRatio = Object.fromEntries(sc.peers.map((id) => [id, spread(rows.map((m) => m?.peerRatios?.[id]))]))
     s.statusCodes = rows.map((m) => m?.statusCodes ?? null)
     summary[sc.id] = s
@@ -152,7 +153,7 @@ for (const suite of SUITES) {
     log(`${pass ? 'PASS' : 'FAIL'}  ${g.goal}`)
     for (const c of g.checks) {
       const what = c.atMost
-        ? `p99 ${fmtNum(c.median, 1)} ms [${fmtNum(c.min, 1)}..${fmtNum(c.max, 1)}], target ≤ ${c.target} ms`
+        ? `${c.what ?? 'p99 ms'} ${fmtNum(c.median, 2)} [${fmtNum(c.min, 2)}..${fmtNum(c.max, 2)}], target ≤ ${c.target}`
         : c.versus !== undefined
           ? `${fmtNum(c.median)}× ${c.versus} [${fmtNum(c.min)}..${fmtNum(c.max)}], target ≥ ${c.target}×`
           : `${fmtPct(c.median)} [${fmtPct(c.min)}..${fmtPct(c.max)}], target ≥ ${fmtPct(c.target)}`
@@ -194,8 +195,8 @@ if (chosen.has('reads')) report.suites.reads = await reads.run(log)
 const goalRows = []
 for (const g of report.suites.http?.goals ?? []) {
   for (const c of g.checks) {
-    const what = c.atMost ? 'p99 ms' : c.versus !== undefined ? `× ${c.versus}` : `÷ ${report.suites.http.summary[c.scenario].baseline}`
-    const fmt = c.atMost ? (x) => fmtNum(x, 1) : c.versus !== undefined ? (x) => fmtNum(x) + '×' : fmtPct
+    const what = c.what ?? (c.atMost ? 'p99 ms' : c.versus !== undefined ? `× ${c.versus}` : `÷ ${report.suites.http.summary[c.scenario].baseline}`)
+    const fmt = c.atMost ? (x) => fmtNum(x, 2) : c.versus !== undefined ? (x) => fmtNum(x) + '×' : fmtPct
     goalRows.push([`${c.scenario} ${what}`, `${fmt(c.median)} [${fmt(c.min)}..${fmt(c.max)}]`, `${c.atMost ? '≤' : '≥'} ${c.atMost ? c.target : fmt(c.target)}`, c.pass ? 'PASS' : c.clean ? 'FAIL' : 'FAIL (errors)'])
   }
 }
