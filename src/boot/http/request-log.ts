@@ -5,10 +5,13 @@
  * nothing; this one makes it when a line at an enabled level is written.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from 'pino'
+
+// pino's types, as Fastify's logger interface names them (pino is Fastify's dependency, not ours).
+type Bindings = Parameters<FastifyBaseLogger['child']>[0]
+type ChildLoggerOptions = NonNullable<Parameters<FastifyBaseLogger['child']>[1]>
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
-type ParentLogger = FastifyBaseLogger & { isLevelEnabled: (level: LevelWithSilentOrString) => boolean }
+type ParentLogger = FastifyBaseLogger & { isLevelEnabled: (level: string) => boolean }
 
 class RequestLogger {
   readonly #parent: ParentLogger
