@@ -6,6 +6,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY ui ./ui
+# The build bundles the server into dist/boot/server.js (scripts/bundle-server.mjs).
+COPY scripts/bundle-server.mjs ./scripts/
 # --ignore-scripts: nothing the image needs has an install script (esbuild's only checks its binary), and
 # `npm ci` builds nothing; the build is run explicitly, and dev dependencies dropped.
 RUN npm ci --ignore-scripts --no-audit --no-fund \

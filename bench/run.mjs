@@ -1,6 +1,7 @@
 // `npm run bench`: runs every suite for BENCH_ROUNDS rounds, prints per-scenario tables with same-round
 // ratios and their medians, judges the goals and writes bench/results/latest.json.
-// Env: BENCH_ROUNDS (3), BENCH_SECONDS (5, per scenario), BENCH_WARMUP_SECONDS (1).
+// Env: BENCH_ROUNDS (3), BENCH_SECONDS (5, per scenario), BENCH_WARMUP_SECONDS (1), BENCH_SUITES (all:
+// http,startup,orphans,history,reads; a comma list runs only those).
 // Exit code: 0 when every request succeeded (whatever the goals say), 1 when any scenario saw errors.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
@@ -13,8 +14,17 @@ import * as orphans from './orphans.mjs'
 import * as reads from './reads.mjs'
 import * as startup from './startup.mjs'
 
-// A later suite (e.g. start-up time) is another module with the same exports, added here.
-const SUITES = [http]
+const ALL_SUITES = ['http', 'startup', 'orphans', 'history', 'reads']
+const chosen = new Set((process.env.BENCH_SUITES ?? ALL_SUITES.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== ''))
+for (const id of chosen) {
+  if (!ALL_SUITES.includes(id)) {
+    process.stderr.write(`bench: BENCH_SUITES names an unknown suite "${id}" (known: ${ALL_SUITES.join(', ')})\n`)
+    process.exit(2)
+  }
+}
+
+// A later suite with rounds is another module with the same exports, added here.
+const SUITES = [http].filter((s) => chosen.has(s.id))
 
 function intEnv (name, dflt, min) {
   const raw = process.env[name]
@@ -81,6 +91,7 @@ for (const suite of SUITES) {
     const s = { label: sc.label, baseline: sc.baseline ?? null, problemCount: problems.length, problems }
     for (const c of suite.columns) s[c.key] = spread(rows.map((m) => m?.[c.key]))
     if (sc.baseline !== undefined) s.ratio = spread(rows.map((m) => m?.ratio))
+    if (sc.baseline !== undefined) s.p99Ratio = spread(rows.map((m) => m?.p99Ratio))
     if (sc.peers !== undefined) s.peerRatio = Object.fromEntries(sc.peers.map((id) => [id, spread(rows.map((m) => m?.peerRatios?.[id]))]))
     s.statusCodes = rows.map((m) => m?.statusCodes ?? null)
     summary[sc.id] = s
@@ -142,7 +153,7 @@ for (const suite of SUITES) {
     log(`${pass ? 'PASS' : 'FAIL'}  ${g.goal}`)
     for (const c of g.checks) {
       const what = c.atMost
-        ? `p99 ${fmtNum(c.median, 1)} ms [${fmtNum(c.min, 1)}..${fmtNum(c.max, 1)}], target ≤ ${c.target} ms`
+        ? `${c.what ?? 'p99 ms'} ${fmtNum(c.median, 2)} [${fmtNum(c.min, 2)}..${fmtNum(c.max, 2)}], target ≤ ${c.target}`
         : c.versus !== undefined
           ? `${fmtNum(c.median)}× ${c.versus} [${fmtNum(c.min)}..${fmtNum(c.max)}], target ≥ ${c.target}×`
           : `${fmtPct(c.median)} [${fmtPct(c.min)}..${fmtPct(c.max)}], target ≥ ${fmtPct(c.target)}`
@@ -172,11 +183,33 @@ for (const suite of SUITES) {
 }
 
 // Start-up suites: their own rounds and tables (they time process starts, not request rates).
-report.suites.startup = await startup.run(log)
-log(`\n=== ${orphans.title} ===`)
-await orphans.main()
-report.suites.history = await history.run(log)
-report.suites.reads = await reads.run(log)
+if (chosen.has('startup')) report.suites.startup = await startup.run(log)
+if (chosen.has('orphans')) {
+  log(`\n=== ${orphans.title} ===`)
+  await orphans.main()
+}
+if (chosen.has('history')) report.suites.history = await history.run(log)
+if (chosen.has('reads')) report.suites.reads = await reads.run(log)
+
+// --- one table: every goal judged above ------------------------------------------------------
+const goalRows = []
+for (const g of report.suites.http?.goals ?? []) {
+  for (const c of g.checks) {
+    const what = c.what ?? (c.atMost ? 'p99 ms' : c.versus !== undefined ? `× ${c.versus}` : `÷ ${report.suites.http.summary[c.scenario].baseline}`)
+    const fmt = c.atMost ? (x) => fmtNum(x, 2) : c.versus !== undefined ? (x) => fmtNum(x) + '×' : fmtPct
+    goalRows.push([`${c.scenario} ${what}`, `${fmt(c.median)} [${fmt(c.min)}..${fmt(c.max)}]`, `${c.atMost ? '≤' : '≥'} ${c.atMost ? c.target : fmt(c.target)}`, c.pass ? 'PASS' : c.clean ? 'FAIL' : 'FAIL (errors)'])
+  }
+}
+for (const g of report.suites.startup?.goals ?? []) {
+  for (const c of g.checks) {
+    const fmt = (x) => c.unit === '×' ? fmtNum(x) + '×' : fmtNum(x, 0) + c.unit
+    goalRows.push([`start-up ${c.what}`, `${fmt(c.median)} [${fmt(c.min)}..${fmt(c.max)}]`, `≤ ${fmt(c.target)}`, c.pass ? 'PASS' : 'FAIL'])
+  }
+}
+if (goalRows.length > 0) {
+  log('\n=== every goal, one table (median of same-round ratios [min..max] over the rounds) ===')
+  log(table(['goal', 'measured', 'target', 'verdict'], goalRows))
+}
 
 report.finished = new Date().toISOString()
 report.clean = !anyProblem

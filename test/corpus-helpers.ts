@@ -27,9 +27,10 @@ async function ok (app: FastifyInstance, opts: InjectOptions, status: number): P
 
 /** The app with an admin token, and state in every part of it for invalid inputs to hit. */
 export async function seededApp (t: Test): Promise<Seeded> {
-  const { app, dataDir } = await build(t, { AUTH_TOKENS: `${ADMIN}:admin,${READER}:read`, BODY_LIMIT: String(BODY_LIMIT) }, { clock: () => new Date(NOW) })
-  // The folder of task-1 exists, so its reports rewrite status.json there.
+  // The folder of task-1 exists from start-up on, so its reports rewrite status.json there.
+  const dataDir = t.testdir()
   mkdirSync(join(dataDir, 'workspace', 'core', 'go-io', 'task-1'), { recursive: true })
+  const { app } = await build(t, { AUTH_TOKENS: `${ADMIN}:admin,${READER}:read`, BODY_LIMIT: String(BODY_LIMIT) }, { clock: () => new Date(NOW), dataDir })
   const body = (b: unknown) => JSON.stringify(b)
   await ok(app, { method: 'PUT', url: '/v1/config', payload: body({ concurrency: { codex: 3, claude: { total: 2, opus: 1 } }, rates: { codex: { daily_limit: 50, reset_utc: '06:00' } } }) }, 200)
   const ws: Array<[string, Record<string, unknown>]> = [

@@ -1,6 +1,6 @@
 /** HTTP conventions: request ids, problem types that resolve, 405 + Allow, CORS, 304, compression, and the document saying so. */
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import t from 'tap'
 import { PROBLEMS } from '../src/store/core/errors.js'
 import { startService } from './child.js'
@@ -84,6 +84,21 @@ t.test('If-None-Match with the current ETag is a 304 without a body', async (t) 
   t.equal((await app.inject({ url: '/v1/workspaces/core/a/etag', headers: { 'if-none-match': '*' } })).statusCode, 304)
   await put(app, 'core/a/etag', report({ task: 'changed' }))
   t.equal((await app.inject({ url: '/v1/workspaces/core/a/etag', headers: { 'if-none-match': etag } })).statusCode, 200, 'a changed record is sent again')
+})
+
+t.test('a compressed request body is refused with 415, saying why, and changes nothing', async (t) => {
+  const { app } = await build(t)
+  const res = await app.inject({
+    method: 'PUT',
+    url: '/v1/workspaces/core/a/zipped',
+    payload: gzipSync(JSON.stringify(report())),
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }
+  })
+  t.equal(res.statusCode, 415)
+  t.match(res.json(), { code: 'unsupported_media_type', detail: /Content-Encoding "gzip"/ })
+  t.equal((await app.inject({ url: '/v1/workspaces/core/a/zipped' })).statusCode, 404, 'nothing was stored')
+  const plain = await app.inject({ method: 'PUT', url: '/v1/workspaces/core/a/zipped', payload: report(), headers: { 'content-encoding': 'identity' } })
+  t.equal(plain.statusCode, 201, 'identity is no encoding')
 })
 
 t.test('large answers are compressed for a client that accepts it; small ones and the event stream are not', async (t) => {

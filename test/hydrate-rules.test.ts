@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { build, put, report, rowCount } from './helper.js'
+import { findFolders } from '../src/store/service/periodic.js'
 
 const folder = (dataDir: string, name: string): string => {
   const dir = join(dataDir, 'workspace', ...name.split('/'))
@@ -21,6 +22,8 @@ const writeStatus = (dataDir: string, name: string, body: unknown): void => {
 t.test('a workspace deleted through the API stays deleted after restarts, though its status.json is still there', async (t) => {
   const { app, dataDir } = await build(t)
   folder(dataDir, 'core/a/gone')
+  // Folders made while the service runs are found by the periodic pass (or the next start-up).
+  findFolders(app.service)
   t.equal((await put(app, 'core/a/gone', report({ status: 'completed' }))).statusCode, 201)
   const file = join(dataDir, 'workspace', 'core', 'a', 'gone', 'status.json')
   t.match(JSON.parse(readFileSync(file, 'utf8')), { status: 'completed' }, 'the service wrote the file')
@@ -44,6 +47,8 @@ t.test('a workspace deleted through the API stays deleted after restarts, though
 t.test('a status.json the service failed to rewrite never brings an older state back', async (t) => {
   const { app, dataDir } = await build(t)
   const dir = folder(dataDir, 'core/a/stale')
+  // Folders made while the service runs are found by the periodic pass (or the next start-up).
+  findFolders(app.service)
   await put(app, 'core/a/stale', report({ status: 'running', note: 'first' }))
   const older = readFileSync(join(dir, 'status.json'), 'utf8')
   await put(app, 'core/a/stale', report({ status: 'blocked', question: 'which branch?', note: 'second' }))
@@ -66,6 +71,8 @@ t.test('a status.json the service failed to rewrite never brings an older state 
 t.test('deletion records are kept only while a status.json could bring the workspace back', async (t) => {
   const { app, dataDir } = await build(t)
   folder(dataDir, 'core/a/with-file')
+  // Folders made while the service runs are found by the periodic pass (or the next start-up).
+  findFolders(app.service)
   for (const name of ['core/a/with-file', 'core/a/no-folder']) {
     await put(app, name, report())
     await app.inject({ method: 'DELETE', url: `/v1/workspaces/${name}` })

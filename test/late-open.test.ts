@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { manualClock } from './domain.js'
 import { build, json, put, report, until } from './helper.js'
+import { findFolders } from '../src/store/service/periodic.js'
 
 /** A real upstream on loopback that takes every dispatch report and remembers its idempotency key. */
 async function upstream (t: Test): Promise<{ url: string, keys: string[] }> {
@@ -57,6 +58,8 @@ t.test('a late store open restores registry, deletions, files, pools, journal an
   const clock = manualClock('2026-12-01T10:00:00.000Z')
   const { app, dataDir } = await build(t, {}, { clock: clock.now })
   for (const name of ['core/a/gone', 'core/a/stale', 'core/a/newer', 'core/a/file-only']) folder(dataDir, name)
+  // Folders made while the service runs are found by the periodic pass (or the next start-up).
+  findFolders(app.service)
   // registry: a running and a queued workspace, and one the files will contradict.
   t.equal((await put(app, 'core/a/run', report({ status: 'running' }))).statusCode, 201)
   t.equal((await put(app, 'core/a/wait', report({ status: 'queued', agent: 'claude:opus', priority: 3 }))).statusCode, 201)

@@ -215,3 +215,36 @@ t.test('invalid YAML in agents.yaml is reported, never fatal', async (t) => {
   t.match((await app.inject({ url: '/readyz' })).json(), { store: 'ok', config_error: /not valid YAML/ })
   t.match((await app.inject({ url: '/v1/config' })).json(), { origin: 'default', config: {} })
 })
+
+t.test('GET /v1/pools answers the same list until something changes, then at once what changed', async (t) => {
+  const c = clockAt('2026-11-25T05:59:00Z')
+  const { app } = await build(t, {}, { clock: c.clock })
+  const pools = async () => (await app.inject({ url: '/v1/pools' })).json().items as Array<Record<string, any>>
+  const gemini = async () => (await pools()).find((p) => p.pool === 'gemini')
+  await configure(app, { concurrency: { gemini: 1 }, rates: { gemini: { daily_limit: 5, reset_utc: '06:00' } } })
+  await put(app, 'core/p/1', report({ agent: 'gemini' }))
+  t.match(await gemini(), { running: 1, daily: { started: 1, resets_at: '2026-11-25T06:00:00.000Z' }, backoff_until: null })
+  const first = (await app.inject({ url: '/v1/pools' })).body
+  t.equal((await app.inject({ url: '/v1/pools' })).body, first, 'nothing changed: the same answer')
+  // A heartbeat changes no pool.
+  t.equal((await app.inject({ method: 'POST', url: '/v1/workspaces/core/p/1/heartbeat' })).statusCode, 200)
+  t.equal((await app.inject({ url: '/v1/pools' })).body, first, 'a heartbeat changes nothing a pool shows')
+  // A workspace's change shows at once.
+  await put(app, 'core/p/1', report({ agent: 'gemini', status: 'completed' }))
+  t.match(await gemini(), { running: 0, tracked: 1 })
+  // A backoff shows at once, and is gone once its time has passed, without any other change.
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/pools/gemini/backoff', payload: { seconds: 30, reason: 'test' } })).statusCode, 200)
+  t.match(await gemini(), { backoff_until: '2026-11-25T05:59:30.000Z', admissible: false })
+  c.advance(29)
+  t.match(await gemini(), { backoff_until: '2026-11-25T05:59:30.000Z' }, 'still backed off a second before')
+  c.advance(1)
+  t.match(await gemini(), { backoff_until: null, admissible: true }, 'the backoff ended with its time')
+  // The budget day turns at reset_utc: the count starts again and the next reset moves a day on.
+  c.advance(29)
+  t.match(await gemini(), { daily: { started: 1, resets_at: '2026-11-25T06:00:00.000Z' } })
+  c.advance(1)
+  t.match(await gemini(), { daily: { started: 0, resets_at: '2026-11-26T06:00:00.000Z' } }, 'the day turned with the clock')
+  // The configuration shows at once.
+  await configure(app, { concurrency: { gemini: 4 } })
+  t.match(await gemini(), { limit: 4 })
+})

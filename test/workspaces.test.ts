@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, existsSync } from 'node:fs'
+import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { build, put, report, storedGroup } from './helper.js'
+import { findFolders } from '../src/store/service/periodic.js'
 
 t.test('PUT creates (201), then updates (200); GET returns the stored record with an ETag', async (t) => {
   const { app } = await build(t)
@@ -202,9 +203,10 @@ t.test('deleting an unknown workspace answers 204 and changes nothing', async (t
 })
 
 t.test('status.json is rewritten atomically when the workspace folder exists, and only then', async (t) => {
-  const { app, dataDir } = await build(t)
+  const dataDir = t.testdir()
   const dir = join(dataDir, 'workspace', 'core', 'go-io', 'task-5')
   mkdirSync(dir, { recursive: true })
+  const { app } = await build(t, {}, { dataDir })
   await put(app, 'core/go-io/task-5', report({ pid: 77 }))
   let file = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8'))
   t.match(file, { status: 'running', agent: 'codex:gpt-5.4', repo: 'go-io', org: 'core', runs: 1, pid: 77 })
@@ -213,4 +215,23 @@ t.test('status.json is rewritten atomically when the workspace folder exists, an
   t.equal(file.status, 'completed')
   await put(app, 'core/go-io/task-6', report())
   t.notOk(existsSync(join(dataDir, 'workspace', 'core', 'go-io', 'task-6')), 'no folder is created for a workspace without one')
+})
+
+t.test('a folder made while the service runs gets its status.json from the periodic pass on; a folder removed is forgotten', async (t) => {
+  const { app, dataDir } = await build(t)
+  const dir = join(dataDir, 'workspace', 'core', 'go-io', 'later')
+  await put(app, 'core/go-io/later', report({ runs: 1 }))
+  mkdirSync(dir, { recursive: true })
+  await put(app, 'core/go-io/later', report({ runs: 2 }))
+  t.notOk(existsSync(join(dir, 'status.json')), 'not known before the periodic pass looked: a report touches no folder it does not know')
+  findFolders(app.service)
+  await put(app, 'core/go-io/later', report({ runs: 3 }))
+  t.match(JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')), { runs: 3 }, 'the pass found it')
+  rmSync(dir, { recursive: true })
+  const res = await put(app, 'core/go-io/later', report({ runs: 4 }))
+  t.equal(res.statusCode, 200, 'a folder gone since the pass is no error')
+  t.notOk(existsSync(dir), 'and is not made again')
+  mkdirSync(dir, { recursive: true })
+  await put(app, 'core/go-io/later', report({ runs: 5 }))
+  t.notOk(existsSync(join(dir, 'status.json')), 'it was forgotten: made again, it waits for the next pass')
 })

@@ -14,7 +14,6 @@ import metrics from './http/metrics.js'
 import service, { type ServiceOptions } from './service.js'
 import writeGuard from './http/write-guard.js'
 import bufferRoutes from '../routes/buffers.js'
-import textTables from './http/text-tables.js'
 import backupRoutes from '../routes/backups.js'
 import mcpRoutes from '../routes/mcp.js'
 import eventRoutes from '../routes/events.js'
@@ -38,6 +37,7 @@ import httpConventions from './http/http-conventions.js'
 import { requestId } from './http/request-id.js'
 import connectionLimits, { requestBounds } from './http/connections.js'
 import crossSite from './http/cross-site.js'
+import { requestLogger } from './http/request-log.js'
 
 /** Test seams of the composition root: a clock, a faster sync backoff, a crash point in buffer commits. */
 export type AppOptions = Omit<ServiceOptions, 'config'>
@@ -55,6 +55,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
     },
     // Agents report every few seconds; a line per request would drown the log. Errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // The request's own logger is made only when the request logs something (request-log.ts).
+    childLoggerFactory: requestLogger,
     bodyLimit: config.bodyLimit,
     // Requests that arrive while closing get a problem+json 503 from the write guard instead of Fastify's own body.
     return503OnClosing: false,
@@ -101,9 +103,8 @@ export async function buildApp (config: Config, opts: AppOptions = {}): Promise<
   await app.register(crossSite, { config })
   await app.register(httpConventions, { config })
   await app.register(openapi)
-  await app.register(textTables)
   await app.register(auth, { tokens: config.tokens })
-  await app.register(writeGuard, { retryAfterS: config.storeRetryS })
+  await app.register(writeGuard)
   await app.register(service, { config, ...opts })
   await app.register(connectionLimits, { config })
   // Before the routes: its onResponse hook times every one of them.

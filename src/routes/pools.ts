@@ -4,7 +4,7 @@ import { DateTime } from '../store/core/schema.js'
 import { Type, type Static } from 'typebox'
 import { AgentsConfigSchema, validateConfig, writeAgentsFile } from '../store/pools/agents-config.js'
 import { DomainError, notFound } from '../store/core/errors.js'
-import { ConfigStateSchema, PoolViewSchema } from '../store/pools/model.js'
+import { ConfigStateSchema, PoolViewSchema, type PoolView } from '../store/pools/model.js'
 import { POOL_PATTERN } from '../store/workspaces/model.js'
 import { parseTime } from '../store/core/time.js'
 import { poolList } from '../store/pools/answers.js'
@@ -44,6 +44,7 @@ const ConfigView = Type.Object({ config: AgentsConfigSchema, ...ConfigStateSchem
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { pools, clock } = app.service
   const configView = () => ({ config: pools.settings.source, ...pools.config })
+  let answered: { views: readonly PoolView[] | null, json: string } = { views: null, json: '' }
 
   app.get('/v1/pools', {
     config: { scope: 'read', table: poolTable },
@@ -54,7 +55,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       response: { 200: orTextTable(PoolList, 'Every pool that is configured, tracked or backed off.'), 400: problem('Invalid `format`.'), ...AUTH_RESPONSES }
     }
-  }, async () => poolList(pools, clock()))
+  }, async (_request, reply) => {
+    // The views are kept until something changes (Pools.views): so is their JSON.
+    const list = poolList(pools, clock())
+    if (list.items !== answered.views) answered = { views: list.items, json: JSON.stringify(list) }
+    return reply.type('application/json').send(answered.json)
+  })
 
   app.get('/v1/pools/:pool', {
     config: { scope: 'read' },

@@ -5,14 +5,16 @@
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { DomainError } from '../store/core/errors.js'
 import { problem } from './schemas.js'
+import { packageRoot } from '../shared/package-info.js'
 
-// src/routes/ and dist/routes/ both sit two levels below the package root, so tests from source find the build too.
-const BUILT = new URL('../../dist/ui/', import.meta.url)
+// From the package root: tests from source find the build too, and so does the bundled server (dist/boot/).
+const BUILT = join(packageRoot, 'dist', 'ui')
 
 const FILES = { 'index.html': 'text/html; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8' } as const
 type FileName = keyof typeof FILES
@@ -28,7 +30,7 @@ const AUTH_META = '<meta name="agent-state-auth" content="">'
 function load (auth: 'open' | 'token'): Map<string, Asset> | null {
   try {
     return new Map(Object.entries(FILES).map(([name, type]) => {
-      const file = readFileSync(new URL(name, BUILT))
+      const file = readFileSync(join(BUILT, name))
       const body = name === 'index.html' ? Buffer.from(file.toString('utf8').replace(AUTH_META, AUTH_META.replace('""', `"${auth}"`))) : file
       return [name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` }]
     }))

@@ -122,7 +122,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'write' },
     // A bare `curl -X POST …/heartbeat` carries no body at all: treat it as an empty object.
     // Only an absent body counts as `{}`: a JSON `null` is a wrong body (it used to be taken as `{}` and acted on).
-    preValidation: async (request) => { if (request.body === undefined) request.body = {} },
+    preValidation: (request, _reply, done) => {
+      if (request.body === undefined) request.body = {}
+      done()
+    },
     schema: {
       operationId: 'heartbeatWorkspace',
       tags: ['workspaces'],

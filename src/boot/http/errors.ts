@@ -91,15 +91,18 @@ async function errors (app: FastifyInstance): Promise<void> {
   // maximum (strictNumbers does not cover coerced values): `?limit=1e400` served every item. Validated
   // query strings and headers therefore must not hold a non-finite number.
   // Only a route with a query or header schema can coerce, so only those routes get the check.
-  const finiteOnly: preHandlerHookHandler = async (request) => {
+  const finiteOnly: preHandlerHookHandler = (request, _reply, done) => {
     for (const [part, values] of [['query', request.query], ['header', request.headers]] as const) {
       if (values === null || typeof values !== 'object') continue
-      for (const [key, value] of Object.entries(values)) {
+      for (const key in values) {
+        const value = (values as Record<string, unknown>)[key]
         if (typeof value === 'number' && !Number.isFinite(value)) {
-          throw new DomainError('validation_failed', `the request ${part} is invalid`, [{ field: `${part}.${key}`, message: 'must be a finite number' }])
+          done(new DomainError('validation_failed', `the request ${part} is invalid`, [{ field: `${part}.${key}`, message: 'must be a finite number' }]) as unknown as FastifyError)
+          return
         }
       }
     }
+    done()
   }
   app.addHook('onRoute', (route) => {
     if (route.schema?.querystring === undefined && route.schema?.headers === undefined) return

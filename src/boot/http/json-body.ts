@@ -61,7 +61,12 @@ export function shapeProblem (text: string): string | undefined {
   return undefined
 }
 
-export function parseJsonBody (_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+export function parseJsonBody (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+  // Bodies are not decompressed (reports are a few hundred bytes): say so, rather than that the bytes are not JSON.
+  const encoding = request.headers['content-encoding']
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    return done(new DomainError('unsupported_media_type', `the body has Content-Encoding ${JSON.stringify(encoding.slice(0, 32))}; send it uncompressed`))
+  }
   const text = typeof body === 'string' ? body : body.toString('utf8')
   if (text.length === 0) return done(invalidJson('the body is empty; send a JSON value'))
   let value: unknown

@@ -1,12 +1,11 @@
 /**
  * Text tables by content negotiation (API §1): a route that sets `config.table` answers `Accept: text/plain`
- * or `?format=text` with its JSON turned into aligned columns. An onSend hook added to every such route does it,
- * so a new list or snapshot route only adds its `table` function (and `format` to its querystring).
+ * or `?format=text` with its JSON turned into aligned columns. The one onSend hook (http-conventions.ts)
+ * calls `textTable` for such routes only, so a new list or snapshot route only adds its `table` function
+ * (and `format` to its querystring), and the hot write and read routes pay nothing for it.
  */
-import type { FastifyInstance, onSendHookHandler } from 'fastify'
-import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { renderTables, type Table } from '../../shared/text-table.js'
-import { refuseTextWithoutTable } from './no-text-table.js'
 import { addVary } from './vary.js'
 
 declare module 'fastify' {
@@ -41,24 +40,13 @@ export function wantsText (format: string | undefined, accept: string | undefine
   return accept !== undefined && quality(accept, 'text/plain') > quality(accept, 'application/json')
 }
 
-async function textTables (app: FastifyInstance): Promise<void> {
-  // The hook goes only on the routes that declare a table: the hot write and read routes pay nothing for it.
-  app.addHook('onRoute', (route) => {
-    const table = route.config?.table
-    if (table === undefined) { refuseTextWithoutTable(route); return }
-    const onSend: onSendHookHandler = async (request, reply, payload) => {
-      // One URL answers JSON or text depending on Accept, so caches must keep them apart.
-      addVary(reply, 'Accept')
-      // Errors stay problem+json; only the JSON body of a success becomes a table.
-      if (reply.statusCode !== 200 || typeof payload !== 'string') return payload
-      if (!wantsText((request.query as { format?: string }).format, request.headers.accept)) return payload
-      reply.type('text/plain; charset=utf-8')
-      return renderTables(table(JSON.parse(payload) as never))
-    }
-    // First of the route's onSend hooks: @fastify/compress put its own there before (it is registered earlier), and
-    // after it the payload is a compressed stream, no longer the JSON string a table is made from.
-    route.onSend = [onSend, ...[route.onSend ?? []].flat()]
-  })
+/** The answer of a route that offers a text table: the table when the caller asks for one, else `payload` as it is. */
+export function textTable (table: (body: never) => Table[], request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown {
+  // One URL answers JSON or text depending on Accept, so caches must keep them apart.
+  addVary(reply, 'Accept')
+  // Errors stay problem+json; only the JSON body of a success becomes a table.
+  if (reply.statusCode !== 200 || typeof payload !== 'string') return payload
+  if (!wantsText((request.query as { format?: string }).format, request.headers.accept)) return payload
+  reply.type('text/plain; charset=utf-8')
+  return renderTables(table(JSON.parse(payload) as never))
 }
-
-export default fp(textTables, { name: 'text-tables' })

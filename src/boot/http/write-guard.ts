@@ -1,33 +1,40 @@
 /**
  * Degraded mode at the door (API §9): while the store cannot take writes, every write is answered
  * 503 `store_unavailable` before it touches memory, so nothing is acknowledged that is not durable and
- * nothing refused is half-applied. Reads go on from memory. Every 503 says when to try again, and
- * so does a request that arrives while the service is closing (problem+json, not Fastify's own body).
+ * nothing refused is half-applied. Reads go on from memory. Every 503 says when to try again (the one
+ * onSend hook in http-conventions.ts adds Retry-After), and so does a request that arrives while the
+ * service is closing (problem+json, not Fastify's own body).
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, preHandlerHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { shuttingDown } from '../../store/core/errors.js'
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-async function writeGuard (app: FastifyInstance, { retryAfterS }: { retryAfterS: number }): Promise<void> {
+async function writeGuard (app: FastifyInstance): Promise<void> {
   let closing = false
   app.decorate('closing', () => closing)
   app.addHook('preClose', async () => { closing = true })
-  app.addHook('onRequest', async () => {
-    if (closing) throw shuttingDown()
+  // Synchronous hooks: a promise per request is a cost every answer would pay.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (closing) done(shuttingDown() as unknown as FastifyError)
+    else done()
   })
 
   // preHandler: after authentication and validation, so a bad or unauthorised request still gets its own answer.
-  app.addHook('preHandler', async (request) => {
-    if (!READS.has(request.method) && request.routeOptions.config.guardsWrites !== true) app.service.handle.assertWritable()
-  })
-
-  app.addHook('onSend', async (_request, reply) => {
-    // Node's server.close() closes the connections idle at that moment only: one whose request was in flight
-    // would stay open after its answer until the keep-alive timeout (72 s), and hold the exit past the grace.
-    if (closing) reply.header('connection', 'close')
-    if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterS))
+  // Only write routes get it, ahead of their own preHandlers; a route that guards its writes itself does not.
+  const writable: preHandlerHookHandler = (_request, _reply, done) => {
+    try {
+      app.service.handle.assertWritable()
+    } catch (err) {
+      done(err as FastifyError)
+      return
+    }
+    done()
+  }
+  app.addHook('onRoute', (route) => {
+    if (route.config?.guardsWrites === true || ([] as string[]).concat(route.method).every((m) => READS.has(m))) return
+    route.preHandler = [writable, ...[route.preHandler ?? []].flat()]
   })
 }
 

@@ -2,7 +2,7 @@
 import type { PoolView } from './model.js'
 import type { Pools } from './pools.js'
 
-/** Every pool that is configured, tracked or backed off, as it stands at `now`. */
+/** Every pool that is configured, tracked or backed off, as it stands at `now` (the same views until something changes). */
 export function poolList (pools: Pools, now: Date): { items: PoolView[] } {
-  return { items: pools.names().map((p) => pools.view(p, now)) }
+  return { items: pools.views(now) }
 }

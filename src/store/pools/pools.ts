@@ -6,7 +6,7 @@
 import type { Workspace } from '../workspaces/model.js'
 import type { EndSource, RunEnd } from '../workspaces/run-ends.js'
 import { DEFAULT_RESET_UTC, toSettings, type AgentsConfig, type PoolLimit, type Settings } from './agents-config.js'
-import { lastReset, nextReset } from './daily.js'
+import { BudgetDays } from './daily.js'
 import type { ConfigState, PoolView, Reason } from './model.js'
 import type { EventLog } from '../events/events.js'
 import type { Entry } from '../core/rows.js'
@@ -50,6 +50,11 @@ export class Pools {
   readonly #rows = new Map<string, Row>()
   readonly #fired = new Map<string, FiredRow>()
   readonly #daily = new Map<string, { since: string, started: number }>()
+  readonly #days = new BudgetDays()
+  // Grows with every change of the configuration, backoffs, failure rows and daily counts; with the
+  // workspaces' version and the clock it says whether the cached views still hold.
+  #version = 0
+  #views: { pools: number, workspaces: number, from: number, until: number, views: PoolView[] } | null = null
   readonly #workspaces: Workspaces
   readonly #writer: Writer
   readonly #events: EventLog
@@ -68,6 +73,7 @@ export class Pools {
 
   /** Forgets everything learnt since start-up, before it is restored from a store that opened late. */
   reset (): void {
+    this.#version++
     this.#settings = toSettings({})
     Object.assign(this.config, { origin: 'default', applied_at: null, error: null })
     this.#backoff.clear()
@@ -78,6 +84,7 @@ export class Pools {
 
   /** Restores backoffs, fail counts, daily counters and the last good configuration from the store. */
   hydrate (groups: Map<string, Entry[]>): void {
+    this.#version++
     const runtime = new Map((groups.get(RUNTIME_GROUP) ?? []).map((e) => [e.key, JSON.parse(e.value as string) as Record<string, unknown>]))
     for (const [pool, b] of Object.entries(runtime.get('backoff') ?? {})) this.#backoff.set(pool, b as Backoff)
     const rows = (runtime.get('fail_rows') ?? {}) as StoredRows
@@ -97,7 +104,7 @@ export class Pools {
     const at = this.#clock().toISOString()
     this.#settings = toSettings(config)
     Object.assign(this.config, { origin, applied_at: at, error: null })
-    this.#writer.stage(CONFIG_GROUP, 'agents', JSON.stringify({ config, origin, applied_at: at }), at)
+    this.#stage(CONFIG_GROUP, 'agents', JSON.stringify({ config, origin, applied_at: at }), at)
     this.#events.record('config', 'agents', { origin, by }, at)
   }
 
@@ -138,6 +145,25 @@ export class Pools {
       reasons,
       snapshot_at: snap?.snapshot_at ?? null
     }
+  }
+
+  /**
+   * The view of every pool (names() order) at `now`. Kept until pool state or the workspaces change, a
+   * backoff ends or a budget day turns, so repeated reads (dashboards, /metrics) build nothing. The array is
+   * shared between callers, which must not change it.
+   */
+  views (now: Date): PoolView[] {
+    const t = now.getTime()
+    const c = this.#views
+    if (c !== null && c.pools === this.#version && c.workspaces === this.#workspaces.version && t >= c.from && t < c.until) return c.views
+    const views = this.names().map((pool) => this.view(pool, now))
+    let until = Infinity
+    for (const v of views) {
+      until = Math.min(until, Date.parse(v.daily.resets_at))
+      if (v.backoff_until !== null) until = Math.min(until, Date.parse(v.backoff_until))
+    }
+    this.#views = { pools: this.#version, workspaces: this.#workspaces.version, from: t, until, views }
+    return views
   }
 
   /** Every pool that is configured, tracked, backed off or counting failures. */
@@ -203,10 +229,16 @@ export class Pools {
     for (const [pool, d] of this.#daily) {
       if (d.since !== this.#dayStart(pool, now)) {
         this.#daily.delete(pool)
-        this.#writer.stage(DAILY_GROUP, pool, null, at)
+        this.#stage(DAILY_GROUP, pool, null, at)
       }
     }
     return expired.length > 0
+  }
+
+  /** Every change of pool state is staged: the one place that also tells the cached views they are stale. */
+  #stage (grp: string, key: string, value: string | null, at: string): void {
+    this.#version++
+    this.#writer.stage(grp, key, value, at)
   }
 
   #activeBackoff (pool: string, now: Date): Backoff | undefined {
@@ -215,7 +247,7 @@ export class Pools {
   }
 
   #dayStart (pool: string, now: Date): string {
-    return lastReset(now, this.#rate(pool).resetUtc).toISOString()
+    return this.#days.of(now, this.#rate(pool).resetUtc).start
   }
 
   #rate (pool: string): { dailyLimit: number | null, resetUtc: string } {
@@ -225,8 +257,9 @@ export class Pools {
   #budget (pool: string, now: Date): { started: number, limit: number | null, resets_at: string } {
     const rate = this.#rate(pool)
     const d = this.#daily.get(pool)
-    const started = d !== undefined && d.since === this.#dayStart(pool, now) ? d.started : 0
-    return { started, limit: rate.dailyLimit, resets_at: nextReset(now, rate.resetUtc).toISOString() }
+    const day = this.#days.of(now, rate.resetUtc)
+    const started = d !== undefined && d.since === day.start ? d.started : 0
+    return { started, limit: rate.dailyLimit, resets_at: day.next }
   }
 
   #failCounts (): Record<string, number> {
@@ -239,9 +272,9 @@ export class Pools {
     for (const [pool, row] of this.#rows) rows[pool] = { row }
     for (const [pool, fired] of this.#fired) rows[pool] = { row: rows[pool]?.row ?? [], fired }
     // As the Go agent did: a key is deleted when its map is empty.
-    this.#writer.stage(RUNTIME_GROUP, 'backoff', this.#backoff.size > 0 ? JSON.stringify(backoff) : null, at)
-    this.#writer.stage(RUNTIME_GROUP, 'fail_count', this.#rows.size > 0 ? JSON.stringify(this.#failCounts()) : null, at)
-    this.#writer.stage(RUNTIME_GROUP, 'fail_rows', Object.keys(rows).length > 0 ? JSON.stringify(rows) : null, at)
+    this.#stage(RUNTIME_GROUP, 'backoff', this.#backoff.size > 0 ? JSON.stringify(backoff) : null, at)
+    this.#stage(RUNTIME_GROUP, 'fail_count', this.#rows.size > 0 ? JSON.stringify(this.#failCounts()) : null, at)
+    this.#stage(RUNTIME_GROUP, 'fail_rows', Object.keys(rows).length > 0 ? JSON.stringify(rows) : null, at)
   }
 
   /** The daily count, applied to one live change: a run starts. */
@@ -252,7 +285,7 @@ export class Pools {
     const d = this.#daily.get(next.pool)
     const started = (d !== undefined && d.since === since ? d.started : 0) + 1
     this.#daily.set(next.pool, { since, started })
-    this.#writer.stage(DAILY_GROUP, next.pool, JSON.stringify({ since, started }), now.toISOString())
+    this.#stage(DAILY_GROUP, next.pool, JSON.stringify({ since, started }), now.toISOString())
   }
 
   /**

@@ -68,6 +68,8 @@ export class Service {
   /** Live followers of the event log (SSE streams), bounded and ended at shutdown. */
   readonly followers: Followers
   readonly workspaces: Workspaces
+  /** The status.json files, and which workspace folders exist on the volume. */
+  readonly files: StatusFiles
   readonly pools: Pools
   readonly queue: Queue
   readonly claims: ClaimWaits
@@ -123,7 +125,8 @@ export class Service {
     this.events = events
     this.activity = new Activity(events, settings.eventRetention)
     this.followers = new Followers(events, settings.eventStreamsMax)
-    const workspaces = new Workspaces({ writer, events, files: new StatusFiles(settings.dataDir), clock, log })
+    this.files = new StatusFiles(settings.dataDir)
+    const workspaces = new Workspaces({ writer, events, files: this.files, clock, log })
     this.workspaces = workspaces
     this.pools = new Pools({ workspaces, writer, events, clock })
     this.queue = new Queue({ workspaces, pools: this.pools, writer, clock })

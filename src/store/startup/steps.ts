@@ -132,7 +132,8 @@ export const STARTUP_STEPS: readonly Step[] = [
     run: (s) => {
       const report = s.recovery.report
       const at = s.clock().toISOString()
-      const { files, present, invalid } = scanStatusFiles(s.settings.dataDir, at)
+      const { folders, files, present, invalid } = scanStatusFiles(s.settings.dataDir, at)
+      s.files.knowFolders(folders)
       report.hydrated.files_read = files.length
       report.hydrated.from_files = applyStatusFiles(s.workspaces, s.writer, files, present, at)
       report.hydrated.files_invalid = invalid

@@ -59,6 +59,23 @@ function subdirs (dir: string): string[] {
   }
 }
 
+/**
+ * Every workspace folder on the volume: real directories with valid names three levels under the root,
+ * nothing else followed. Synchronous: a readdir per org and repo, not per workspace.
+ */
+export function workspaceFolders (dataDir: string): Array<{ name: string, org: string, repo: string, leaf: string }> {
+  const root = workspaceRoot(dataDir)
+  const folders: Array<{ name: string, org: string, repo: string, leaf: string }> = []
+  // A workspace/ that is a link is never entered (core/volume-folder.ts); start-up warns about it.
+  if (folderState(root) !== 'folder') return folders
+  for (const org of subdirs(root)) {
+    for (const repo of subdirs(join(root, org))) {
+      for (const leaf of subdirs(join(root, org, repo))) folders.push({ name: `${org}/${repo}/${leaf}`, org, repo, leaf })
+    }
+  }
+  return folders
+}
+
 /** A valid status.json as a record, with what start-up needs to judge it against the store (hydrate.ts). */
 export interface ScannedFile {
   record: Workspace
@@ -69,6 +86,8 @@ export interface ScannedFile {
 }
 
 export interface ScanResult {
+  /** The name of every workspace folder found, with a status.json or not. */
+  folders: string[]
   files: ScannedFile[]
   /** Every name with a status.json on the volume, valid or not: the names a file could ever speak for. */
   present: Set<string>
@@ -113,12 +132,7 @@ export function scanStatusFiles (dataDir: string, now: string): ScanResult {
     const claimed = iso(parsed.updated_at)
     files.push({ record: toRecord(org, repo, leaf, parsed, claimed, now), path: rel, claimed })
   }
-  // A workspace/ that is a link is never entered (core/volume-folder.ts); start-up warns about it.
-  if (folderState(root) !== 'folder') return { files, present, invalid }
-  for (const org of subdirs(root)) {
-    for (const repo of subdirs(join(root, org))) {
-      for (const leaf of subdirs(join(root, org, repo))) read(org, repo, leaf)
-    }
-  }
-  return { files, present, invalid }
+  const folders = workspaceFolders(dataDir)
+  for (const { org, repo, leaf } of folders) read(org, repo, leaf)
+  return { folders: folders.map((f) => f.name), files, present, invalid }
 }

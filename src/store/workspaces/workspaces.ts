@@ -30,31 +30,33 @@ export const CONCURRENCY_GROUP = 'concurrency'
 const HEAD = /^\{"name":("[^"\\]*"),"org":"[^"\\]*","repo":"[^"\\]*","leaf":"[^"\\]*","status":"([^"\\]*)","agent":"([^"\\]*)","pool":"([^"\\]*)"/
 
 /**
- * A stored record with its serialised form, computed once per write and reused by every read. The
+ * A stored record with its serialised form, computed once per version and reused by every read. The
  * fields the indexes need are kept apart; a record read from the store is parsed on first use, so
- * hydrating 100,000 workspaces neither parses them all nor holds each twice (as text and as objects).
+ * hydrating 100,000 workspaces neither parses them all nor holds each twice (as text and as objects),
+ * and a record only held in memory (a heartbeat's) is serialised when something first reads it.
  */
 export class Tracked {
   readonly name: string
   readonly status: Status
   readonly agent: string
   readonly pool: string
-  readonly json: string
+  // At least one of the two is always set.
+  #json: string | undefined
   #record: Workspace | undefined
   #etag: string | undefined
 
-  private constructor (head: Pick<Workspace, 'name' | 'status' | 'agent' | 'pool'>, json: string, record?: Workspace) {
+  private constructor (head: Pick<Workspace, 'name' | 'status' | 'agent' | 'pool'>, json: string | undefined, record?: Workspace) {
     this.name = head.name
     this.status = head.status
     this.agent = head.agent
     this.pool = head.pool
-    this.json = json
+    this.#json = json
     this.#record = record
   }
 
   /** A record the service just built or changed. */
   static of (record: Workspace): Tracked {
-    return new Tracked(record, JSON.stringify(record), record)
+    return new Tracked(record, undefined, record)
   }
 
   /** A record as the store holds it (JSON.stringify's text of a Workspace), parsed when first read. */
@@ -68,13 +70,19 @@ export class Tracked {
     return new Tracked({ name: JSON.parse(head[1] as string) as string, status: head[2] as Status, agent: head[3] as string, pool: head[4] as string }, json)
   }
 
+  /** The record as JSON: what is stored, answered and hashed. Serialised once, when first needed. */
+  get json (): string {
+    this.#json ??= JSON.stringify(this.#record)
+    return this.#json
+  }
+
   /** The record, parsed afresh when it is not held, and not kept: for passes over many records. */
   peek (): Workspace {
-    return this.#record ?? JSON.parse(this.json) as Workspace
+    return this.#record ?? JSON.parse(this.#json as string) as Workspace
   }
 
   get record (): Workspace {
-    this.#record ??= JSON.parse(this.json) as Workspace
+    this.#record ??= JSON.parse(this.#json as string) as Workspace
     return this.#record
   }
 
@@ -123,6 +131,8 @@ const OUTCOMES_AFTER_REAP: ReadonlySet<Status> = new Set(STATUSES.filter((s) => 
 
 export class Workspaces {
   readonly #items = new Map<string, Tracked>()
+  // Counts every change of the set of records, their statuses or pools: what the cached read models key on.
+  #version = 0
   readonly #names = new SortedKeys()
   readonly #byStatus = new Map<Status, number>(STATUSES.map((s) => [s, 0]))
   // Names per status for the two that are read as lists: the blocked summary and the queue.
@@ -157,6 +167,9 @@ export class Workspaces {
   }
 
   get size (): number { return this.#items.size }
+
+  /** Grows with every change but heartbeats: an answer built from the records holds while it stays the same. */
+  get version (): number { return this.#version }
 
   get (name: string): Tracked | undefined {
     return this.#items.get(name)
@@ -292,8 +305,9 @@ export class Workspaces {
   async report (p: WorkspaceParams, body: WorkspaceReport, ifMatch?: string, ifNoneMatch?: string): Promise<{ tracked: Tracked, created: boolean, store: CommitResult }> {
     const name = `${p.org}/${p.repo}/${p.leaf}`
     const prev = this.#items.get(name)
-    checkIfMatch(prev?.etag, ifMatch, 'the workspace')
-    checkIfNoneMatch(prev?.etag, ifNoneMatch, 'the workspace')
+    // The stored record is hashed only for a condition that needs its ETag.
+    if (ifMatch !== undefined) checkIfMatch(prev?.etag, ifMatch, 'the workspace')
+    if (ifNoneMatch !== undefined) checkIfNoneMatch(prev?.etag, ifNoneMatch, 'the workspace')
     const late = prev !== undefined && this.#fence(prev.record, body)
 
     const now = this.#clock().toISOString()
@@ -348,7 +362,7 @@ export class Workspaces {
       if (ifMatch !== undefined) checkIfMatch(undefined, ifMatch, 'the workspace')
       return { removed: false, store: { mode: this.#writer.mode } }
     }
-    checkIfMatch(prev?.etag, ifMatch, 'the workspace')
+    if (ifMatch !== undefined) checkIfMatch(prev.etag, ifMatch, 'the workspace')
     const now = this.#clock().toISOString()
     this.#apply(name, undefined, true, { source: 'delete' })
     this.#events.record('workspace', name, { action: 'deleted', status: prev.record.status }, now)
@@ -386,8 +400,10 @@ export class Workspaces {
     // No event, no status.json rewrite and no commit: the lease clock restarts with the service (the
     // reaper never looks further back than its own start), so a heartbeat on disk would never be read.
     // Memory is the lease's only home; the stamp reaches the store with the workspace's next stored change.
+    // Status, agent and pool stay, so no count, index or cached answer changes: the record is only replaced
+    // (and serialised when something reads it).
     const tracked = track({ ...r, heartbeat_at: this.#clock().toISOString() })
-    this.#apply(name, tracked, false)
+    this.#items.set(name, tracked)
     return { tracked, store: { mode: this.#writer.mode } }
   }
 
@@ -441,6 +457,7 @@ export class Workspaces {
    * `change` says what made a live change, for the run it may end.
    */
   #apply (name: string, next: Tracked | undefined, live = true, change: Change = { source: 'report' }): void {
+    this.#version++
     const old = this.#items.get(name)
     if (old !== undefined) this.#count(old, -1)
     if (next === undefined) {

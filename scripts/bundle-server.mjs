@@ -1,0 +1,32 @@
+// Bundles the service's entry into dist/boot/server.js, the file `npm start` and the image run. Issue 23: an
+// empty start spent most of its time resolving, reading and compiling modules one by one (829 ES modules, 683
+// of them typebox's, plus fastify's CommonJS files), not starting the service. One file is read and compiled
+// at once. What start-up does not need stays behind a dynamic import() and becomes a chunk of its own, loaded
+// on first use (the MCP SDK, on the first /mcp request).
+// DuckDB's bindings load a native addon by a platform-dependent path, so @duckdb/* stays in node_modules. So does
+// yaml: it is CommonJS, loaded by a dynamic import() only when there is YAML to read, and a bundled chunk of a
+// CommonJS module would hand that import() its exports as `default` only, where Node gives them by name.
+import { rmSync } from 'node:fs'
+import { build } from 'esbuild'
+
+const root = new URL('..', import.meta.url).pathname
+// Chunk names carry a hash: the last build's would otherwise stay beside the new ones.
+rmSync(`${root}dist/boot/server-chunks`, { recursive: true, force: true })
+
+await build({
+  entryPoints: { server: `${root}src/boot/server.ts` },
+  outdir: `${root}dist/boot`,
+  entryNames: '[name]',
+  chunkNames: 'server-chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  sourcemap: true,
+  external: ['@duckdb/*', 'yaml'],
+  // Bundled CommonJS (fastify and its plugins) calls require() for Node's own modules; an ES module has none.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  legalComments: 'none',
+  logLevel: 'warning'
+})
