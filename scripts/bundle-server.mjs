@@ -3,7 +3,8 @@
 // of them typebox's, plus fastify's CommonJS files), not starting the service. One file is read and compiled
 // at once. What start-up does not need stays behind a dynamic import() and becomes a chunk of its own, loaded
 // on first use (the MCP SDK, on the first /mcp request).
-// DuckDB's bindings load a native addon by a platform-dependent path, so @duckdb/* stays in node_modules. So does
+// DuckDB's bindings and @node-rs/crc32 (the change log's checksums) load a native addon by a platform-dependent
+// path, so both stay in node_modules. So does
 // yaml: it is CommonJS, loaded by a dynamic import() only when there is YAML to read, and a bundled chunk of a
 // CommonJS module would hand that import() its exports as `default` only, where Node gives them by name.
 import { rmSync } from 'node:fs'
@@ -24,7 +25,7 @@ await build({
   format: 'esm',
   target: 'node22',
   sourcemap: true,
-  external: ['@duckdb/*', 'yaml'],
+  external: ['@duckdb/*', '@node-rs/*', 'yaml'],
   // Bundled CommonJS (fastify and its plugins) calls require() for Node's own modules; an ES module has none.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   legalComments: 'none',
