@@ -7,10 +7,17 @@
 // path, so both stay in node_modules. So does
 // yaml: it is CommonJS, loaded by a dynamic import() only when there is YAML to read, and a bundled chunk of a
 // CommonJS module would hand that import() its exports as `default` only, where Node gives them by name.
-import { rmSync } from 'node:fs'
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { build } from 'esbuild'
 
 const root = new URL('..', import.meta.url).pathname
+// The entry as build:js left it, one module per source file, kept as server-modules.js before the bundle takes
+// its place: the tests spawn it, because coverage of a child process maps back to src/ file by file only from
+// unbundled modules (with the bundle, every file a spawned service alone runs counted as never run). npm start,
+// the image, the start/stop and package tests and the bench run the bundle.
+const modules = `${root}dist/boot/server-modules.js`
+writeFileSync(modules, readFileSync(`${root}dist/boot/server.js`, 'utf8').replace('//# sourceMappingURL=server.js.map', '//# sourceMappingURL=server-modules.js.map'))
+copyFileSync(`${root}dist/boot/server.js.map`, `${modules}.map`)
 // Chunk names carry a hash: the last build's would otherwise stay beside the new ones.
 rmSync(`${root}dist/boot/server-chunks`, { recursive: true, force: true })
 

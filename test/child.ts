@@ -1,6 +1,7 @@
 /**
  * The service as a real child process (for crash, lock and signal tests). By default it runs the compiled
- * `dist/boot/server.js` exactly as `npm start` does (`npm test` builds first). A `.ts` entry (a test fixture)
+ * entry unbundled, `dist/boot/server-modules.js`: the same code `npm start` runs as one bundle (`npm test`
+ * builds first). A `.ts` entry (a test fixture)
  * runs through the tests' own TS loader (test/loader). Either way tap's process tracking, which the child
  * inherits, records its coverage when it exits (not after a SIGKILL).
  */
@@ -12,7 +13,8 @@ import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import type { Test } from 'tap'
 
-const SERVER = 'dist/boot/server.js'
+// The service's entry unbundled (scripts/bundle-server.mjs says why): coverage maps to each source file.
+const SERVER = 'dist/boot/server-modules.js'
 // How the tests themselves load TypeScript (.taprc): transpile-only, `npm test` type-checks beside the run.
 const TS_LOADER = '--import=' + pathToFileURL('test/loader/register.mjs').href
 

@@ -61,7 +61,7 @@ t.test('backups and exports keep the reserve free for the store; a full disk is 
 
   // Room for the store's copy above the reserve, not for the export's file as well: it is stopped when
   // the free space falls under the reserve, and removed.
-  filler = leaveFree(disk.dir, RESERVE + 7 * MIB)
+  filler = leaveFree(disk.dir, RESERVE + 5 * MIB)
   assertDiskFull(t, await call(svc.url, 'GET', '/v1/export/workspaces?format=ndjson'), 'an export that outgrows the room')
   t.same((await puts(svc, 'grown', 20)).filter((s) => s !== 201), [], 'every write meanwhile is stored')
   t.same(readdirSync(join(dataDir, '.core', 'tmp')).filter((f) => f !== 'spill'), [], 'nothing of it is left')
