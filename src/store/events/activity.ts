@@ -59,8 +59,7 @@ export function toWorkspaceChange (e: ChangeEvent): WorkspaceChange | null {
 class Columns<K extends string> {
   readonly #cap: number
   #start = 0
-  /** Whether any entry was ever dropped: then the columns know nothing before their first kept entry. */
-  dropped = false
+  #dropped = false
   readonly cols: Record<K, number[]>
 
   constructor (names: readonly K[], cap: number) {
@@ -70,10 +69,12 @@ class Columns<K extends string> {
 
   get start (): number { return this.#start }
   get end (): number { return (Object.values(this.cols)[0] as number[]).length }
+  /** Whether any entry was ever dropped: then the columns know nothing before their first kept entry. */
+  get dropped (): boolean { return this.#dropped }
 
   push (row: Record<K, number>): void {
     for (const name in this.cols) this.cols[name].push(row[name])
-    if (this.end - this.#start > this.#cap) { this.#start++; this.dropped = true }
+    if (this.end - this.#start > this.#cap) { this.#start++; this.#dropped = true }
     // Drop the dropped entries for real once they are half the arrays.
     if (this.#start > this.#cap) {
       for (const name in this.cols) this.cols[name] = this.cols[name].slice(this.#start)
